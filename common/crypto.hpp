@@ -1,0 +1,34 @@
+// Cryptographic primitives over OpenSSL: digests, HMAC, base64url, CSPRNG, constant-time compare.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sharelink {
+
+// Raw 32-byte SHA-256 digest of data.
+std::string sha256(std::string_view data);
+// Lowercase hex of SHA-256 of data (64 characters).
+std::string sha256_hex(std::string_view data);
+// Raw 32-byte HMAC-SHA256(key, data).
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
+std::string hex_encode(std::string_view bytes);
+
+// RFC 4648 section 5 alphabet, no padding.
+std::string base64url_encode(std::string_view bytes);
+// Accepts the base64url alphabet with or without '=' padding; nullopt on any
+// other character or an impossible length.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+// n bytes from OpenSSL's CSPRNG (RAND_bytes). Throws Error if it fails.
+std::string random_bytes(std::size_t n);
+// 2*n lowercase hex characters from n random bytes.
+std::string random_hex(std::size_t n);
+
+// True when a == b, in time that depends only on the lengths (CRYPTO_memcmp).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace sharelink

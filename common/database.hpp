@@ -1,0 +1,28 @@
+// Opening, creating and migrating the two SQLite databases (WAL, busy timeout, user_version).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/schema.hpp"
+
+namespace sharelink {
+
+struct MigrationReport {
+  int from_version = 0;
+  int to_version = 0;
+};
+
+// Creates the database file if missing and applies every pending migration,
+// each in its own transaction. Throws Error when the file cannot be opened or
+// its schema is newer than this build knows. Safe while a daemon runs.
+MigrationReport migrate_database(const std::filesystem::path& file, SchemaKind kind);
+
+// Throws Error, with the command that fixes it, unless the file exists and its
+// schema version is exactly the one this build knows.
+void require_current_schema(const std::filesystem::path& file, SchemaKind kind);
+
+// PRAGMA user_version of an existing database; throws Error if it cannot be opened.
+int schema_version(const std::filesystem::path& file);
+
+}  // namespace sharelink

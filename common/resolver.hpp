@@ -1,0 +1,105 @@
+// The one resolver: share token -> outcome and read-only view (SPEC 3 and 4), used by shared-linkd and sharectl.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/catalog_store.hpp"
+#include "common/public_errors.hpp"
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+class PlaybackSigner;
+
+enum class ResolveOutcome { ok, unavailable, not_found, revoked, expired, limit_reached };
+const char* to_string(ResolveOutcome outcome);  // audit outcome: ok, unavailable, not_found, ...
+// The error answer of a non-200 outcome (ok and unavailable answer 200).
+PublicError public_error(ResolveOutcome outcome);
+
+struct LicenceFacts {
+  std::string licence_class;
+  std::string licence_version;
+  bool commercial_use = false;
+  bool requires_attribution = true;
+};
+
+// Licence truth: registry facts narrowed by the track, never widened. An
+// unknown (class, version) or the class "unclear" gives commercial_use false
+// and requires_attribution true.
+LicenceFacts licence_facts(const std::optional<Licence>& registry_entry, std::string_view licence_class,
+                           std::string_view licence_version, bool track_no_commercial);
+
+struct TrackView {
+  std::string id;
+  std::string title;
+  std::string engine;
+  std::string mode;
+  std::optional<double> measured_duration_seconds;
+  bool instrumental = false;
+  std::optional<std::string> playback_url;
+  LicenceFacts licence;
+};
+
+struct CollectionView {
+  std::string id;
+  std::string name;
+  std::optional<std::string> description;
+};
+
+struct ResolveResult {
+  ResolveOutcome outcome = ResolveOutcome::not_found;
+  // Set when the token matched a link (every outcome but not_found).
+  std::string share_id;
+  std::string target_type;  // "track" | "collection"
+  std::string visibility;
+  std::optional<TimePoint> expires_at;
+  // ok: the track (track share) or collection + tracks (collection share).
+  std::optional<TrackView> track;
+  std::optional<CollectionView> collection;
+  std::optional<std::vector<TrackView>> tracks;
+  bool view_counted = false;
+};
+
+struct ResolveOptions {
+  // Count one view on an ok answer (atomically with the max_views check).
+  // False for sharectl resolve, HEAD and link-preview fetchers.
+  bool count_view = true;
+  // Mint playback URLs; false gives null playback_url (link-preview fetchers).
+  bool mint_playback = true;
+};
+
+// One SQLite connection with its prepared statements. Not thread-safe: the
+// daemon keeps one per worker thread. Every statement is reset after use, so
+// each resolve sees the latest committed changes (sharectl revoke, remove...).
+// Database failures throw Error; every domain answer is a ResolveOutcome.
+class Resolver {
+ public:
+  // Opens db_file (which must have the current schema; throws Error otherwise).
+  explicit Resolver(const std::filesystem::path& db_file);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // Resolves a raw token. A malformed token is not_found without a lookup.
+  // signer may be null only when options.mint_playback is false.
+  ResolveResult resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
+                        const PlaybackSigner* signer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The 200 body (available true or false) with SPEC 4's field order; nulls written.
+std::string render_view(const ResolveResult& result);
+
+// The message of an available:false answer.
+inline constexpr std::string_view k_unavailable_message =
+    "The creator has removed the content behind this share link.";
+
+}  // namespace sharelink
