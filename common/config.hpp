@@ -4,27 +4,34 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sharelink {
 
 struct ServerConfig {
-  // Address the daemon listens on, "HOST:PORT" ("[v6addr]:PORT" for IPv6).
-  // Default "127.0.0.1:8787".
+  // Address the daemon listens on, "HOST:PORT" ("[v6addr]:PORT" for IPv6),
+  // port 0..65535 (0: any free port); see parse_listen_address. Default "127.0.0.1:8787".
   std::string listen = "127.0.0.1:8787";
-  // Base of the URLs handed to clients (share URLs, playback URLs), without a
-  // trailing slash. Empty (the default) means "http://" + the listen address
-  // in force; see Config::public_base_url().
+  // Base of the URLs handed to clients (share URLs, playback URLs): starts
+  // with "http://" or "https://", trailing "/" removed, no query or fragment.
+  // Empty (the default) means "http://" + the listen address in force; see
+  // Config::public_base_url().
   std::string public_base_url;
   // HTTP worker threads: each keep-alive connection holds one. 1..4096, default 16.
   int threads = 16;
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct DatabaseConfig {
+  // Relative paths are taken from the config file's directory (see parse_config).
   // The catalogue and share links. Default "shared-link.db".
   std::filesystem::path path = "shared-link.db";
   // The audit log, in its own file. Default "shared-link-audit.db".
   std::filesystem::path audit_path = "shared-link-audit.db";
+
+  bool operator==(const DatabaseConfig&) const = default;
 };
 
 struct SharesConfig {
@@ -32,22 +39,31 @@ struct SharesConfig {
   int max_expires_in_days = 90;
   // A request whose User-Agent contains one of these (case-insensitive) is a
   // link-preview fetcher: same view, null playback URLs, no view counted.
+  // Each a non-empty string; the list may be empty. Default: the list below.
   std::vector<std::string> preview_user_agents = {
       "Slackbot",    "Discordbot",  "facebookexternalhit", "Twitterbot",
       "WhatsApp",    "TelegramBot", "LinkedInBot",         "SkypeUriPreview"};
+
+  bool operator==(const SharesConfig&) const = default;
 };
 
 enum class PlaybackMode { builtin, x_accel, s3 };
 
 struct S3Config {
-  // S3-compatible endpoint, scheme included, path-style addressing. Default "http://127.0.0.1:9000".
+  // S3-compatible endpoint, "http://" or "https://", path-style addressing,
+  // trailing "/" removed. Default "http://127.0.0.1:9000".
   std::string endpoint = "http://127.0.0.1:9000";
-  std::string bucket = "music";        // default "music"
-  std::string region = "us-east-1";    // default "us-east-1"
-  std::string access_key_id;           // required in s3 mode
+  // S3 bucket name: 3..63 of [a-z0-9.-], starting and ending with a letter or digit. Default "music".
+  std::string bucket = "music";
+  // Signing region: 1..64 of [a-z0-9-]. Default "us-east-1".
+  std::string region = "us-east-1";
+  // Access key id, printable ASCII without spaces; required (non-empty) in s3 mode. Default "".
+  std::string access_key_id;
   // File holding the secret access key (never put the secret in this config).
-  // Required in s3 mode.
+  // Required in s3 mode. Default "" (unset).
   std::filesystem::path secret_access_key_file;
+
+  bool operator==(const S3Config&) const = default;
 };
 
 struct PlaybackConfig {
@@ -60,26 +76,32 @@ struct PlaybackConfig {
   std::filesystem::path key_file = "signing.keys";
   // Directory that holds the audio files; audio paths are relative to it. Default "media".
   std::filesystem::path media_root = "media";
-  // nginx internal location for x_accel mode; starts with "/". Default "/protected-media".
+  // nginx internal location for x_accel mode; starts with "/", trailing "/"
+  // removed. Default "/protected-media".
   std::string x_accel_prefix = "/protected-media";
   S3Config s3;
+
+  bool operator==(const PlaybackConfig&) const = default;
 };
 
 struct RateLimitConfig {
   // Resolve route: bucket refill per minute (1..1000000, default 60) and capacity (1..1000000, default 30).
   int requests_per_minute = 60;
   int burst = 30;
-  // Media route: its own buckets. Defaults 1200 per minute, capacity 200.
+  // Media route: its own buckets. 1..1000000 each; defaults 1200 per minute, capacity 200.
   int media_requests_per_minute = 1200;
   int media_burst = 200;
-  // SHARE_NOT_FOUND answers per minute (also the miss bucket's capacity). Default 10.
+  // SHARE_NOT_FOUND answers per minute (also the miss bucket's capacity). 1..1000000, default 10.
   int misses_per_minute = 10;
   // IPv6 clients are keyed by this prefix. 1..128, default 64.
   int ipv6_prefix_length = 64;
-  // CIDRs of reverse proxies whose X-Forwarded-For is believed. Default empty.
+  // CIDRs (or bare addresses) of reverse proxies whose X-Forwarded-For is
+  // believed; each one accepted by parse_cidr (common/client_address.hpp). Default empty.
   std::vector<std::string> trusted_proxies;
   // Upper bound on client buckets kept in memory. 1..100000000, default 100000.
   int max_clients = 100000;
+
+  bool operator==(const RateLimitConfig&) const = default;
 };
 
 struct AuditConfig {
@@ -87,6 +109,8 @@ struct AuditConfig {
   int retention_days = 90;
   // After this many days client_ip is truncated (IPv4 /24, IPv6 /48). 1..36500, default 30.
   int ip_retention_days = 30;
+
+  bool operator==(const AuditConfig&) const = default;
 };
 
 struct Config {
@@ -100,26 +124,67 @@ struct Config {
   // The file this was read from; empty for built-in defaults.
   std::filesystem::path source;
 
-  // server.public_base_url, or "http://" + server.listen when that is empty.
+  // server.public_base_url, or "http://" + server.listen when that is empty
+  // (so it follows a --listen override made after loading).
   std::string public_base_url() const;
+
+  bool operator==(const Config&) const = default;
 };
 
-// Parses TOML text. Relative paths are resolved against base_dir. Every
-// problem (syntax, unknown key with a suggestion, wrong type, out-of-range
-// value) is collected and thrown together as ConfigError, each formatted
-// "name:line:column: ...". Thread-safe (no shared state).
+// The config file used when neither --config nor $SHARED_LINKD_CONFIG names one.
+inline constexpr const char* k_system_config_file = "/etc/shared-linkd/shared-linkd.toml";
+// Name of the environment variable that names the config file.
+inline constexpr const char* k_config_env_var = "SHARED_LINKD_CONFIG";
+
+// Parses TOML text; name is used in messages, base_dir anchors relative paths.
+// Every relative path (database.path, database.audit_path, playback.key_file,
+// playback.media_root, playback.s3.secret_access_key_file), whether written in
+// the text or left at its default, becomes absolute against base_dir (itself
+// made absolute against the working directory); an empty
+// secret_access_key_file stays empty. Every problem (syntax, unknown key with
+// a suggestion, wrong type of a value or a table, out-of-range value, missing
+// s3 credentials) is collected and thrown together as ConfigError, each
+// formatted "name:line:column: ...". Thread-safe (no shared state).
 Config parse_config(std::string_view text, const std::string& name,
                     const std::filesystem::path& base_dir);
 
-// Reads and parses a file (see parse_config). Throws ConfigError, or Error if
-// the file cannot be read.
+// Reads and parses a file (see parse_config); relative paths are resolved
+// against the file's directory and Config::source is set to file. Throws
+// ConfigError for invalid content, Error naming the path if the file does not
+// exist, is not a regular file, cannot be read or is larger than 1 MiB.
 Config load_config_file(const std::filesystem::path& file);
+
+// Which file the SPEC 10 search order picks: explicit_file if given, else
+// env_value if non-null and non-empty, else system_file if it exists, else
+// nullopt (built-in defaults). Does not check that an explicitly named file
+// exists: load_config_file reports that. Thread-safe.
+std::optional<std::filesystem::path> find_config_file(
+    const std::optional<std::filesystem::path>& explicit_file, const char* env_value,
+    const std::filesystem::path& system_file);
 
 // The SPEC 10 search order: explicit (from --config), else $SHARED_LINKD_CONFIG,
 // else /etc/shared-linkd/shared-linkd.toml if it exists, else built-in
 // defaults (relative paths then resolved against the working directory).
+// Throws as load_config_file; a named file that does not exist is an Error.
+// Reads the environment: not safe against a concurrent setenv.
 Config load_config(const std::optional<std::filesystem::path>& explicit_file);
 
+// A server.listen value split for binding: host without brackets, port 0..65535
+// (0: any free port).
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+
+  bool operator==(const ListenAddress&) const = default;
+};
+
+// Parses "HOST:PORT": HOST is an IPv4 address, a DNS name, or an IPv6 address
+// in brackets ("[::1]:8787"); PORT is 0..65535 in decimal. nullopt for
+// anything else (empty host, bare IPv6, zone ids, signs, spaces). Use it to
+// validate a --listen flag the same way the config does. Thread-safe.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+// "builtin", "x_accel" or "s3": the spelling used in the config file.
 const char* to_string(PlaybackMode mode);
 
 }  // namespace sharelink
