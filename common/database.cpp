@@ -1,0 +1,96 @@
+#include "common/database.hpp"
+
+#include <system_error>
+
+#include "common/error.hpp"
+#include "common/sqlite_connection.hpp"
+
+namespace sharelink {
+namespace {
+
+const char* describe(SchemaKind kind) { return kind == SchemaKind::audit ? "audit database" : "database"; }
+
+void configure(SQLite::Database& db) {
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA foreign_keys=ON");
+}
+
+int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+
+}  // namespace
+
+int latest_schema_version(SchemaKind kind) {
+  const auto all = migrations(kind);
+  return all.empty() ? 0 : all.back().version;
+}
+
+MigrationReport migrate_database(const std::filesystem::path& file, SchemaKind kind) {
+  try {
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, k_busy_timeout_ms);
+    configure(db);
+    MigrationReport report;
+    report.from_version = user_version(db);
+    report.to_version = report.from_version;
+    const int latest = latest_schema_version(kind);
+    if (report.from_version > latest) {
+      throw Error(std::string(describe(kind)) + " " + file.string() + " has schema version " +
+                  std::to_string(report.from_version) + ", newer than this build knows (" +
+                  std::to_string(latest) + "); upgrade shared-link");
+    }
+    for (const auto& migration : migrations(kind)) {
+      if (migration.version <= report.from_version) continue;
+      with_write_transaction(db, [&] {
+        // Re-check under the write lock: another sharectl init may have migrated meanwhile.
+        if (user_version(db) >= migration.version) return;
+        db.exec(migration.sql);
+        db.exec("PRAGMA user_version = " + std::to_string(migration.version));
+      });
+      report.to_version = migration.version;
+    }
+    return report;
+  } catch (const SQLite::Exception& e) {
+    throw Error(std::string("cannot initialise ") + describe(kind) + " " + file.string() + ": " + e.what());
+  }
+}
+
+int schema_version(const std::filesystem::path& file) {
+  try {
+    SQLite::Database db(file.string(), SQLite::OPEN_READONLY, k_busy_timeout_ms);
+    return user_version(db);
+  } catch (const SQLite::Exception& e) {
+    throw Error("cannot open database " + file.string() + ": " + e.what());
+  }
+}
+
+void require_current_schema(const std::filesystem::path& file, SchemaKind kind) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    throw Error(std::string(describe(kind)) + " " + file.string() + " does not exist (run \"sharectl init\")");
+  }
+  const int version = schema_version(file);
+  const int latest = latest_schema_version(kind);
+  if (version < latest) {
+    throw Error(std::string(describe(kind)) + " " + file.string() + " has schema version " +
+                std::to_string(version) + ", this build needs " + std::to_string(latest) +
+                " (run \"sharectl init\" to migrate it)");
+  }
+  if (version > latest) {
+    throw Error(std::string(describe(kind)) + " " + file.string() + " has schema version " +
+                std::to_string(version) + ", newer than this build knows (" + std::to_string(latest) +
+                "); upgrade shared-link");
+  }
+}
+
+std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind) {
+  require_current_schema(file, kind);
+  try {
+    auto db = std::make_unique<SQLite::Database>(file.string(), SQLite::OPEN_READWRITE, k_busy_timeout_ms);
+    configure(*db);
+    return db;
+  } catch (const SQLite::Exception& e) {
+    throw Error(std::string("cannot open ") + describe(kind) + " " + file.string() + ": " + e.what());
+  }
+}
+
+}  // namespace sharelink

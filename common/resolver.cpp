@@ -1,0 +1,317 @@
+#include "common/resolver.hpp"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "common/ids.hpp"
+#include "common/playback_signer.hpp"
+#include "common/sqlite_connection.hpp"
+
+namespace sharelink {
+namespace {
+
+// View-count updates of every Resolver in the process take turns here.
+// Without it, worker threads with their own connections contend for SQLite's
+// write lock, and SQLite's busy handler resolves that contention by sleeping
+// for milliseconds. Only other processes (sharectl) can still make us wait.
+std::mutex g_view_count_mutex;
+
+// Resets a statement when the scope ends, so the connection does not keep a
+// read snapshot open between requests (the next resolve must see sharectl's
+// latest commit).
+class StatementScope {
+ public:
+  explicit StatementScope(SQLite::Statement& st) : st_(st) {}
+  ~StatementScope() { st_.tryReset(); }
+  StatementScope(const StatementScope&) = delete;
+  StatementScope& operator=(const StatementScope&) = delete;
+
+ private:
+  SQLite::Statement& st_;
+};
+
+constexpr const char* k_track_view_columns =
+    "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
+    "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
+
+struct TrackRow {
+  TrackView view;
+  std::string audio_path;
+  bool removed = false;
+};
+
+TrackRow read_track_row(SQLite::Statement& st) {
+  TrackRow row;
+  TrackView& v = row.view;
+  v.id = st.getColumn(0).getString();
+  v.title = st.getColumn(1).getString();
+  v.engine = st.getColumn(2).getString();
+  v.mode = st.getColumn(3).getString();
+  v.measured_duration_seconds = optional_real(st.getColumn(4));
+  v.instrumental = st.getColumn(5).getInt() != 0;
+  const std::string licence_class = st.getColumn(6).getString();
+  const std::string licence_version = st.getColumn(7).getString();
+  const bool no_commercial = st.getColumn(8).getInt() != 0;
+  row.audio_path = st.getColumn(9).getString();
+  row.removed = !st.getColumn(10).isNull();
+  std::optional<Licence> registry;
+  if (!st.getColumn(11).isNull()) {
+    registry = Licence{licence_class, licence_version, st.getColumn(11).getInt() != 0, st.getColumn(12).getInt() != 0};
+  }
+  v.licence = licence_facts(registry, licence_class, licence_version, no_commercial);
+  return row;
+}
+
+}  // namespace
+
+const char* to_string(ResolveOutcome outcome) {
+  switch (outcome) {
+    case ResolveOutcome::ok: return "ok";
+    case ResolveOutcome::unavailable: return "unavailable";
+    case ResolveOutcome::not_found: return "not_found";
+    case ResolveOutcome::revoked: return "revoked";
+    case ResolveOutcome::expired: return "expired";
+    case ResolveOutcome::limit_reached: return "limit_reached";
+  }
+  return "error";
+}
+
+PublicError public_error(ResolveOutcome outcome) {
+  switch (outcome) {
+    case ResolveOutcome::revoked: return PublicError::share_revoked;
+    case ResolveOutcome::expired: return PublicError::share_expired;
+    case ResolveOutcome::limit_reached: return PublicError::share_limit_reached;
+    default: return PublicError::share_not_found;
+  }
+}
+
+LicenceFacts licence_facts(const std::optional<Licence>& registry_entry, std::string_view licence_class,
+                           std::string_view licence_version, bool track_no_commercial) {
+  LicenceFacts facts;
+  facts.licence_class = licence_class;
+  facts.licence_version = licence_version;
+  if (!registry_entry || licence_class == "unclear") {
+    facts.commercial_use = false;
+    facts.requires_attribution = true;
+    return facts;
+  }
+  facts.commercial_use = registry_entry->commercial_use && !track_no_commercial;
+  facts.requires_attribution = registry_entry->requires_attribution;
+  return facts;
+}
+
+struct Resolver::Impl {
+  // The connection outlives its statements (declared first, destroyed last).
+  std::unique_ptr<SQLite::Database> db;
+  SQLite::Statement find_share;
+  SQLite::Statement find_track;
+  SQLite::Statement find_collection;
+  SQLite::Statement collection_tracks;
+  SQLite::Statement count_view;
+
+  explicit Impl(const std::filesystem::path& file)
+      : db(open_connection(file, SchemaKind::main)),
+        find_share(*db,
+                   "SELECT id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
+                   "FROM shares WHERE token_digest = ?"),
+        find_track(*db, std::string("SELECT ") + k_track_view_columns +
+                            " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
+                            "AND l.licence_version = t.licence_version WHERE t.id = ?"),
+        find_collection(*db, "SELECT id, name, description, removed_at FROM collections WHERE id = ?"),
+        collection_tracks(*db, std::string("SELECT ") + k_track_view_columns +
+                                   " FROM collection_tracks ct JOIN tracks t ON t.id = ct.track_id "
+                                   "LEFT JOIN licences l ON l.licence_class = t.licence_class "
+                                   "AND l.licence_version = t.licence_version "
+                                   "WHERE ct.collection_id = ? AND t.removed_at IS NULL ORDER BY ct.position"),
+        count_view(*db,
+                   "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
+                   "WHERE id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2) "
+                   "AND (max_views IS NULL OR view_count < max_views)") {}
+
+  struct ShareRow {
+    std::string id, target_type, target_id, visibility;
+    std::optional<std::int64_t> expires_at, max_views, revoked_at;
+    std::int64_t view_count = 0;
+  };
+
+  std::optional<ShareRow> load_share(const std::string& digest) {
+    StatementScope scope(find_share);
+    find_share.bind(1, digest);
+    if (!find_share.executeStep()) return std::nullopt;
+    ShareRow row;
+    row.id = find_share.getColumn(0).getString();
+    row.target_type = find_share.getColumn(1).getString();
+    row.target_id = find_share.getColumn(2).getString();
+    row.visibility = find_share.getColumn(3).getString();
+    row.expires_at = optional_int(find_share.getColumn(4));
+    row.max_views = optional_int(find_share.getColumn(5));
+    row.view_count = find_share.getColumn(6).getInt64();
+    row.revoked_at = optional_int(find_share.getColumn(7));
+    return row;
+  }
+
+  static ResolveOutcome status_of(const ShareRow& row, std::int64_t now_s) {
+    if (row.revoked_at) return ResolveOutcome::revoked;
+    if (row.expires_at && *row.expires_at <= now_s) return ResolveOutcome::expired;
+    if (row.max_views && row.view_count >= *row.max_views) return ResolveOutcome::limit_reached;
+    return ResolveOutcome::ok;
+  }
+
+  // Takes the view atomically with the status check; false if the link
+  // stopped being active since it was read (revoked, expired, or another
+  // request took the last view).
+  bool take_view(const std::string& share_id, std::int64_t now_s) {
+    std::lock_guard lock(g_view_count_mutex);
+    StatementScope scope(count_view);
+    count_view.bind(1, share_id);
+    count_view.bind(2, static_cast<int64_t>(now_s));
+    return count_view.exec() == 1;
+  }
+};
+
+Resolver::Resolver(const std::filesystem::path& db_file) : impl_(std::make_unique<Impl>(db_file)) {}
+
+Resolver::~Resolver() = default;
+
+ResolveResult Resolver::resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
+                                const PlaybackSigner* signer) {
+  ResolveResult result;
+  if (!is_share_token(token)) return result;  // not_found, no lookup
+
+  const std::int64_t now_s = to_unix_seconds(now);
+  auto share = impl_->load_share(token_digest(token));
+  if (!share) return result;
+
+  result.share_id = share->id;
+  result.target_type = share->target_type;
+  result.visibility = share->visibility;
+  if (share->expires_at) result.expires_at = from_unix_seconds(*share->expires_at);
+  result.outcome = Impl::status_of(*share, now_s);
+  if (result.outcome != ResolveOutcome::ok) return result;
+
+  // Playback URLs live until min(now + ttl, share expiry).
+  std::int64_t playback_exp = 0;
+  const bool mint = options.mint_playback && signer != nullptr;
+  if (mint) {
+    playback_exp = now_s + signer->ttl_seconds();
+    if (share->expires_at && *share->expires_at < playback_exp) playback_exp = *share->expires_at;
+  }
+  auto add_playback = [&](TrackRow& row) {
+    if (mint) row.view.playback_url = signer->mint(row.view.id, row.audio_path, share->id, playback_exp, now);
+  };
+
+  if (share->target_type == "track") {
+    StatementScope scope(impl_->find_track);
+    impl_->find_track.bind(1, share->target_id);
+    if (!impl_->find_track.executeStep()) {
+      result.outcome = ResolveOutcome::unavailable;
+      return result;
+    }
+    TrackRow row = read_track_row(impl_->find_track);
+    if (row.removed) {
+      result.outcome = ResolveOutcome::unavailable;
+      return result;
+    }
+    add_playback(row);
+    result.track = std::move(row.view);
+  } else {
+    {
+      StatementScope scope(impl_->find_collection);
+      impl_->find_collection.bind(1, share->target_id);
+      if (!impl_->find_collection.executeStep() || !impl_->find_collection.getColumn(3).isNull()) {
+        result.outcome = ResolveOutcome::unavailable;
+        return result;
+      }
+      CollectionView collection;
+      collection.id = impl_->find_collection.getColumn(0).getString();
+      collection.name = impl_->find_collection.getColumn(1).getString();
+      collection.description = optional_text(impl_->find_collection.getColumn(2));
+      result.collection = std::move(collection);
+    }
+    StatementScope scope(impl_->collection_tracks);
+    impl_->collection_tracks.bind(1, share->target_id);
+    std::vector<TrackView> tracks;
+    while (impl_->collection_tracks.executeStep()) {
+      TrackRow row = read_track_row(impl_->collection_tracks);
+      add_playback(row);
+      tracks.push_back(std::move(row.view));
+    }
+    result.tracks = std::move(tracks);
+  }
+
+  if (options.count_view) {
+    if (!impl_->take_view(share->id, now_s)) {
+      // Lost a race: answer with the link's status as it is now.
+      ResolveResult lost;
+      lost.share_id = result.share_id;
+      lost.target_type = result.target_type;
+      lost.visibility = result.visibility;
+      auto current = impl_->load_share(token_digest(token));
+      if (current) {
+        if (current->expires_at) lost.expires_at = from_unix_seconds(*current->expires_at);
+        lost.outcome = Impl::status_of(*current, now_s);
+      }
+      if (lost.outcome == ResolveOutcome::ok) lost.outcome = ResolveOutcome::limit_reached;
+      return lost;
+    }
+    result.view_counted = true;
+  }
+  return result;
+}
+
+namespace {
+
+nlohmann::ordered_json track_json(const TrackView& t) {
+  nlohmann::ordered_json j;
+  j["id"] = t.id;
+  j["title"] = t.title;
+  j["engine"] = t.engine;
+  j["mode"] = t.mode;
+  if (t.measured_duration_seconds) j["measured_duration_seconds"] = *t.measured_duration_seconds;
+  else j["measured_duration_seconds"] = nullptr;
+  j["instrumental"] = t.instrumental;
+  if (t.playback_url) j["playback_url"] = *t.playback_url;
+  else j["playback_url"] = nullptr;
+  auto& licence = j["licence"];
+  licence["licence_class"] = t.licence.licence_class;
+  licence["licence_version"] = t.licence.licence_version;
+  licence["commercial_use"] = t.licence.commercial_use;
+  licence["requires_attribution"] = t.licence.requires_attribution;
+  return j;
+}
+
+}  // namespace
+
+std::string render_view(const ResolveResult& result) {
+  const bool available = result.outcome == ResolveOutcome::ok;
+  nlohmann::ordered_json body;
+  body["kind"] = result.target_type;
+  body["available"] = available;
+  if (available) body["message"] = nullptr;
+  else body["message"] = k_unavailable_message;
+  auto& share = body["share"];
+  share["target_type"] = result.target_type;
+  share["visibility"] = result.visibility;
+  if (result.expires_at) share["expires_at"] = format_rfc3339(*result.expires_at);
+  else share["expires_at"] = nullptr;
+  body["track"] = (available && result.track) ? track_json(*result.track) : nlohmann::ordered_json(nullptr);
+  if (available && result.collection) {
+    auto& c = body["collection"];
+    c["id"] = result.collection->id;
+    c["name"] = result.collection->name;
+    if (result.collection->description) c["description"] = *result.collection->description;
+    else c["description"] = nullptr;
+  } else {
+    body["collection"] = nullptr;
+  }
+  if (available && result.tracks) {
+    auto tracks = nlohmann::ordered_json::array();
+    for (const auto& t : *result.tracks) tracks.push_back(track_json(t));
+    body["tracks"] = std::move(tracks);
+  } else {
+    body["tracks"] = nullptr;
+  }
+  return body.dump();
+}
+
+}  // namespace sharelink

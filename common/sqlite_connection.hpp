@@ -1,0 +1,71 @@
+// Internal to the library's store files: opening SQLiteCpp connections with the project's settings.
+#pragma once
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/schema.hpp"
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+inline constexpr int k_busy_timeout_ms = 5000;
+
+// A read-write connection on an existing database with the current schema of
+// kind (throws Error naming the file and the fix otherwise), in WAL mode with
+// synchronous=NORMAL and a busy timeout, so the daemon and sharectl can work
+// on the same files at once.
+std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind);
+
+// Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
+template <typename Fn>
+void with_write_transaction(SQLite::Database& db, Fn&& fn) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    fn();
+    db.exec("COMMIT");
+  } catch (...) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+// Binding and reading nullable columns.
+inline void bind_optional(SQLite::Statement& st, int index, const std::optional<std::string>& value) {
+  if (value) st.bind(index, *value); else st.bind(index);
+}
+inline void bind_optional(SQLite::Statement& st, int index, const std::optional<TimePoint>& value) {
+  if (value) st.bind(index, static_cast<int64_t>(to_unix_seconds(*value))); else st.bind(index);
+}
+inline void bind_optional(SQLite::Statement& st, int index, const std::optional<std::int64_t>& value) {
+  if (value) st.bind(index, static_cast<int64_t>(*value)); else st.bind(index);
+}
+inline void bind_optional(SQLite::Statement& st, int index, const std::optional<double>& value) {
+  if (value) st.bind(index, *value); else st.bind(index);
+}
+inline std::optional<std::string> optional_text(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getString();
+}
+inline std::optional<TimePoint> optional_time(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return from_unix_seconds(column.getInt64());
+}
+inline std::optional<std::int64_t> optional_int(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getInt64();
+}
+inline std::optional<double> optional_real(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getDouble();
+}
+
+}  // namespace sharelink
