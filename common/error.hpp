@@ -23,6 +23,13 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+// The database could not be used (locked past the busy timeout, unreadable,
+// missing, corrupt). The daemon answers 503 SERVICE_UNAVAILABLE.
+class DatabaseUnavailable : public Error {
+ public:
+  using Error::Error;
+};
+
 // Every problem found in a configuration file, each already formatted as
 // "file:line:column: what (allowed)". what() joins them with newlines.
 class ConfigError : public Error {

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
 #include "common/sqlite_connection.hpp"
@@ -169,12 +170,37 @@ struct Resolver::Impl {
   }
 };
 
-Resolver::Resolver(const std::filesystem::path& db_file) : impl_(std::make_unique<Impl>(db_file)) {}
+Resolver::Resolver(const std::filesystem::path& db_file) {
+  try {
+    impl_ = std::make_unique<Impl>(db_file);
+  } catch (const SQLite::Exception& e) {
+    throw DatabaseUnavailable("cannot open database " + db_file.string() + ": " + e.what());
+  }
+}
 
 Resolver::~Resolver() = default;
 
 ResolveResult Resolver::resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
                                 const PlaybackSigner* signer) {
+  try {
+    return resolve_unguarded(token, options, now, signer);
+  } catch (const SQLite::Exception& e) {
+    throw DatabaseUnavailable(std::string("resolve: ") + e.what());
+  }
+}
+
+void Resolver::ping() {
+  try {
+    StatementScope scope(impl_->find_share);
+    impl_->find_share.bind(1, std::string());
+    impl_->find_share.executeStep();
+  } catch (const SQLite::Exception& e) {
+    throw DatabaseUnavailable(std::string("ping: ") + e.what());
+  }
+}
+
+ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveOptions& options, TimePoint now,
+                                          const PlaybackSigner* signer) {
   ResolveResult result;
   if (!is_share_token(token)) return result;  // not_found, no lookup
 

@@ -87,10 +87,17 @@ class Resolver {
 
   // Resolves a raw token. A malformed token is not_found without a lookup.
   // signer may be null only when options.mint_playback is false.
+  // Database failures throw DatabaseUnavailable.
   ResolveResult resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
                         const PlaybackSigner* signer);
 
+  // Runs a trivial query; throws DatabaseUnavailable if the database cannot answer.
+  void ping();
+
  private:
+  ResolveResult resolve_unguarded(std::string_view token, const ResolveOptions& options, TimePoint now,
+                                  const PlaybackSigner* signer);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

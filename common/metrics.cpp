@@ -1,0 +1,85 @@
+#include "common/metrics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sharelink {
+namespace {
+
+constexpr std::array<std::string_view, k_metric_route_count> k_route_names = {"resolve", "media",   "healthz",
+                                                                               "readyz",  "metrics", "other"};
+
+std::string format_number(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+}  // namespace
+
+void Metrics::observe(MetricRoute route, std::string_view outcome, double seconds) {
+  const auto r = static_cast<std::size_t>(route);
+  const auto it = std::find(k_metric_outcomes.begin(), k_metric_outcomes.end(), outcome);
+  const auto o = it == k_metric_outcomes.end() ? k_outcomes - 1 : static_cast<std::size_t>(it - k_metric_outcomes.begin());
+  requests_[r][o].fetch_add(1, std::memory_order_relaxed);
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(k_buckets.begin(), k_buckets.end(), seconds) - k_buckets.begin());
+  latency_[r][bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_micros_[r].fetch_add(static_cast<std::uint64_t>(std::max(0.0, seconds) * 1e6),
+                                   std::memory_order_relaxed);
+}
+
+void Metrics::add_gauge(Gauge gauge) { gauges_.push_back(std::move(gauge)); }
+
+std::string Metrics::render(std::string_view version) const {
+  std::string out;
+  out += "# HELP sharelink_build_info Build information.\n# TYPE sharelink_build_info gauge\n";
+  out += "sharelink_build_info{version=\"" + std::string(version) + "\"} 1\n";
+
+  out += "# HELP sharelink_requests_total Requests answered, by route and outcome.\n";
+  out += "# TYPE sharelink_requests_total counter\n";
+  for (std::size_t r = 0; r < k_metric_route_count; ++r) {
+    for (std::size_t o = 0; o < k_outcomes; ++o) {
+      const auto n = requests_[r][o].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      out += "sharelink_requests_total{route=\"" + std::string(k_route_names[r]) + "\",outcome=\"" +
+             std::string(k_metric_outcomes[o]) + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+
+  out += "# HELP sharelink_rate_limited_total Requests refused with 429, by route.\n";
+  out += "# TYPE sharelink_rate_limited_total counter\n";
+  const auto limited = static_cast<std::size_t>(
+      std::find(k_metric_outcomes.begin(), k_metric_outcomes.end(), "rate_limited") - k_metric_outcomes.begin());
+  for (auto route : {MetricRoute::resolve, MetricRoute::media}) {
+    const auto r = static_cast<std::size_t>(route);
+    out += "sharelink_rate_limited_total{route=\"" + std::string(k_route_names[r]) + "\"} " +
+           std::to_string(requests_[r][limited].load(std::memory_order_relaxed)) + "\n";
+  }
+
+  out += "# HELP sharelink_request_duration_seconds Time from routing to answer, by route.\n";
+  out += "# TYPE sharelink_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < k_metric_route_count; ++r) {
+    const std::string route = "route=\"" + std::string(k_route_names[r]) + "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < k_buckets.size(); ++b) {
+      cumulative += latency_[r][b].load(std::memory_order_relaxed);
+      out += "sharelink_request_duration_seconds_bucket{" + route + ",le=\"" + format_number(k_buckets[b]) + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    cumulative += latency_[r][k_buckets.size()].load(std::memory_order_relaxed);
+    out += "sharelink_request_duration_seconds_bucket{" + route + ",le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+    out += "sharelink_request_duration_seconds_sum{" + route + "} " +
+           format_number(static_cast<double>(latency_sum_micros_[r].load(std::memory_order_relaxed)) / 1e6) + "\n";
+    // The count is the +Inf bucket, so the two always agree.
+    out += "sharelink_request_duration_seconds_count{" + route + "} " + std::to_string(cumulative) + "\n";
+  }
+
+  for (const auto& gauge : gauges_) {
+    out += "# HELP " + gauge.name + " " + gauge.help + "\n# TYPE " + gauge.name + " " + gauge.type + "\n";
+    out += gauge.name + " " + format_number(gauge.read()) + "\n";
+  }
+  return out;
+}
+
+}  // namespace sharelink

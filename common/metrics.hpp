@@ -1,0 +1,54 @@
+// Request counters and latency histograms, rendered in the Prometheus text exposition format.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sharelink {
+
+enum class MetricRoute { resolve, media, health, ready, metrics, other };
+inline constexpr std::size_t k_metric_route_count = 6;
+
+// Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
+// answers of the other routes).
+inline constexpr std::array<std::string_view, 15> k_metric_outcomes = {
+    "ok",          "preview",      "unavailable",   "not_found",      "revoked",
+    "expired",     "limit_reached", "rate_limited", "bad_request",    "error",
+    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "shutting_down"};
+
+// Lock-free counters: safe to update from every worker thread at once.
+class Metrics {
+ public:
+  struct Gauge {
+    std::string name;
+    std::string help;
+    std::string type;  // "gauge" or "counter"
+    std::function<double()> read;
+  };
+
+  // Counts one answered request and its latency.
+  void observe(MetricRoute route, std::string_view outcome, double seconds);
+  // Gauges and counters owned elsewhere (audit queue depth, limiter size...),
+  // read at render time. Register before serving; not thread-safe.
+  void add_gauge(Gauge gauge);
+
+  // The whole exposition, "# HELP"/"# TYPE" lines included.
+  std::string render(std::string_view version) const;
+
+  static constexpr std::array<double, 12> k_buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05,   0.1,   0.25,   0.5,   1,    2.5};
+
+ private:
+  static constexpr std::size_t k_outcomes = k_metric_outcomes.size();
+  std::array<std::array<std::atomic<std::uint64_t>, k_outcomes>, k_metric_route_count> requests_{};
+  std::array<std::array<std::atomic<std::uint64_t>, k_buckets.size() + 1>, k_metric_route_count> latency_{};
+  std::array<std::atomic<std::uint64_t>, k_metric_route_count> latency_sum_micros_{};
+  std::vector<Gauge> gauges_;
+};
+
+}  // namespace sharelink

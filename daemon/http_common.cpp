@@ -1,0 +1,46 @@
+#include "daemon/http_common.hpp"
+
+#include "common/ids.hpp"
+
+namespace sharelink {
+
+RequestContext::RequestContext(const httplib::Request& req, const ServerState& state)
+    : request_id(new_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
+  const auto peer = parse_ip(req.remote_addr).value_or(IpAddress{});
+  client = client_address(peer, req.get_header_value("X-Forwarded-For"), settings->trusted_proxies);
+  client_key = sharelink::client_key(client, settings->ipv6_prefix_length);
+}
+
+double RequestContext::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+AuditRecord RequestContext::audit_record(const httplib::Request& req, const char* event) const {
+  AuditRecord record;
+  record.ts = system_clock_now();
+  record.event = event;
+  record.client_ip = client.to_string();
+  record.request_id = request_id;
+  record.user_agent = sanitize_user_agent(req.get_header_value("User-Agent"));
+  return record;
+}
+
+void set_request_headers(httplib::Response& res, const std::string& request_id, bool noindex) {
+  res.set_header("X-Request-Id", request_id);
+  if (noindex) res.set_header("X-Robots-Tag", "noindex");
+}
+
+void send_error(httplib::Response& res, PublicError error, const std::string& request_id) {
+  res.status = http_status(error);
+  set_request_headers(res, request_id, true);
+  if (error == PublicError::method_not_allowed) res.set_header("Allow", "GET, HEAD, OPTIONS");
+  res.set_content(error_body(error, request_id), k_json_content_type);
+}
+
+void set_rate_limit_headers(httplib::Response& res, const RateLimiter& limiter, const RateDecision& decision) {
+  res.set_header("RateLimit-Policy", limiter.policy_header());
+  res.set_header("RateLimit", rate_limit_header(decision));
+  if (!decision.allowed) res.set_header("Retry-After", std::to_string(decision.retry_after));
+}
+
+}  // namespace sharelink

@@ -1,0 +1,43 @@
+// shared-linkd's HTTP vocabulary: per-request context, public headers, JSON error answers.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <string>
+
+#include "common/audit_log.hpp"
+#include "common/client_address.hpp"
+#include "common/public_errors.hpp"
+#include "common/rate_limiter.hpp"
+#include "daemon/server_state.hpp"
+
+namespace sharelink {
+
+// Everything a handler learns about one request before doing any work.
+struct RequestContext {
+  std::string request_id;
+  std::chrono::steady_clock::time_point started;
+  IpAddress client;      // after the trusted-proxy walk
+  IpAddress client_key;  // what the rate limiters key on
+  std::shared_ptr<const RuntimeSettings> settings;
+
+  RequestContext(const httplib::Request& req, const ServerState& state);
+  double elapsed_seconds() const;
+  // An audit record pre-filled with ts, client, request id and user agent.
+  AuditRecord audit_record(const httplib::Request& req, const char* event) const;
+};
+
+inline constexpr const char* k_json_content_type = "application/json; charset=utf-8";
+
+// Headers every answer of a public route carries (SPEC 4) besides the
+// static ones installed as server defaults.
+void set_request_headers(httplib::Response& res, const std::string& request_id, bool noindex);
+
+// Writes the JSON error answer with its status and headers.
+void send_error(httplib::Response& res, PublicError error, const std::string& request_id);
+
+// RateLimit-Policy and RateLimit headers; Retry-After on refusals.
+void set_rate_limit_headers(httplib::Response& res, const RateLimiter& limiter, const RateDecision& decision);
+
+}  // namespace sharelink

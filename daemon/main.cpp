@@ -1,0 +1,180 @@
+// shared-linkd: serves GET /v1/music/shared/{token} (and its signed media URLs) from the local database.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "common/audit_log.hpp"
+#include "common/config.hpp"
+#include "common/database.hpp"
+#include "common/error.hpp"
+#include "common/logfmt.hpp"
+#include "common/signing_keys.hpp"
+#include "daemon/demo.hpp"
+#include "daemon/public_server.hpp"
+#include "daemon/server_state.hpp"
+
+namespace sharelink {
+namespace {
+
+struct DaemonOptions {
+  std::optional<std::filesystem::path> config_file;
+  std::optional<std::string> listen;
+  std::optional<std::filesystem::path> db;
+  bool check_config = false;
+  bool demo = false;
+  bool version = false;
+};
+
+// Every problem --check-config can find, beyond the config file's own.
+std::vector<std::string> check_installation(const Config& config) {
+  std::vector<std::string> problems;
+  auto check = [&](auto&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  };
+  check([&] { require_current_schema(config.database.path, SchemaKind::main); });
+  check([&] { require_current_schema(config.database.audit_path, SchemaKind::audit); });
+  check([&] { make_playback_signer(config); });
+  if (config.playback.mode == PlaybackMode::builtin && !std::filesystem::is_directory(config.playback.media_root)) {
+    problems.push_back("playback.media_root " + config.playback.media_root.string() +
+                       " is not a directory (run \"sharectl init\" or fix the path)");
+  }
+  return problems;
+}
+
+// SIGTERM/SIGINT stop the server; SIGHUP reloads keys and rate limits.
+// Runs on its own thread; the signals are blocked everywhere else.
+void handle_signals(const sigset_t& signals, PublicServer& server, ServerState& state, const Config& config,
+                    const DaemonOptions& options) {
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      try {
+        Config fresh = config.source.empty() ? config : load_config_file(config.source);
+        fresh.server.listen = config.server.listen;  // the socket stays where it is
+        if (options.db) fresh.database.path = *options.db;
+        state.reload(fresh);
+        log_event(LogLevel::info, "reloaded signing keys and rate limits");
+      } catch (const std::exception& e) {
+        log_event(LogLevel::error, "reload failed; keeping the previous settings", {{"error", e.what()}});
+      }
+      continue;
+    }
+    log_event(LogLevel::info, "shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+    server.stop();
+    return;
+  }
+}
+
+int run(const DaemonOptions& options) {
+  // 1. Signals are blocked before any thread exists, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // 2. Configuration: the demo's throwaway installation, or the config file.
+  std::optional<DemoInstallation> demo;
+  Config config;
+  if (options.demo) {
+    demo = create_demo_installation(options.listen.value_or("127.0.0.1:8787"));
+    config = demo->config;
+  } else {
+    config = load_config(options.config_file);
+  }
+  if (options.listen) config.server.listen = *options.listen;
+  if (options.db) config.database.path = *options.db;
+
+  if (options.check_config) {
+    const auto problems = check_installation(config);
+    for (const auto& problem : problems) std::cerr << "shared-linkd: error: " << problem << "\n";
+    if (problems.empty()) std::cout << "configuration OK" << (config.source.empty() ? " (built-in defaults)" : "") << "\n";
+    return problems.empty() ? 0 : 1;
+  }
+
+  // 3. Stores: refuse databases of another schema version, with the fix.
+  require_current_schema(config.database.path, SchemaKind::main);
+  require_current_schema(config.database.audit_path, SchemaKind::audit);
+
+  // 4. The audit writer runs for the whole life of the server and is drained last.
+  AuditWriter audit(config.database.audit_path);
+  audit.set_retention(config.audit.retention_days, config.audit.ip_retention_days);
+
+  // 5. Shared state (keys, limiters, metrics) and the HTTP server.
+  ServerState state(config, audit);
+  PublicServer server(state);
+  const int port = server.bind();
+  const auto colon = config.server.listen.rfind(':');
+  Config bound = config;
+  bound.server.listen = config.server.listen.substr(0, colon + 1) + std::to_string(port);
+  state.reload(bound);  // playback URLs name the port actually bound
+  log_event(LogLevel::info, "listening",
+            {{"version", SHARELINK_VERSION},
+             {"addr", bound.server.listen},
+             {"database", config.database.path.string()},
+             {"audit_database", config.database.audit_path.string()},
+             {"schema_version", std::to_string(latest_schema_version(SchemaKind::main))},
+             {"playback_mode", to_string(config.playback.mode)}});
+  if (demo) std::cout << demo_instructions(*demo, bound.public_base_url()) << std::flush;
+
+  // 6. Serve until a signal; then finish in-flight requests and flush the audit log.
+  std::thread signal_thread(handle_signals, std::cref(signals), std::ref(server), std::ref(state), std::cref(bound),
+                            std::cref(options));
+  const bool served = server.serve();
+  if (!served) {
+    log_event(LogLevel::error, "server stopped unexpectedly");
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+  }
+  signal_thread.join();
+  audit.stop();
+  log_event(LogLevel::info, "stopped", {{"audit_records_written", std::to_string(audit.records_written())}});
+  return served ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace sharelink
+
+int main(int argc, char** argv) {
+  using sharelink::DaemonOptions;
+  DaemonOptions options;
+  CLI::App app{"shared-linkd: serves public share links from the local shared-link database", "shared-linkd"};
+  app.add_option("--config", options.config_file, "TOML configuration file");
+  app.add_option("--listen", options.listen, "HOST:PORT to listen on (overrides server.listen)");
+  app.add_option("--db", options.db, "database file (overrides database.path)");
+  app.add_flag("--check-config", options.check_config, "validate the configuration and installation, then exit");
+  app.add_flag("--demo", options.demo, "serve a throwaway demo installation on 127.0.0.1:8787");
+  app.add_flag("--version", options.version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "shared-linkd: error: " << e.what() << " (see \"shared-linkd --help\")\n";
+    return 2;
+  }
+  if (options.version) {
+    std::cout << "shared-linkd " << SHARELINK_VERSION << "\n";
+    return 0;
+  }
+  try {
+    return sharelink::run(options);
+  } catch (const sharelink::ConfigError& e) {
+    for (const auto& problem : e.problems()) std::cerr << "shared-linkd: error: " << problem << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "shared-linkd: error: " << e.what() << "\n";
+    return 1;
+  }
+}

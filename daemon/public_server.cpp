@@ -1,0 +1,242 @@
+#include "daemon/public_server.hpp"
+
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/ids.hpp"
+#include "common/logfmt.hpp"
+#include "daemon/http_common.hpp"
+#include "daemon/routes.hpp"
+
+namespace sharelink {
+namespace {
+
+constexpr int k_listen_backlog = 4096;
+constexpr const char* k_resolve_pattern = R"(/v1/music/shared/([^/]*))";
+constexpr const char* k_media_pattern = R"(/v1/music/media/([^/]*))";
+
+// cpp-httplib's own pool has an unbounded job list: every accepted connection
+// waits there for a worker. This one holds at most max_pending connections;
+// when it is full, the accept thread waits, and further clients queue in the
+// kernel's listen backlog instead of in our memory.
+class BoundedThreadPool : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(std::size_t threads, std::size_t max_pending) : max_pending_(max_pending) {
+    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~BoundedThreadPool() override = default;
+
+  void enqueue(std::function<void()> job) override {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return jobs_.size() < max_pending_ || shutdown_; });
+    jobs_.push_back(std::move(job));
+    lock.unlock();
+    ready_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      shutdown_ = true;
+    }
+    ready_.notify_all();
+    room_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        if (jobs_.empty()) return;  // shut down and drained
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      room_.notify_one();
+      job();
+    }
+  }
+
+  const std::size_t max_pending_;
+  std::mutex mutex_;
+  std::condition_variable ready_;  // a job arrived, or shutdown
+  std::condition_variable room_;   // a job left the queue
+  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
+  bool shutdown_ = false;                   // guarded by mutex_
+  std::vector<std::thread> workers_;
+};
+
+// httplib::Server with a real listen backlog (the library uses 5).
+class TunedServer : public httplib::Server {
+ public:
+  bool widen_backlog() { return ::listen(svr_sock_, k_listen_backlog) == 0; }
+};
+
+// SPEC 4's code for a status httplib produced by itself (no route, bad request line...).
+PublicError error_for_status(int status) {
+  switch (status) {
+    case 404: return PublicError::not_found;
+    case 405: return PublicError::method_not_allowed;
+    case 503: return PublicError::service_unavailable;
+    default: return status >= 500 ? PublicError::internal_error : PublicError::bad_request;
+  }
+}
+
+std::pair<std::string, int> split_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw Error("server.listen: expected HOST:PORT, got \"" + listen + "\"");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, std::stoi(listen.substr(colon + 1))};
+}
+
+bool is_known_route(const std::string& path) {
+  static const std::regex known(std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics");
+  return std::regex_match(path, known);
+}
+
+}  // namespace
+
+struct PublicServer::Impl {
+  ServerState& state;
+  TunedServer server;
+  std::atomic<bool> stopping{false};
+
+  explicit Impl(ServerState& s) : state(s) { configure(); }
+
+  void configure() {
+    const auto threads = static_cast<std::size_t>(state.config().server.threads);
+    server.new_task_queue = [threads] { return new BoundedThreadPool(threads, threads * 64); };
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(1000);
+    server.set_keep_alive_timeout(5);
+    server.set_read_timeout(5);
+    server.set_write_timeout(5);
+    server.set_payload_max_length(64 * 1024);
+    // Headers that every answer carries, errors included (SPEC 4).
+    server.set_default_headers({
+        {"Cache-Control", "no-store"},
+        {"Referrer-Policy", "no-referrer"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Access-Control-Allow-Origin", "*"},
+    });
+
+    // Wrong method on a known route, and requests during shutdown, are
+    // answered before routing.
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (stopping.load()) {
+        send_error(res, PublicError::service_unavailable, new_request_id());
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS" && is_known_route(req.path)) {
+        send_error(res, PublicError::method_not_allowed, new_request_id());
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    server.Get(k_resolve_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+      handle_resolve(state, req, res);
+    });
+    server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      const auto started = std::chrono::steady_clock::now();
+      set_request_headers(res, new_request_id(), true);
+      res.set_content(R"({"status":"ok"})", k_json_content_type);
+      observe(MetricRoute::health, "ok", started);
+    });
+    server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      const auto started = std::chrono::steady_clock::now();
+      const std::string request_id = new_request_id();
+      try {
+        worker_resolver(state.config().database.path).ping();
+        set_request_headers(res, request_id, true);
+        res.set_content(R"({"status":"ready"})", k_json_content_type);
+        observe(MetricRoute::ready, "ok", started);
+      } catch (const std::exception& e) {
+        reset_worker_resolver();
+        log_event(LogLevel::warn, "not ready", {{"request_id", request_id}, {"error", e.what()}});
+        send_error(res, PublicError::service_unavailable, request_id);
+        observe(MetricRoute::ready, "unavailable_db", started);
+      }
+    });
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const auto started = std::chrono::steady_clock::now();
+      set_request_headers(res, new_request_id(), true);
+      res.set_content(state.metrics().render(SHARELINK_VERSION), "text/plain; version=0.0.4; charset=utf-8");
+      observe(MetricRoute::metrics, "ok", started);
+    });
+    auto preflight = [](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+      set_request_headers(res, new_request_id(), true);
+      res.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers", "Range, Content-Type");
+      res.set_header("Access-Control-Max-Age", "86400");
+      res.set_header("Allow", "GET, HEAD, OPTIONS");
+    };
+    server.Options(k_resolve_pattern, preflight);
+    server.Options(k_media_pattern, preflight);
+
+    // Every status >= 400 passes here, including those our handlers set: keep
+    // a body already written, give every other one SPEC 4's JSON.
+    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, error_for_status(res.status), new_request_id());
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    // Never let exception text reach a client (httplib would put it in a header).
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      const std::string request_id = new_request_id();
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log_event(LogLevel::error, "unhandled exception", {{"request_id", request_id}, {"error", what}});
+      send_error(res, PublicError::internal_error, request_id);
+    });
+  }
+
+  void observe(MetricRoute route, const char* outcome, std::chrono::steady_clock::time_point started) {
+    state.metrics().observe(route, outcome,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+};
+
+PublicServer::PublicServer(ServerState& state) : impl_(std::make_unique<Impl>(state)) {}
+
+PublicServer::~PublicServer() = default;
+
+int PublicServer::bind() {
+  const auto [host, port] = split_listen(impl_->state.config().server.listen);
+  int bound = port;
+  if (port == 0) {
+    bound = impl_->server.bind_to_any_port(host);
+    if (bound <= 0) throw Error("cannot listen on " + impl_->state.config().server.listen);
+  } else if (!impl_->server.bind_to_port(host, port)) {
+    throw Error("cannot listen on " + impl_->state.config().server.listen +
+                " (address in use, or not an address of this machine)");
+  }
+  if (!impl_->server.widen_backlog()) log_event(LogLevel::warn, "could not widen the listen backlog");
+  return bound;
+}
+
+bool PublicServer::serve() { return impl_->server.listen_after_bind(); }
+
+void PublicServer::stop() {
+  impl_->stopping.store(true);
+  impl_->server.stop();
+}
+
+}  // namespace sharelink

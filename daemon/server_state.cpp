@@ -1,0 +1,94 @@
+#include "daemon/server_state.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace sharelink {
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<Cidr> parse_trusted(const std::vector<std::string>& texts) {
+  std::vector<Cidr> out;
+  for (const auto& text : texts) {
+    auto cidr = parse_cidr(text);
+    if (!cidr) throw Error("rate_limit.trusted_proxies: not an address or CIDR: \"" + text + "\"");
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
+std::string read_secret_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw Error("cannot read playback.s3.secret_access_key_file " + file.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string secret = buffer.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) throw Error("playback.s3.secret_access_key_file " + file.string() + " is empty");
+  return secret;
+}
+
+}  // namespace
+
+std::shared_ptr<const PlaybackSigner> make_playback_signer(const Config& config) {
+  auto keys = SigningKeys::load(config.playback.key_file);
+  std::string s3_secret;
+  if (config.playback.mode == PlaybackMode::s3) s3_secret = read_secret_file(config.playback.s3.secret_access_key_file);
+  return std::make_shared<const PlaybackSigner>(config.playback, config.public_base_url(), std::move(keys),
+                                                std::move(s3_secret));
+}
+
+ServerState::ServerState(Config config, AuditWriter& audit)
+    : config_(std::move(config)),
+      audit_(audit),
+      resolve_limiter_(BucketPolicy::per_minute(config_.rate_limit.requests_per_minute, config_.rate_limit.burst),
+                       static_cast<std::size_t>(config_.rate_limit.max_clients)),
+      media_limiter_(
+          BucketPolicy::per_minute(config_.rate_limit.media_requests_per_minute, config_.rate_limit.media_burst),
+          static_cast<std::size_t>(config_.rate_limit.max_clients)),
+      miss_limiter_(BucketPolicy::per_minute(config_.rate_limit.misses_per_minute, config_.rate_limit.misses_per_minute),
+                    static_cast<std::size_t>(config_.rate_limit.max_clients)) {
+  for (const auto& agent : config_.shares.preview_user_agents) preview_agents_lower_.push_back(lowercase(agent));
+  reload(config_);
+}
+
+std::shared_ptr<const RuntimeSettings> ServerState::settings() const {
+  std::lock_guard lock(settings_mutex_);
+  return settings_;
+}
+
+void ServerState::reload(const Config& config) {
+  auto settings = std::make_shared<RuntimeSettings>();
+  settings->signer = make_playback_signer(config);
+  settings->trusted_proxies = parse_trusted(config.rate_limit.trusted_proxies);
+  settings->ipv6_prefix_length = config.rate_limit.ipv6_prefix_length;
+  const auto& rl = config.rate_limit;
+  const auto max_clients = static_cast<std::size_t>(rl.max_clients);
+  resolve_limiter_.set_policy(BucketPolicy::per_minute(rl.requests_per_minute, rl.burst), max_clients);
+  media_limiter_.set_policy(BucketPolicy::per_minute(rl.media_requests_per_minute, rl.media_burst), max_clients);
+  miss_limiter_.set_policy(BucketPolicy::per_minute(rl.misses_per_minute, rl.misses_per_minute), max_clients);
+  std::lock_guard lock(settings_mutex_);
+  settings_ = std::move(settings);
+}
+
+bool ServerState::is_preview_agent(std::string_view user_agent) const {
+  if (user_agent.empty()) return false;
+  const std::string agent = lowercase(user_agent.substr(0, 512));
+  return std::any_of(preview_agents_lower_.begin(), preview_agents_lower_.end(),
+                     [&](const std::string& needle) { return agent.find(needle) != std::string::npos; });
+}
+
+double ServerState::monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace sharelink

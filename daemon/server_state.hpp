@@ -1,0 +1,68 @@
+// What every request handler of shared-linkd shares: settings, limiters, audit writer, metrics.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/audit_log.hpp"
+#include "common/client_address.hpp"
+#include "common/config.hpp"
+#include "common/metrics.hpp"
+#include "common/playback_signer.hpp"
+#include "common/rate_limiter.hpp"
+
+namespace sharelink {
+
+// The part of the configuration that SIGHUP replaces. Immutable once
+// published: handlers take a snapshot (a shared_ptr copy) per request.
+struct RuntimeSettings {
+  std::shared_ptr<const PlaybackSigner> signer;
+  std::vector<Cidr> trusted_proxies;
+  int ipv6_prefix_length = 64;
+};
+
+// Shared by all worker threads. Threading: the limiters, the audit writer
+// and the metrics are thread-safe themselves; the settings snapshot is
+// guarded by settings_mutex_ (held only to copy or swap the pointer).
+class ServerState {
+ public:
+  ServerState(Config config, AuditWriter& audit);
+
+  const Config& config() const { return config_; }
+  AuditWriter& audit() { return audit_; }
+  Metrics& metrics() { return metrics_; }
+  RateLimiter& resolve_limiter() { return resolve_limiter_; }
+  RateLimiter& media_limiter() { return media_limiter_; }
+  RateLimiter& miss_limiter() { return miss_limiter_; }
+
+  std::shared_ptr<const RuntimeSettings> settings() const;
+  // Rebuilds the settings (keys, trusted proxies) and the limiter policies
+  // from a new configuration. Throws Error (old settings kept) if the keys
+  // cannot be loaded.
+  void reload(const Config& config);
+
+  // True for User-Agents of link-preview fetchers (case-insensitive substring).
+  bool is_preview_agent(std::string_view user_agent) const;
+
+  // Monotonic seconds for the rate limiters.
+  static double monotonic_seconds();
+
+ private:
+  Config config_;  // immutable after construction; reload() changes only the settings and limiters
+  AuditWriter& audit_;
+  Metrics metrics_;
+  RateLimiter resolve_limiter_;
+  RateLimiter media_limiter_;
+  RateLimiter miss_limiter_;
+  std::vector<std::string> preview_agents_lower_;
+  mutable std::mutex settings_mutex_;
+  std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_
+};
+
+// Builds the playback signer a configuration asks for (reads the key file and,
+// in s3 mode, the secret file). Throws Error naming the file and the fix.
+std::shared_ptr<const PlaybackSigner> make_playback_signer(const Config& config);
+
+}  // namespace sharelink
