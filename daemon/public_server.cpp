@@ -188,11 +188,12 @@ struct PublicServer::Impl {
 
     // Every status >= 400 passes here, including those our handlers set: keep
     // a body already written, give every other one SPEC 4's JSON.
-    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, error_for_status(res.status), new_request_id());
-      return httplib::Server::HandlerResponse::Handled;
-    });
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request&, httplib::Response& res) {
+          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          send_error(res, error_for_status(res.status), new_request_id());
+          return httplib::Server::HandlerResponse::Handled;
+        }));
     // Never let exception text reach a client (httplib would put it in a header).
     server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       const std::string request_id = new_request_id();
