@@ -1,0 +1,222 @@
+"""Black-box test support: a throwaway installation, the real sharectl, the real shared-linkd.
+
+Every test talks to the binaries exactly as an operator or a public client
+would: sharectl through argv/stdout/exit codes, shared-linkd through HTTP on
+127.0.0.1. Paths come from the environment CTest sets (SHARECTL, SHARED_LINKD).
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+SHARECTL = os.environ.get("SHARECTL", "sharectl")
+SHARED_LINKD = os.environ.get("SHARED_LINKD", "shared-linkd")
+
+TOKEN_RE = re.compile(r"^shr_[0-9a-f]{32}$")
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+class Installation:
+    """A temp directory with a config file, both databases and media (after init())."""
+
+    def __init__(self, config=None, init=True):
+        self.dir = tempfile.mkdtemp(prefix="sharelink-test-")
+        self.media = os.path.join(self.dir, "media")
+        self.config_path = os.path.join(self.dir, "shared-linkd.toml")
+        self.config = {
+            "server": {"listen": "127.0.0.1:0"},
+            "database": {"path": "shared-link.db", "audit_path": "shared-link-audit.db"},
+            "playback": {"key_file": "signing.keys", "media_root": "media"},
+        }
+        for table, values in (config or {}).items():
+            self.config.setdefault(table, {}).update(values)
+        self.write_config()
+        if init:
+            self.sharectl("init")
+            os.makedirs(self.media, exist_ok=True)
+
+    def write_config(self):
+        lines = []
+        # Plain tables first, then dotted sub-tables such as playback.s3.
+        for table in sorted(self.config, key=lambda t: (t.count("."), t)):
+            lines.append("[%s]" % table)
+            for key, value in self.config[table].items():
+                lines.append("%s = %s" % (key, toml_value(value)))
+            lines.append("")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines))
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- sharectl -------------------------------------------------------
+    def sharectl(self, *args, check=True, json_output=False, input=None, env=None):
+        argv = [SHARECTL, "--config", self.config_path]
+        if json_output:
+            argv.append("--json")
+        argv += [str(a) for a in args]
+        proc = subprocess.run(argv, capture_output=True, text=True, input=input, env=env, timeout=60)
+        if check and proc.returncode != 0:
+            raise AssertionError("sharectl %s failed (%d):\n%s%s" % (" ".join(map(str, args)), proc.returncode,
+                                                                   proc.stdout, proc.stderr))
+        return proc
+
+    def sharectl_json(self, *args):
+        return json.loads(self.sharectl(*args, json_output=True).stdout)
+
+    def write_media(self, name, data=b"RIFF....WAVEfmt demo audio bytes"):
+        path = os.path.join(self.media, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def add_track(self, title="Late Night Study", licence="personal_only@2026-01", audio=None, extra=()):
+        audio = audio or ("t%d.mp3" % (len(os.listdir(self.media)) + 1))
+        if not os.path.exists(os.path.join(self.media, audio)):
+            self.write_media(audio)
+        args = ["track", "add", "--title", title, "--engine", "studio", "--mode", "creation",
+                "--licence", licence, "--audio", audio] + list(extra)
+        return self.sharectl_json(*args)["id"]
+
+    def add_collection(self, name, track_ids, description=None):
+        args = ["collection", "create", "--name", name]
+        if description is not None:
+            args += ["--description", description]
+        cid = self.sharectl_json(*args)["id"]
+        if track_ids:
+            self.sharectl("collection", "add", cid, *track_ids)
+        return cid
+
+    def share(self, target_id, *extra):
+        flag = "--collection" if target_id.startswith("mcoll_") else "--track"
+        created = self.sharectl_json("share", "create", flag, target_id, *extra)
+        return created["id"], created["token"]
+
+    def inspect(self, share_id_or_token):
+        return self.sharectl_json("share", "inspect", share_id_or_token)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case names
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+class Daemon:
+    """The real shared-linkd on 127.0.0.1 with a port of its own choosing."""
+
+    def __init__(self, installation, extra_args=(), env=None):
+        self.installation = installation
+        argv = [SHARED_LINKD, "--config", installation.config_path] + list(extra_args)
+        self.stderr_lines = []
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.port = None
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.stderr_lines.append(line)
+                m = re.search(r'msg=listening .*addr=\S+:(\d+)', line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self.stdout_lines = []
+
+        def pump_stdout():
+            for line in self.proc.stdout:
+                self.stdout_lines.append(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        threading.Thread(target=pump_stdout, daemon=True).start()
+        ready.wait(20)
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("shared-linkd did not start:\n" + "".join(self.stderr_lines))
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def request(self, method, path, headers=None, body=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers)
+
+    def resolve(self, token, headers=None, method="GET"):
+        return self.request(method, "/v1/music/shared/" + token, headers)
+
+    def raw(self, data, timeout=5):
+        """Sends raw bytes and returns the raw answer (for malformed requests)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    if b"\r\n\r\n" in b"".join(chunks):
+                        head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                        m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                        if m and len(rest) >= int(m.group(1)):
+                            break
+            except socket.timeout:
+                pass
+            return b"".join(chunks)
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def stop(self, signum=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("shared-linkd did not stop within %ds" % timeout)
+        time.sleep(0.05)  # let the pump threads read the last lines
+        return rc
+
+    def log(self):
+        return "".join(self.stderr_lines)
