@@ -1,0 +1,176 @@
+#include "cli/arguments.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "common/catalog_store.hpp"
+#include "common/error.hpp"
+
+namespace sharelink {
+namespace {
+
+constexpr std::size_t k_max_quoted_bytes = 200;
+constexpr std::string_view k_time_forms = "an RFC 3339 time (2026-07-28T10:30:00Z) or a span (90s, 15m, 12h, 7d)";
+
+[[noreturn]] void fail(std::string_view flag, std::string_view expected, std::string_view text) {
+  throw UsageError(std::string(flag) + ": expected " + std::string(expected) + ", got " + quote_value(text));
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool is_mime_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+std::string quote_value(std::string_view value) {
+  std::string out = "\"";
+  std::size_t used = 0;
+  for (char c : value) {
+    if (used++ == k_max_quoted_bytes) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::int64_t parse_whole_number(std::string_view flag, std::string_view text, std::int64_t min, std::int64_t max,
+                                std::string_view unit) {
+  std::string expected = "a whole number";
+  if (!unit.empty()) expected += " of " + std::string(unit);
+  expected += max == INT64_MAX ? " >= " + std::to_string(min)
+                               : " from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!all_digits(text)) fail(flag, expected, text);
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range) value = INT64_MAX;
+  else if (ec != std::errc() || end != text.data() + text.size()) fail(flag, expected, text);
+  if (value < min || value > max) fail(flag, expected, text);
+  return value;
+}
+
+double parse_seconds(std::string_view flag, std::string_view text) {
+  constexpr std::string_view expected = "a number of seconds >= 0";
+  double value = 0;
+  // from_chars rejects a sign "+" and spaces; isfinite rejects "inf" and "nan".
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
+    fail(flag, expected, text);
+  }
+  return value;
+}
+
+bool parse_yes_no(std::string_view flag, std::string_view text) {
+  if (text == "yes") return true;
+  if (text == "no") return false;
+  fail(flag, "yes or no", text);
+}
+
+std::string parse_choice(std::string_view flag, std::string_view text,
+                         std::initializer_list<std::string_view> choices) {
+  std::string listed;
+  for (auto choice : choices) {
+    if (choice == text) return std::string(text);
+    listed += (listed.empty() ? "" : ", ") + std::string(choice);
+  }
+  fail(flag, "one of " + listed, text);
+}
+
+TimePoint parse_time_arg(std::string_view flag, std::string_view text, TimePoint now, bool past) {
+  if (auto t = parse_time_or_span(text, now, past)) return *t;
+  fail(flag, k_time_forms, text);
+}
+
+std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text) {
+  if (auto span = parse_span(text)) return *span;
+  fail(flag, "a span (90s, 15m, 12h, 7d)", text);
+}
+
+std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes) {
+  const std::string expected = "a non-empty text of at most " + std::to_string(max_bytes) + " bytes without control characters";
+  if (text.empty() || text.size() > max_bytes || has_control_character(text)) fail(flag, expected, text);
+  return std::string(text);
+}
+
+std::string parse_licence_class(std::string_view what, std::string_view text) {
+  if (!is_licence_class(text)) {
+    throw UsageError(std::string(what) + ": unknown licence class " + quote_value(text) +
+                     " (one of commercial_cleared, commercial_enterprise, personal_only, unclear)");
+  }
+  return std::string(text);
+}
+
+std::string parse_licence_version(std::string_view what, std::string_view text) {
+  const bool valid = !text.empty() && text.size() <= 32 && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+  if (!valid) fail(what, "a licence version of 1 to 32 of A-Z a-z 0-9 . _ - (e.g. 2026-01)", text);
+  return std::string(text);
+}
+
+std::string audio_path_inside(std::string_view what, std::string_view path, const std::filesystem::path& media_root) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw UsageError(std::string(what) + ": the audio path is empty");
+  const fs::path root = fs::absolute(media_root).lexically_normal();
+  const fs::path given(path);
+  const fs::path full = (given.is_absolute() ? given : root / given).lexically_normal();
+  const fs::path relative = full.lexically_relative(root);
+  const std::string text = relative.generic_string();
+  if (relative.empty() || text == "." || text == ".." || text.rfind("../", 0) == 0 || relative.is_absolute()) {
+    throw UsageError(std::string(what) + ": " + quote_value(path) + " lies outside playback.media_root " +
+                     root.string() + " (give a path inside it)");
+  }
+  return text;
+}
+
+std::string guess_mime_type(std::string_view audio_path) {
+  std::string extension = std::filesystem::path(audio_path).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  struct Guess {
+    std::string_view extension;
+    std::string_view mime;
+  };
+  static constexpr Guess k_guesses[] = {
+      {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},  {".oga", "audio/ogg"},  {".opus", "audio/ogg"},
+      {".flac", "audio/flac"}, {".wav", "audio/wav"}, {".m4a", "audio/mp4"}, {".aac", "audio/mp4"},
+      {".webm", "audio/webm"},
+  };
+  for (const auto& guess : k_guesses) {
+    if (guess.extension == extension) return std::string(guess.mime);
+  }
+  return "audio/mpeg";
+}
+
+std::string parse_mime_type(std::string_view flag, std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || text.size() > 127 || !is_mime_token(text.substr(0, slash)) ||
+      !is_mime_token(text.substr(slash + 1))) {
+    fail(flag, "a MIME type such as audio/mpeg", text);
+  }
+  return std::string(text);
+}
+
+}  // namespace sharelink

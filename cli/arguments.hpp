@@ -1,0 +1,67 @@
+// Checked parsing of operator-supplied values: each failure is a UsageError naming the flag, the value and what is allowed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+// What an imported or --id identifier may look like (SPEC 2), for messages.
+inline constexpr std::string_view k_track_id_form = "mtrack_ followed by 1 to 64 of A-Z a-z 0-9 _ -";
+inline constexpr std::string_view k_collection_id_form = "mcoll_ followed by 1 to 64 of A-Z a-z 0-9 _ -";
+
+// The value quoted for a message: control characters escaped, at most 200 bytes.
+std::string quote_value(std::string_view value);
+
+// A whole number in [min, max] written in decimal digits (no sign, no spaces).
+// Digit strings too large for int64 saturate to INT64_MAX, so "huge" values
+// reach range checks and clamping rather than being called malformed. Throws
+// UsageError "FLAG: expected a whole number[ of UNIT] >= MIN, got "TEXT"".
+std::int64_t parse_whole_number(std::string_view flag, std::string_view text, std::int64_t min,
+                                std::int64_t max = INT64_MAX, std::string_view unit = {});
+
+// A finite decimal number of seconds >= 0. Throws UsageError otherwise.
+double parse_seconds(std::string_view flag, std::string_view text);
+
+// "yes" or "no". Throws UsageError otherwise.
+bool parse_yes_no(std::string_view flag, std::string_view text);
+
+// One of the given words. Throws UsageError listing them otherwise.
+std::string parse_choice(std::string_view flag, std::string_view text, std::initializer_list<std::string_view> choices);
+
+// RFC 3339, or a span ("7d") counted from now: backwards when past is true,
+// forwards otherwise. Throws UsageError showing both accepted forms.
+TimePoint parse_time_arg(std::string_view flag, std::string_view text, TimePoint now, bool past);
+
+// A span "90s", "15m", "12h", "7d". Throws UsageError otherwise.
+std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text);
+
+// A non-empty text without control characters, at most max_bytes long. Throws UsageError otherwise.
+std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes);
+
+// One of the four licence classes of SPEC 4. Throws UsageError listing them otherwise.
+std::string parse_licence_class(std::string_view what, std::string_view text);
+// A licence version: 1 to 32 of A-Z a-z 0-9 . _ -. Throws UsageError otherwise.
+std::string parse_licence_version(std::string_view what, std::string_view text);
+
+// The path of an audio file relative to media_root (generic form, "/" separated).
+// A relative path is taken from media_root; an absolute one must lie inside it
+// after lexical normalisation. Throws UsageError (naming what, e.g. "--audio")
+// when the path is empty, escapes media_root or names media_root itself.
+std::string audio_path_inside(std::string_view what, std::string_view path, const std::filesystem::path& media_root);
+
+// The MIME type guessed from an audio file's extension (mp3 audio/mpeg,
+// ogg/oga/opus audio/ogg, flac audio/flac, wav audio/wav, m4a/aac audio/mp4,
+// webm audio/webm), else audio/mpeg.
+std::string guess_mime_type(std::string_view audio_path);
+
+// "type/subtype" of token characters. Throws UsageError otherwise.
+std::string parse_mime_type(std::string_view flag, std::string_view text);
+
+}  // namespace sharelink

@@ -1,0 +1,86 @@
+#include "cli/context.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "common/database.hpp"
+#include "common/ids.hpp"
+
+namespace sharelink {
+namespace {
+
+constexpr std::size_t k_max_detail_bytes = 200;
+
+std::string os_user() {
+  if (const passwd* entry = getpwuid(geteuid()); entry != nullptr && entry->pw_name != nullptr && *entry->pw_name) {
+    return entry->pw_name;
+  }
+  if (const char* user = std::getenv("USER"); user != nullptr && *user) return user;
+  return "uid " + std::to_string(geteuid());
+}
+
+// Cuts at a UTF-8 boundary so a detail never ends in half a character.
+std::string short_text(std::string_view text) {
+  if (text.size() <= k_max_detail_bytes) return std::string(text);
+  std::size_t end = k_max_detail_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end)) + "...";
+}
+
+}  // namespace
+
+Context::Context(const GlobalOptions& options)
+    : config_(load_config(options.config_file)),
+      json_(options.json),
+      now_(system_clock_now()),
+      actor_(os_user()),
+      request_id_(new_request_id()) {
+  if (options.db_file) config_.database.path = std::filesystem::absolute(*options.db_file);
+  if (options.audit_db_file) config_.database.audit_path = std::filesystem::absolute(*options.audit_db_file);
+}
+
+Context::~Context() = default;
+
+void Context::require_databases() const {
+  require_current_schema(config_.database.path, SchemaKind::main);
+  require_current_schema(config_.database.audit_path, SchemaKind::audit);
+}
+
+CatalogStore& Context::catalog() {
+  if (!catalog_) catalog_ = std::make_unique<CatalogStore>(config_.database.path);
+  return *catalog_;
+}
+
+ShareStore& Context::shares() {
+  if (!shares_) shares_ = std::make_unique<ShareStore>(config_.database.path);
+  return *shares_;
+}
+
+AuditStore& Context::audit() {
+  if (!audit_) audit_ = std::make_unique<AuditStore>(config_.database.audit_path);
+  return *audit_;
+}
+
+void Context::record_admin(std::string_view action, std::string_view share_id, std::string_view detail) {
+  AuditRecord record;
+  record.ts = system_clock_now();
+  record.event = "admin";
+  record.outcome = "ok";
+  record.share_id = std::string(share_id);
+  record.request_id = request_id_;
+  record.actor = actor_;
+  record.action = std::string(action);
+  record.detail = short_text(detail);
+  audit().append(record);
+}
+
+void Context::print_json(const std::string& document) const { std::cout << document << '\n'; }
+
+void Context::warn(std::string_view message) const { std::cerr << "sharectl: warning: " << message << '\n'; }
+
+void Context::note(std::string_view message) const { std::cerr << "sharectl: note: " << message << '\n'; }
+
+}  // namespace sharelink

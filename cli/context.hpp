@@ -1,0 +1,73 @@
+// What every sharectl command shares: global options, configuration, stores, the operator's name and output mode.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/audit_log.hpp"
+#include "common/catalog_store.hpp"
+#include "common/config.hpp"
+#include "common/share_store.hpp"
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+// The SPEC 8 global options, accepted before or after the subcommand.
+struct GlobalOptions {
+  std::optional<std::filesystem::path> config_file;    // --config
+  std::optional<std::filesystem::path> db_file;        // --db, overrides database.path
+  std::optional<std::filesystem::path> audit_db_file;  // --audit-db, overrides database.audit_path
+  bool json = false;                                   // --json
+};
+
+// One per sharectl run; single-threaded. Stores are opened on first use.
+class Context {
+ public:
+  // Loads the configuration (SPEC 10 search order) and applies --db and
+  // --audit-db. Throws ConfigError or Error when the configuration is unusable.
+  explicit Context(const GlobalOptions& options);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const Config& config() const { return config_; }
+  // True when --json asked for one JSON document on stdout.
+  bool json() const { return json_; }
+  // The time of this run, read once so every record of one command agrees.
+  TimePoint now() const { return now_; }
+  // The OS user running sharectl (getpwuid(geteuid()), else $USER).
+  const std::string& actor() const { return actor_; }
+
+  // Throws Error naming the file and the fix (run "sharectl init") unless
+  // both databases exist with the schema version this build knows.
+  void require_databases() const;
+
+  CatalogStore& catalog();
+  ShareStore& shares();
+  AuditStore& audit();
+
+  // Appends one admin audit record (event "admin", outcome "ok", actor, this
+  // run's request id). detail is cut to a short text; never pass a token.
+  void record_admin(std::string_view action, std::string_view share_id, std::string_view detail);
+
+  // Writes one JSON document (already serialised) and a newline to stdout.
+  void print_json(const std::string& document) const;
+  // "sharectl: warning: ..." / "sharectl: note: ..." on stderr.
+  void warn(std::string_view message) const;
+  void note(std::string_view message) const;
+
+ private:
+  Config config_;
+  bool json_ = false;
+  TimePoint now_;
+  std::string actor_;
+  std::string request_id_;
+  std::unique_ptr<CatalogStore> catalog_;
+  std::unique_ptr<ShareStore> shares_;
+  std::unique_ptr<AuditStore> audit_;
+};
+
+}  // namespace sharelink
