@@ -12,7 +12,7 @@ namespace {
 
 constexpr int k_v4_bits = 32;
 constexpr int k_v6_bits = 128;
-constexpr int k_v4_mapped_prefix = 96;  // ::ffff:0:0/96
+constexpr int k_v4_mapped_prefix = 96;     // ::ffff:0:0/96
 constexpr std::size_t k_max_v6_text = 45;  // INET6_ADDRSTRLEN - 1
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
@@ -83,12 +83,14 @@ std::uint64_t siphash24_16(const std::array<std::uint64_t, 2>& key, const std::a
   std::uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
   std::uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
   std::uint64_t v3 = 0x7465646279746573ULL ^ key[1];
+  // clang-format off
   auto round = [&] {
     v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
     v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
     v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
     v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
   };
+  // clang-format on
   auto absorb = [&](std::uint64_t m) {
     v3 ^= m;
     round();

@@ -1,10 +1,10 @@
 // Unit tests for IP parsing, CIDRs, X-Forwarded-For walking and client keys.
-#include "common/client_address.hpp"
-
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "common/client_address.hpp"
 
 using namespace sharelink;
 
@@ -132,7 +132,7 @@ TEST_CASE("ClientAddress: mask_address keeps the prefix bits", "[client_address]
       {"192.0.2.7", 32, "192.0.2.7"},
       {"192.0.2.7", 0, "0.0.0.0"},
       {"192.0.2.7", 40, "192.0.2.7"},  // clamped to 32
-      {"192.0.2.7", -3, "0.0.0.0"},   // clamped to 0
+      {"192.0.2.7", -3, "0.0.0.0"},    // clamped to 0
       {"2001:db8:aaaa:bbbb:cccc::1", 64, "2001:db8:aaaa:bbbb::"},
       {"2001:db8:aaaa:bbbb:cccc::1", 48, "2001:db8:aaaa::"},
       {"2001:db8:0:ffff::1", 63, "2001:db8:0:fffe::"},
@@ -249,7 +249,8 @@ TEST_CASE("ClientAddress: X-Forwarded-For walk", "[client_address]") {
   };
   const std::vector<Case> cases = {
       {"untrusted peer: header ignored", "203.0.113.5", "198.51.100.7", "203.0.113.5"},
-      {"untrusted peer: spoofed trusted chain ignored", "203.0.113.5", "198.51.100.7, 10.0.0.2", "203.0.113.5"},
+      {"untrusted peer: spoofed trusted chain ignored", "203.0.113.5", "198.51.100.7, 10.0.0.2",
+       "203.0.113.5"},
       {"untrusted peer: garbage ignored", "203.0.113.5", "garbage", "203.0.113.5"},
       {"untrusted loopback neighbour", "127.0.0.2", "198.51.100.7", "127.0.0.2"},
       {"trusted peer, no header", "10.0.0.1", "", "10.0.0.1"},
