@@ -237,17 +237,28 @@ std::pair<const CLI::App*, std::string> deepest_command(const CLI::App& app) {
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& error) {
   const auto [command, path] = deepest_command(app);
   const std::string hint = " (see \"" + path + " --help\")";
-  std::string what = error.what();
-  if (what == "A subcommand is required") {
-    std::string names;
-    for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; })) {
-      names += (names.empty() ? "" : ", ") + sub->get_name();
-    }
-    const auto unknown = command->remaining();
-    if (!unknown.empty()) return "unknown command \"" + unknown.front() + "\" for \"" + path + "\" (one of " + names + ")";
-    return "\"" + path + "\" needs a command: " + names + hint;
+  std::string names;
+  for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
   }
-  if (!what.empty()) what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+  // An unknown word explains a "missing" option or command better than the
+  // requirement it displaced, so it is reported first.
+  const auto leftover = app.remaining(true);
+  const bool about_requirement = dynamic_cast<const CLI::RequiredError*>(&error) != nullptr;
+  const bool about_extras = dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr;
+  if (!leftover.empty() && (about_requirement || about_extras)) {
+    const std::string& word = leftover.front();
+    if (!word.empty() && word.front() == '-') return "unknown option \"" + word + "\" for \"" + path + "\"" + hint;
+    if (!names.empty()) return "unknown command \"" + word + "\" for \"" + path + "\" (one of " + names + ")";
+    return "unexpected argument \"" + word + "\" for \"" + path + "\"" + hint;
+  }
+  std::string what = error.what();
+  if (what == "A subcommand is required") return "\"" + path + "\" needs a command: " + names + hint;
+  // CLI11 starts its sentences with a capital ("The following argument..."); ours continue "error: ...".
+  if (what.size() > 1 && std::isupper(static_cast<unsigned char>(what[0])) &&
+      std::islower(static_cast<unsigned char>(what[1]))) {
+    what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+  }
   return what + hint;
 }
 
