@@ -64,12 +64,14 @@ AuditStore& Context::audit() {
   return *audit_;
 }
 
-void Context::record_admin(std::string_view action, std::string_view share_id, std::string_view detail) {
+void Context::record_admin(std::string_view action, std::string_view share_id, std::string_view detail,
+                           std::string_view token_fp) {
   AuditRecord record;
   record.ts = system_clock_now();
   record.event = "admin";
   record.outcome = "ok";
   record.share_id = std::string(share_id);
+  record.token_fp = std::string(token_fp);
   record.request_id = request_id_;
   record.actor = actor_;
   record.action = std::string(action);

@@ -51,7 +51,10 @@ class Context {
 
   // Appends one admin audit record (event "admin", outcome "ok", actor, this
   // run's request id). detail is cut to a short text; never pass a token.
-  void record_admin(std::string_view action, std::string_view share_id, std::string_view detail);
+  // share_id and token_fp (the fingerprint, never the token) tie a share
+  // change to the link, so "sharectl audit --token" finds it too.
+  void record_admin(std::string_view action, std::string_view share_id, std::string_view detail,
+                    std::string_view token_fp = {});
 
   // Writes one JSON document (already serialised) and a newline to stdout.
   void print_json(const std::string& document) const;

@@ -73,9 +73,10 @@ void print_share(const ShareReport& report) {
 }
 
 // Prints the link after a change (revoke, expire) and records it.
-CommandResult finish_change(Context& context, const std::string& id, const std::string& action,
+CommandResult finish_change(Context& context, const Share& share, const std::string& action,
                             const std::string& message) {
-  context.record_admin(action, id, message);
+  const std::string& id = share.id;
+  context.record_admin(action, id, message, share.token_fp);
   const auto after = context.shares().find(id);
   if (!after) return unknown_share(id);
   if (context.json()) {
@@ -154,7 +155,8 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   const std::string url = context.config().public_base_url() + "/v1/music/shared/" + created.token;
   context.record_admin("share.create", share.id,
                        share.target_type + " " + share.target_id + ", expires " + time_or(share.expires_at, "never") +
-                           ", max views " + (share.max_views ? std::to_string(*share.max_views) : "unlimited"));
+                           ", max views " + (share.max_views ? std::to_string(*share.max_views) : "unlimited"),
+                       share.token_fp);
   if (context.json()) {
     context.print_json(created_share_json(created, url));
     return CommandResult::ok();
@@ -220,11 +222,11 @@ CommandResult run_share_revoke(Context& context, const std::string& reference,
   if (!share) return unknown_share(reference);
   const std::string& id = share->id;
   if (share->revoked_at) {
-    return finish_change(context, id, "share.revoke",
+    return finish_change(context, *share, "share.revoke",
                          "share link " + id + " was already revoked at " + format_rfc3339(*share->revoked_at));
   }
   if (!context.shares().revoke(id, why, context.now())) return unknown_share(id);
-  return finish_change(context, id, "share.revoke",
+  return finish_change(context, *share, "share.revoke",
                        "revoked share link " + id + (why ? " (reason: " + *why + ")" : ""));
 }
 
@@ -234,7 +236,7 @@ CommandResult run_share_expire(Context& context, const std::string& reference, c
   if (!share) return unknown_share(reference);
   const std::string& id = share->id;
   if (!context.shares().expire(id, when)) return unknown_share(id);
-  return finish_change(context, id, "share.expire",
+  return finish_change(context, *share, "share.expire",
                        "share link " + id + (when <= context.now() ? " expired at " : " expires at ") +
                            format_rfc3339(when));
 }
