@@ -115,9 +115,9 @@ int run(const DaemonOptions& options) {
   ServerState state(config, audit);
   PublicServer server(state);
   const int port = server.bind();
-  const auto colon = config.server.listen.rfind(':');
   Config bound = config;
-  bound.server.listen = config.server.listen.substr(0, colon + 1) + std::to_string(port);
+  const std::string host = parse_listen_address(config.server.listen)->host;
+  bound.server.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   state.reload(bound);  // playback URLs name the port actually bound
   log_event(LogLevel::info, "listening",
             {{"version", SHARELINK_VERSION},
@@ -162,6 +162,11 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& e) {
     std::cerr << "shared-linkd: error: " << e.what() << " (see \"shared-linkd --help\")\n";
+    return 2;
+  }
+  if (options.listen && !sharelink::parse_listen_address(*options.listen)) {
+    std::cerr << "shared-linkd: error: --listen: expected HOST:PORT (\"[::1]:8787\" for IPv6), got \"" << *options.listen
+              << "\"\n";
     return 2;
   }
   if (options.version) {

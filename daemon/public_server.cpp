@@ -91,14 +91,6 @@ PublicError error_for_status(int status) {
   }
 }
 
-std::pair<std::string, int> split_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw Error("server.listen: expected HOST:PORT, got \"" + listen + "\"");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return {host, std::stoi(listen.substr(colon + 1))};
-}
-
 bool is_known_route(const std::string& path) {
   static const std::regex known(std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics");
   return std::regex_match(path, known);
@@ -147,6 +139,9 @@ struct PublicServer::Impl {
 
     server.Get(k_resolve_pattern, [this](const httplib::Request& req, httplib::Response& res) {
       handle_resolve(state, req, res);
+    });
+    server.Get(k_media_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+      handle_media(state, req, res);
     });
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
@@ -220,7 +215,10 @@ PublicServer::PublicServer(ServerState& state) : impl_(std::make_unique<Impl>(st
 PublicServer::~PublicServer() = default;
 
 int PublicServer::bind() {
-  const auto [host, port] = split_listen(impl_->state.config().server.listen);
+  const auto address = parse_listen_address(impl_->state.config().server.listen);
+  if (!address) throw Error("server.listen: expected HOST:PORT, got \"" + impl_->state.config().server.listen + "\"");
+  const std::string& host = address->host;
+  const int port = address->port;
   int bound = port;
   if (port == 0) {
     bound = impl_->server.bind_to_any_port(host);
