@@ -299,6 +299,23 @@ TEST_CASE("AuditLog: opening a missing or unmigrated database fails", "[audit_lo
   CHECK_THROWS_AS(AuditWriter(empty), Error);
 }
 
+TEST_CASE("AuditLog: database failures surface as Error", "[audit_log]") {
+  AuditDbFixture db;
+  AuditStore store(db.file);
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open(db.file.c_str(), &handle) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(handle, "DROP TABLE audit_records", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(handle);
+
+  CHECK_THROWS_AS(store.append(resolve_record("req")), Error);
+  CHECK_THROWS_AS(store.query(AuditFilter{}), Error);
+  CHECK_THROWS_AS(store.stats(std::nullopt), Error);
+  CHECK_THROWS_AS(store.share_summary("mslink_aaaaaaaaaaaa"), Error);
+  CHECK_THROWS_AS(store.prune(k_now, 90, 30), Error);
+  CHECK_THROWS_AS(AuditStore(db.file), Error);
+  CHECK_THROWS_AS(AuditWriter(db.file), Error);
+}
+
 TEST_CASE("AuditLog: writer options are checked", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions no_room;
@@ -655,6 +672,28 @@ TEST_CASE("AuditLog: the writer prunes on its own thread, at once and then every
   CHECK(ips().at("late") == "203.0.113.0");
   CHECK(ips().at("fresh") == "203.0.113.7");
   CHECK(writer.write_errors() == 0);
+}
+
+TEST_CASE("AuditLog: a failed retention run is retried a minute later", "[audit_log]") {
+  AuditDbFixture db;
+  AuditStore(db.file).append(resolve_record("deleted", k_now - 24h * 91));
+  ManualClock clock(k_now);
+  AuditWriterOptions options;
+  options.busy_timeout = 0ms;
+  AuditWriter writer(db.file, options);
+  {
+    WriteLockHolder lock(db.file);
+    writer.set_retention(90, 30, clock.clock());
+    wait_until([&] { return writer.write_errors() >= 1; });
+  }
+  writer.append(resolve_record("new", k_now));
+  writer.flush();
+  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"new", "deleted"});
+
+  clock.advance(1min);
+  writer.append(resolve_record("new2", k_now));
+  writer.flush();
+  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"new2", "new"});
 }
 
 // ---------------------------------------------------------------------------
