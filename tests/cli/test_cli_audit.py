@@ -60,6 +60,14 @@ class AdminRecordTest(CliTestCase):
             self.assertEqual((record["share_id"], record["token_fp"]), (share["id"], fingerprint))
         self.assertIn("done", share_records[0]["detail"])
 
+    def test_detail_is_short(self):
+        title = "T" * 400
+        self.add_track(title=title)
+        detail = self.ctl_json("audit", "--event", "admin", "--limit", "1")[0]["detail"]
+        self.assertTrue(detail.startswith("mtrack_"), detail)
+        self.assertEqual(len(detail), 203)
+        self.assertTrue(detail.endswith("TTT..."))
+
     def test_failed_commands_leave_no_record(self):
         before = len(self.ctl_json("audit"))
         self.ctl("track", "remove", "mtrack_nope")
@@ -233,15 +241,20 @@ class ShortRetentionTest(CliTestCase):
 
 
 class FollowTest(CliTestCase):
-    def follow(self, stop_signal):
-        existing = len(self.ctl_json("audit"))
-        proc = subprocess.Popen([SHARECTL, "--config", self.inst.config_path, "audit", "--follow", "--format",
-                                 "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def start(self, *args):
+        """sharectl audit --follow ARGS..., its stdout lines arriving on a queue."""
+        proc = subprocess.Popen([SHARECTL, "--config", self.inst.config_path, "audit", "--follow"] + list(args),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(proc.stderr.close)
         self.addCleanup(proc.stdout.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        return proc, lines
+
+    def follow(self, stop_signal):
+        existing = len(self.ctl_json("audit"))
+        proc, lines = self.start("--format", "json")
         first = [json.loads(lines.get(timeout=30)) for _ in range(existing)]
         self.assertEqual(first[0]["action"], "init")  # oldest first, one JSON object per line
         self.ok("licence", "set", "unclear", "2030-01", "--commercial-use", "no", "--requires-attribution", "yes")
@@ -259,6 +272,17 @@ class FollowTest(CliTestCase):
 
     def test_follow_stops_on_sigint(self):
         self.follow(signal.SIGINT)
+
+    def test_csv_header_is_printed_once(self):
+        proc, lines = self.start("--format", "csv", "--event", "resolve")
+        self.assertEqual(lines.get(timeout=30), ",".join(AUDIT_KEYS) + "\n")
+        for n in range(2):
+            self.insert_audit_records([{"ts": int(time.time() * 1000), "event": "resolve", "outcome": "ok",
+                                        "status": 200, "client_ip": "192.0.2.1", "request_id": "req_%d" % n}])
+            self.assertEqual(lines.get(timeout=30).split(",")[8], "req_%d" % n)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertTrue(lines.empty())
 
 
 if __name__ == "__main__":

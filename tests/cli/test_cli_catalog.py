@@ -148,6 +148,9 @@ class TrackAddTest(CliTestCase):
             (["--duration", "nan"], None),
             (["--duration", "inf"], None),
             (["--duration", "12s"], None),
+            (["--id", "x" * 300],
+             'sharectl: error: --id: expected mtrack_ followed by 1 to 64 of A-Z a-z 0-9 _ -, got "%s..."\n'
+             % ("x" * 200)),
         ]
         for extra, stderr in cases:
             with self.subTest(extra=extra):
@@ -320,8 +323,8 @@ class TrackImportTest(CliTestCase):
         self.assertEqual(lines[20], "sharectl: error: ... and 5 more problems")
 
     def test_standard_input(self):
-        proc = self.ok("track", "import", "-", input=self.line("mtrack_in") + "\n")
-        self.assertEqual(proc.stdout, "imported 1 track (1 new, 0 updated)\n")
+        proc = self.ok("track", "import", "-", input=self.line("mtrack_in") + "\r\n  \r\n" + self.line("mtrack_2"))
+        self.assertEqual(proc.stdout, "imported 2 tracks (2 new, 0 updated)\n")
         self.assert_usage_error(self.ctl("track", "import", "-", input="{\n"),
                                 contains="sharectl: error: <stdin>:1: not valid JSON")
 

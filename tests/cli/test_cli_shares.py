@@ -2,11 +2,12 @@
 
 import datetime
 import json
+import os
 import re
 import unittest
 
 from cli_support import (ERROR_BODY_KEYS, OS_USER, SHARE_CREATE_KEYS, SHARE_KEYS, TOKEN_RE, TRACK_VIEW_KEYS,
-                         VIEW_KEYS, CliTestCase)
+                         VIEW_KEYS, CliTestCase, Installation)
 
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{16}$")
 BASE_URL = "https://music.example.org"
@@ -388,6 +389,45 @@ class ResolveTest(CliTestCase):
                 plain = self.ctl("resolve", token)
                 self.assertEqual(plain.returncode, 4)
                 self.assertEqual(json.loads(plain.stdout)["error"]["code"], code)
+
+
+    def test_a_missing_key_file_is_a_runtime_error(self):
+        share = self.create_share(self.add_track())
+        os.remove(self.inst.path("signing.keys"))
+        proc = self.ctl("resolve", share["token"])
+        self.assert_fails(proc, 1, contains=self.inst.path("signing.keys"))
+
+
+class S3ResolveTest(CliTestCase):
+    """playback.mode = "s3": resolve mints presigned URLs with the secret read from its own file."""
+
+    def setUp(self):
+        self.inst = Installation(config={"playback": {"mode": "s3"},
+                                         "playback.s3": {"endpoint": "http://127.0.0.1:9000", "bucket": "music",
+                                                         "region": "us-east-1", "access_key_id": "AKIDEXAMPLE",
+                                                         "secret_access_key_file": "s3.secret"}},
+                                 init=False)
+        self.addCleanup(self.inst.cleanup)
+        with open(self.inst.path("s3.secret"), "w") as f:
+            f.write("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n")
+        self.inst.sharectl("init")
+
+    def test_presigned_playback_url(self):
+        share = self.create_share(self.add_track(audio="albums/one.mp3"))
+        url = self.ctl_json("resolve", share["token"])["body"]["track"]["playback_url"]
+        self.assertTrue(url.startswith("http://127.0.0.1:9000/music/albums/one.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&"),
+                        url)
+        self.assertIn("X-Amz-Credential=AKIDEXAMPLE%2F", url)
+        self.assertIn("X-Amz-Expires=300&", url)
+        self.assertRegex(url, r"&X-Amz-Signature=[0-9a-f]{64}$")
+        self.assertNotIn("wJalrXUtnFEMI", url)
+
+    def test_unreadable_secret_file_is_a_runtime_error(self):
+        share = self.create_share(self.add_track())
+        os.remove(self.inst.path("s3.secret"))
+        self.assert_fails(self.ctl("resolve", share["token"]), 1,
+                          "sharectl: error: cannot read playback.s3.secret_access_key_file %s\n"
+                          % self.inst.path("s3.secret"))
 
 
 if __name__ == "__main__":
