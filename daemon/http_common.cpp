@@ -3,11 +3,27 @@
 #include "common/ids.hpp"
 
 namespace sharelink {
+namespace {
+
+// Every X-Forwarded-For line of the request as one comma list (a proxy chain
+// may send the header more than once; httplib keeps the lines apart).
+std::string forwarded_for(const httplib::Request& req) {
+  const auto count = req.get_header_value_count("X-Forwarded-For");
+  if (count <= 1) return req.get_header_value("X-Forwarded-For");
+  std::string joined;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) joined += ',';
+    joined += req.get_header_value("X-Forwarded-For", i);
+  }
+  return joined;
+}
+
+}  // namespace
 
 RequestContext::RequestContext(const httplib::Request& req, const ServerState& state)
     : request_id(new_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
   const auto peer = parse_ip(req.remote_addr).value_or(IpAddress{});
-  client = client_address(peer, req.get_header_value("X-Forwarded-For"), settings->trusted_proxies);
+  client = client_address(peer, forwarded_for(req), settings->trusted_proxies);
   client_key = sharelink::client_key(client, settings->ipv6_prefix_length);
 }
 

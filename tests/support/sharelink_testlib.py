@@ -156,11 +156,13 @@ class Daemon:
             for line in self.proc.stdout:
                 self.stdout_lines.append(line)
 
-        threading.Thread(target=pump, daemon=True).start()
-        threading.Thread(target=pump_stdout, daemon=True).start()
+        self.pumps = [threading.Thread(target=pump, daemon=True), threading.Thread(target=pump_stdout, daemon=True)]
+        for t in self.pumps:
+            t.start()
         ready.wait(20)
         if self.port is None:
             self.proc.kill()
+            self.proc.wait()
             raise AssertionError("shared-linkd did not start:\n" + "".join(self.stderr_lines))
 
     @property
@@ -203,7 +205,7 @@ class Daemon:
                 pass
             return b"".join(chunks)
 
-    def signal(self, signum):
+    def send_signal(self, signum):
         self.proc.send_signal(signum)
 
     def stop(self, signum=signal.SIGTERM, timeout=30):
@@ -215,7 +217,10 @@ class Daemon:
             self.proc.kill()
             rc = self.proc.wait()
             raise AssertionError("shared-linkd did not stop within %ds" % timeout)
-        time.sleep(0.05)  # let the pump threads read the last lines
+        for t in self.pumps:
+            t.join(5)  # the pipes reach EOF once the process has exited
+        self.proc.stdout.close()
+        self.proc.stderr.close()
         return rc
 
     def log(self):
