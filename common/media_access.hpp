@@ -1,0 +1,139 @@
+// The library side of the signed media route (SPEC 5): share/track checks, safe file opening, byte ranges.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+// What a media request for (share, track) may get, after its signature was
+// verified. SPEC 5: the share must still be active and still include the
+// track, and the track must not be removed.
+enum class MediaOutcome {
+  ok,
+  not_found,  // unknown share, track not (or no longer) in the share, track or collection removed or missing
+  revoked,    // the share is revoked
+  expired,    // the share's expires_at <= now
+  limit_reached,  // the share's max_views is reached (status exhausted)
+};
+
+// The audit outcome of SPEC 7: "ok", "not_found", or "share_inactive" for
+// revoked, expired and limit_reached.
+const char* audit_outcome(MediaOutcome outcome);
+
+struct MediaGrant {
+  MediaOutcome outcome = MediaOutcome::not_found;
+  // Set when outcome is ok.
+  std::string
+      audio_path;  // as stored: relative to playback.media_root (not yet checked, see open_media_file)
+  std::string mime_type;
+  // The share's visibility ("link_only" | "public"); empty when the share is unknown.
+  std::string visibility;
+};
+
+// One SQLite connection with its prepared statements. Not thread-safe: the
+// daemon keeps one per worker thread. Every statement is reset after use, so
+// each check sees the latest committed change (sharectl revoke, track remove,
+// collection drop): revocation is instant for URLs already handed out.
+// Never counts a view. Database failures throw DatabaseUnavailable; every
+// domain answer is a MediaOutcome.
+class MediaAccess {
+ public:
+  // Opens db_file, which must exist with the current schema. Throws Error
+  // naming the file and the fix otherwise.
+  explicit MediaAccess(const std::filesystem::path& db_file);
+  ~MediaAccess();
+  MediaAccess(const MediaAccess&) = delete;
+  MediaAccess& operator=(const MediaAccess&) = delete;
+
+  // Checks, in this order: the share exists (else not_found); its status by
+  // SPEC 3 precedence at now (revoked, expired, limit_reached); its target is
+  // track_id, or a collection that is not removed and contains track_id
+  // (else not_found); the track exists and is not removed (else not_found).
+  MediaGrant check(std::string_view share_id, std::string_view track_id, TimePoint now);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// An open, regular media file. Immutable; read_at may run on any thread.
+class MediaFile {
+ public:
+  MediaFile(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  ~MediaFile();
+  MediaFile(const MediaFile&) = delete;
+  MediaFile& operator=(const MediaFile&) = delete;
+
+  // The file's size when it was opened.
+  std::uint64_t size() const { return size_; }
+  // Reads up to length bytes at offset into buffer (pread: no shared file
+  // position). Returns the bytes read, 0 at end of file. Throws Error on an
+  // I/O error (the message names no path).
+  std::size_t read_at(std::uint64_t offset, char* buffer, std::size_t length) const;
+
+ private:
+  int fd_;
+  std::uint64_t size_;
+};
+
+enum class MediaFileStatus {
+  ok,
+  invalid_path,  // empty, absolute, a ".." segment, or a NUL byte: refused without touching the file system
+  outside_root,  // resolves (through symlinks) to a place outside media_root
+  missing,       // does not exist (or a path component is not a directory)
+  unreadable,    // exists but cannot be opened for reading (permissions, I/O error)
+  not_regular,   // a directory, device, FIFO...
+};
+const char* to_string(MediaFileStatus status);
+
+struct MediaFileOpen {
+  MediaFileStatus status = MediaFileStatus::missing;
+  std::shared_ptr<const MediaFile> file;  // set when status is ok
+};
+
+// Opens audio_path (relative to media_root) for streaming, never escaping
+// media_root: lexical checks first, then the path is resolved with every
+// symlink (realpath) and must lie strictly inside the resolved media_root;
+// the resolved path is opened with O_NOFOLLOW and must be a regular file.
+// Throws Error only when media_root itself cannot be resolved (the message
+// names it). Thread-safe.
+MediaFileOpen open_media_file(const std::filesystem::path& media_root, std::string_view audio_path);
+
+// A Range request header (RFC 9110 section 14) applied to a file of size bytes.
+struct ByteRange {
+  enum class Kind {
+    full,           // no usable Range: answer 200 with the whole file
+    partial,        // answer 206 with bytes [first, first + length)
+    unsatisfiable,  // answer 416 with Content-Range: bytes */size
+  };
+  Kind kind = Kind::full;
+  std::uint64_t first = 0;
+  std::uint64_t length = 0;  // for full: size
+};
+
+// Interprets one Range header value. A single "bytes=" range (first-last,
+// first-, or -suffix; the unit case-insensitive, spaces around tolerated) is
+// partial, with last clamped to size - 1 and a suffix longer than the file
+// taken as the whole file; a range starting at or past the end (or any range
+// of an empty file, or "-0") is unsatisfiable. An empty header, another unit,
+// a syntax error, last < first, and several ranges give full: the server may
+// ignore a Range it does not support, and answering a multi-range request
+// with the whole file keeps responses simple for players. Thread-safe.
+ByteRange parse_byte_range(std::string_view header, std::uint64_t size);
+
+// "bytes first-last/size" for a partial range.
+std::string content_range(const ByteRange& range, std::uint64_t size);
+
+// The X-Accel-Redirect value for x_accel mode: prefix + "/" + audio_path with
+// every byte of each path segment outside A-Za-z0-9-._~ percent-encoded
+// (uppercase hex); '/' separators are kept and the prefix is used as given.
+std::string x_accel_redirect_uri(std::string_view prefix, std::string_view audio_path);
+
+}  // namespace sharelink

@@ -1,0 +1,500 @@
+// Unit tests of the media route's library side: share/track checks, safe file opening, byte ranges, X-Accel
+// URIs.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/catalog_store.hpp"
+#include "common/crypto.hpp"
+#include "common/database.hpp"
+#include "common/error.hpp"
+#include "common/installation.hpp"
+#include "common/media_access.hpp"
+#include "common/share_store.hpp"
+
+namespace sharelink {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() : path_(std::filesystem::temp_directory_path() / ("sharelink-media-test-" + random_hex(8))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& file, const std::string& data) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary);
+  out << data;
+}
+
+// A migrated database with the licence registry, and stores to fill it.
+struct CatalogFixture {
+  TempDir dir;
+  std::filesystem::path db = dir.path() / "shared-link.db";
+  std::unique_ptr<CatalogStore> catalog;
+  std::unique_ptr<ShareStore> shares;
+
+  CatalogFixture() {
+    migrate_database(db, SchemaKind::main);
+    catalog = std::make_unique<CatalogStore>(db);
+    for (const auto& licence : default_licences()) catalog->set_licence(licence);
+    shares = std::make_unique<ShareStore>(db);
+  }
+
+  std::string add_track(const std::string& id, const std::string& mime = "audio/ogg") {
+    Track t;
+    t.id = id;
+    t.title = "Title of " + id;
+    t.engine = "studio";
+    t.mode = "creation";
+    t.licence_class = "personal_only";
+    t.licence_version = "2026-01";
+    t.mime_type = mime;
+    t.audio_path = "album/" + id + ".ogg";
+    t.created_at = k_now - 48h;
+    REQUIRE(catalog->add_track(t));
+    return id;
+  }
+
+  std::string add_collection(const std::string& id, const std::vector<std::string>& track_ids) {
+    Collection c;
+    c.id = id;
+    c.name = "Collection " + id;
+    c.created_at = k_now - 48h;
+    REQUIRE(catalog->add_collection(c));
+    REQUIRE(catalog->append_tracks(id, track_ids, nullptr) == CatalogStore::MembershipChange::ok);
+    return id;
+  }
+
+  std::string share(const std::string& type, const std::string& target, std::optional<TimePoint> expires = {},
+                    std::optional<std::int64_t> max_views = {}, const std::string& visibility = "link_only") {
+    return shares->create({type, target, visibility, expires, max_views, {}, "tester"}, k_now - 1h).share.id;
+  }
+
+  void exec(const std::string& sql) {
+    sqlite3* handle = nullptr;
+    REQUIRE(sqlite3_open(db.string().c_str(), &handle) == SQLITE_OK);
+    sqlite3_busy_timeout(handle, 5000);
+    const int rc = sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(handle);
+    REQUIRE(rc == SQLITE_OK);
+  }
+};
+
+}  // namespace
+
+// --- MediaAccess ---------------------------------------------------------
+
+TEST_CASE("MediaAccess: track share grants its track's file and mime type", "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001", "audio/flac");
+  const auto share_id = f.share("track", "mtrack_000000000001", std::nullopt, std::nullopt, "public");
+  MediaAccess access(f.db);
+
+  const MediaGrant grant = access.check(share_id, "mtrack_000000000001", k_now);
+  CHECK(grant.outcome == MediaOutcome::ok);
+  CHECK(grant.audio_path == "album/mtrack_000000000001.ogg");
+  CHECK(grant.mime_type == "audio/flac");
+  CHECK(grant.visibility == "public");
+}
+
+TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedence", "[media_access]") {
+  struct Case {
+    const char* name;
+    std::optional<TimePoint> expires_at;
+    std::optional<std::int64_t> max_views;
+    int views_taken;
+    bool revoked;
+    MediaOutcome expected;
+  };
+  const std::vector<Case> cases = {
+      {"active, expiring later", k_now + 1s, 2, 1, false, MediaOutcome::ok},
+      {"revoked", std::nullopt, std::nullopt, 0, true, MediaOutcome::revoked},
+      {"expired exactly now", k_now, std::nullopt, 0, false, MediaOutcome::expired},
+      {"expired earlier", k_now - 1s, std::nullopt, 0, false, MediaOutcome::expired},
+      {"max_views reached", std::nullopt, 2, 2, false, MediaOutcome::limit_reached},
+      {"revoked beats expired and exhausted", k_now - 1s, 1, 1, true, MediaOutcome::revoked},
+      {"expired beats exhausted", k_now - 1s, 1, 1, false, MediaOutcome::expired},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      CatalogFixture f;
+      f.add_track("mtrack_000000000001");
+      const auto share_id = f.share("track", "mtrack_000000000001", c.expires_at, c.max_views);
+      if (c.views_taken > 0) {
+        f.exec("UPDATE shares SET view_count = " + std::to_string(c.views_taken) + " WHERE id = '" +
+               share_id + "'");
+      }
+      if (c.revoked) REQUIRE(f.shares->revoke(share_id, std::string("test"), k_now - 1s));
+      MediaAccess access(f.db);
+      const MediaGrant grant = access.check(share_id, "mtrack_000000000001", k_now);
+      CHECK(grant.outcome == c.expected);
+      CHECK(grant.visibility == "link_only");
+      if (c.expected != MediaOutcome::ok) CHECK(grant.audio_path.empty());
+    }
+  }
+}
+
+TEST_CASE("MediaAccess: a track the share does not include is not found", "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001");
+  f.add_track("mtrack_000000000002");
+  f.add_track("mtrack_000000000003");
+  f.add_collection("mcoll_000000000001", {"mtrack_000000000001", "mtrack_000000000002"});
+  const auto track_share = f.share("track", "mtrack_000000000001");
+  const auto collection_share = f.share("collection", "mcoll_000000000001");
+  MediaAccess access(f.db);
+
+  CHECK(access.check(track_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  CHECK(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
+  CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
+  CHECK(access.check(collection_share, "mtrack_000000000003", k_now).outcome == MediaOutcome::not_found);
+  CHECK(access.check(collection_share, "mcoll_000000000001", k_now).outcome == MediaOutcome::not_found);
+}
+
+TEST_CASE("MediaAccess: unknown share, unknown track and missing collection are not found",
+          "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001");
+  const auto dangling_track = f.share("track", "mtrack_00000000dead");
+  const auto dangling_collection = f.share("collection", "mcoll_00000000dead");
+  MediaAccess access(f.db);
+
+  const MediaGrant unknown = access.check("mslink_000000000000", "mtrack_000000000001", k_now);
+  CHECK(unknown.outcome == MediaOutcome::not_found);
+  CHECK(unknown.visibility.empty());
+  CHECK(access.check(dangling_track, "mtrack_00000000dead", k_now).outcome == MediaOutcome::not_found);
+  CHECK(access.check(dangling_collection, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
+}
+
+TEST_CASE("MediaAccess: sees sharectl's changes at once on the same connection", "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001");
+  f.add_track("mtrack_000000000002");
+  f.add_collection("mcoll_000000000001", {"mtrack_000000000001", "mtrack_000000000002"});
+  const auto track_share = f.share("track", "mtrack_000000000002");
+  const auto collection_share = f.share("collection", "mcoll_000000000001");
+  const auto revoked_share = f.share("collection", "mcoll_000000000001");
+  MediaAccess access(f.db);
+  // Warm every statement first, so a kept read snapshot would show.
+  REQUIRE(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
+  REQUIRE(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  REQUIRE(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
+  REQUIRE(access.check(revoked_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+
+  SECTION("share revoked") {
+    REQUIRE(f.shares->revoke(revoked_share, std::nullopt, k_now));
+    CHECK(access.check(revoked_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::revoked);
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  }
+  SECTION("share expired") {
+    REQUIRE(f.shares->expire(collection_share, k_now));
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::expired);
+  }
+  SECTION("track dropped from the collection") {
+    REQUIRE(f.catalog->drop_tracks("mcoll_000000000001", {"mtrack_000000000001"}, nullptr) ==
+            CatalogStore::MembershipChange::ok);
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
+    CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
+  }
+  SECTION("collection removed, then restored") {
+    REQUIRE(f.catalog->set_collection_removed("mcoll_000000000001", k_now));
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
+    REQUIRE(f.catalog->set_collection_removed("mcoll_000000000001", std::nullopt));
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  }
+  SECTION("track removed, in a track share and in a collection") {
+    REQUIRE(f.catalog->set_track_removed("mtrack_000000000002", k_now));
+    CHECK(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
+    CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
+    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  }
+}
+
+TEST_CASE("MediaAccess: never counts a view", "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001");
+  const auto share_id = f.share("track", "mtrack_000000000001", std::nullopt, 1);
+  MediaAccess access(f.db);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(access.check(share_id, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  const auto share = f.shares->find(share_id);
+  REQUIRE(share);
+  CHECK(share->view_count == 0);
+  CHECK_FALSE(share->last_viewed_at);
+}
+
+TEST_CASE("MediaAccess: database failures throw DatabaseUnavailable", "[media_access]") {
+  CatalogFixture f;
+  f.add_track("mtrack_000000000001");
+  const auto share_id = f.share("track", "mtrack_000000000001");
+  MediaAccess access(f.db);
+  REQUIRE(access.check(share_id, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  f.exec("DROP TABLE tracks");
+  CHECK_THROWS_AS(access.check(share_id, "mtrack_000000000001", k_now), DatabaseUnavailable);
+}
+
+TEST_CASE("MediaAccess: a missing database is refused with the fix", "[media_access]") {
+  TempDir dir;
+  CHECK_THROWS_AS(MediaAccess(dir.path() / "absent.db"), Error);
+  CHECK_THROWS_WITH(MediaAccess(dir.path() / "absent.db"), Catch::Contains("sharectl init"));
+}
+
+TEST_CASE("MediaAccess: audit outcomes of SPEC 7", "[media_access]") {
+  CHECK(std::string(audit_outcome(MediaOutcome::ok)) == "ok");
+  CHECK(std::string(audit_outcome(MediaOutcome::not_found)) == "not_found");
+  CHECK(std::string(audit_outcome(MediaOutcome::revoked)) == "share_inactive");
+  CHECK(std::string(audit_outcome(MediaOutcome::expired)) == "share_inactive");
+  CHECK(std::string(audit_outcome(MediaOutcome::limit_reached)) == "share_inactive");
+}
+
+// --- open_media_file -----------------------------------------------------
+
+namespace {
+
+struct MediaRootFixture {
+  TempDir dir;
+  std::filesystem::path root = dir.path() / "media";
+  std::filesystem::path outside = dir.path() / "outside";
+
+  MediaRootFixture() {
+    write_file(root / "album" / "song.ogg", "0123456789");
+    write_file(outside / "secret.ogg", "SECRET");
+  }
+};
+
+std::string read_all(const MediaFile& file) {
+  std::string data(file.size(), '\0');
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const std::size_t n = file.read_at(done, data.data() + done, data.size() - done);
+    REQUIRE(n > 0);
+    done += n;
+  }
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("open_media_file: opens a regular file inside media_root", "[media_access]") {
+  MediaRootFixture f;
+  const MediaFileOpen opened = open_media_file(f.root, "album/song.ogg");
+  REQUIRE(opened.status == MediaFileStatus::ok);
+  REQUIRE(opened.file);
+  CHECK(opened.file->size() == 10);
+  CHECK(read_all(*opened.file) == "0123456789");
+
+  char buffer[4];
+  CHECK(opened.file->read_at(7, buffer, sizeof buffer) == 3);
+  CHECK(std::string(buffer, 3) == "789");
+  CHECK(opened.file->read_at(10, buffer, sizeof buffer) == 0);
+  CHECK(opened.file->read_at(1000, buffer, sizeof buffer) == 0);
+}
+
+TEST_CASE("open_media_file: paths that could escape are refused before any lookup", "[media_access]") {
+  MediaRootFixture f;
+  // The outside file exists, so only the lexical check can refuse these.
+  const std::vector<std::string> paths = {
+      "",
+      "/" + (f.outside / "secret.ogg").string(),
+      (f.outside / "secret.ogg").string(),
+      "../outside/secret.ogg",
+      "album/../../outside/secret.ogg",
+      "album/..",
+      "..",
+      std::string("album/song.ogg\0../x", 19),
+  };
+  for (const auto& path : paths) {
+    CAPTURE(path);
+    const MediaFileOpen opened = open_media_file(f.root, path);
+    CHECK(opened.status == MediaFileStatus::invalid_path);
+    CHECK_FALSE(opened.file);
+  }
+  // Names that merely contain dots are fine.
+  write_file(f.root / "..a" / "b..ogg", "x");
+  CHECK(open_media_file(f.root, "..a/b..ogg").status == MediaFileStatus::ok);
+  CHECK(open_media_file(f.root, "./album/song.ogg").status == MediaFileStatus::ok);
+}
+
+TEST_CASE("open_media_file: symlinks are followed only while they stay inside", "[media_access]") {
+  MediaRootFixture f;
+  std::filesystem::create_symlink(f.outside / "secret.ogg", f.root / "escape.ogg");
+  std::filesystem::create_directory_symlink(f.outside, f.root / "escape_dir");
+  std::filesystem::create_symlink("album/song.ogg", f.root / "inside.ogg");
+  std::filesystem::create_symlink("../media/album/song.ogg", f.root / "out_and_back.ogg");
+
+  CHECK(open_media_file(f.root, "escape.ogg").status == MediaFileStatus::outside_root);
+  CHECK(open_media_file(f.root, "escape_dir/secret.ogg").status == MediaFileStatus::outside_root);
+  CHECK(open_media_file(f.root, "inside.ogg").status == MediaFileStatus::ok);
+  CHECK(open_media_file(f.root, "out_and_back.ogg").status == MediaFileStatus::ok);
+}
+
+TEST_CASE("open_media_file: a symlinked media_root is resolved before the containment check",
+          "[media_access]") {
+  MediaRootFixture f;
+  const auto link = f.dir.path() / "media-link";
+  std::filesystem::create_directory_symlink(f.root, link);
+  const MediaFileOpen opened = open_media_file(link, "album/song.ogg");
+  REQUIRE(opened.status == MediaFileStatus::ok);
+  CHECK(read_all(*opened.file) == "0123456789");
+}
+
+TEST_CASE("open_media_file: missing, unreadable and non-regular files", "[media_access]") {
+  MediaRootFixture f;
+  std::filesystem::create_symlink("loop_b", f.root / "loop_a");
+  std::filesystem::create_symlink("loop_a", f.root / "loop_b");
+  std::filesystem::create_symlink("nowhere.ogg", f.root / "dangling.ogg");
+  REQUIRE(::mkfifo((f.root / "fifo").c_str(), 0600) == 0);
+
+  struct Case {
+    const char* path;
+    MediaFileStatus expected;
+  };
+  const std::vector<Case> cases = {
+      {"album/absent.ogg", MediaFileStatus::missing},
+      {"absent_dir/song.ogg", MediaFileStatus::missing},
+      {"album/song.ogg/below", MediaFileStatus::missing},
+      {"dangling.ogg", MediaFileStatus::missing},
+      {"loop_a", MediaFileStatus::unreadable},
+      {"album", MediaFileStatus::not_regular},
+      {"album/", MediaFileStatus::not_regular},
+      {"fifo", MediaFileStatus::not_regular},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.path);
+    const MediaFileOpen opened = open_media_file(f.root, c.path);
+    CHECK(opened.status == c.expected);
+    CHECK_FALSE(opened.file);
+  }
+}
+
+TEST_CASE("open_media_file: a media_root that does not resolve throws Error naming it", "[media_access]") {
+  TempDir dir;
+  const auto root = dir.path() / "no-such-media";
+  CHECK_THROWS_AS(open_media_file(root, "song.ogg"), Error);
+  CHECK_THROWS_WITH(open_media_file(root, "song.ogg"), Catch::Contains(root.string()));
+}
+
+TEST_CASE("MediaFile: a read error throws Error", "[media_access]") {
+  TempDir dir;
+  const int fd = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE(fd >= 0);
+  const MediaFile file(fd, 10);  // a directory: pread fails with EISDIR
+  char buffer[4];
+  CHECK_THROWS_AS(file.read_at(0, buffer, sizeof buffer), Error);
+}
+
+TEST_CASE("MediaFileStatus: names for logs", "[media_access]") {
+  CHECK(std::string(to_string(MediaFileStatus::ok)) == "ok");
+  CHECK(std::string(to_string(MediaFileStatus::invalid_path)) == "invalid_path");
+  CHECK(std::string(to_string(MediaFileStatus::outside_root)) == "outside_root");
+  CHECK(std::string(to_string(MediaFileStatus::missing)) == "missing");
+  CHECK(std::string(to_string(MediaFileStatus::unreadable)) == "unreadable");
+  CHECK(std::string(to_string(MediaFileStatus::not_regular)) == "not_regular");
+}
+
+// --- byte ranges ---------------------------------------------------------
+
+TEST_CASE("parse_byte_range: single ranges, clamping, suffixes and refusals", "[media_access]") {
+  using Kind = ByteRange::Kind;
+  struct Case {
+    const char* header;
+    std::uint64_t size;
+    Kind kind;
+    std::uint64_t first;
+    std::uint64_t length;
+  };
+  const std::vector<Case> cases = {
+      {"bytes=0-9", 100, Kind::partial, 0, 10},
+      {"bytes=10-19", 100, Kind::partial, 10, 10},
+      {"bytes=99-99", 100, Kind::partial, 99, 1},
+      {"bytes=90-", 100, Kind::partial, 90, 10},
+      {"bytes=0-", 100, Kind::partial, 0, 100},
+      {"bytes=90-200", 100, Kind::partial, 90, 10},
+      {"bytes=0-99999999999999999999999", 100, Kind::partial, 0, 100},
+      {"bytes=-5", 100, Kind::partial, 95, 5},
+      {"bytes=-100", 100, Kind::partial, 0, 100},
+      {"bytes=-500", 100, Kind::partial, 0, 100},
+      {"BYTES=1-2", 100, Kind::partial, 1, 2},
+      {"  bytes= 3 - 4 ", 100, Kind::partial, 3, 2},
+      {"bytes=100-", 100, Kind::unsatisfiable, 0, 0},
+      {"bytes=100-200", 100, Kind::unsatisfiable, 0, 0},
+      {"bytes=99999999999999999999999-", 100, Kind::unsatisfiable, 0, 0},
+      {"bytes=-0", 100, Kind::unsatisfiable, 0, 0},
+      {"bytes=0-0", 0, Kind::unsatisfiable, 0, 0},
+      {"bytes=-1", 0, Kind::unsatisfiable, 0, 0},
+      {"", 100, Kind::full, 0, 100},
+      {"items=0-9", 100, Kind::full, 0, 100},
+      {"bytes", 100, Kind::full, 0, 100},
+      {"bytes=", 100, Kind::full, 0, 100},
+      {"bytes=abc", 100, Kind::full, 0, 100},
+      {"bytes=-", 100, Kind::full, 0, 100},
+      {"bytes=9-3", 100, Kind::full, 0, 100},
+      {"bytes=+1-2", 100, Kind::full, 0, 100},
+      {"bytes=1-2x", 100, Kind::full, 0, 100},
+      {"bytes=0-1,5-6", 100, Kind::full, 0, 100},
+      {"bytes=200-300,0-1", 100, Kind::full, 0, 100},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.header, c.size);
+    const ByteRange range = parse_byte_range(c.header, c.size);
+    CHECK(range.kind == c.kind);
+    if (c.kind != Kind::unsatisfiable) {
+      CHECK(range.first == c.first);
+      CHECK(range.length == c.length);
+    }
+  }
+}
+
+TEST_CASE("content_range: first-last/size of a partial range", "[media_access]") {
+  CHECK(content_range(parse_byte_range("bytes=0-9", 100), 100) == "bytes 0-9/100");
+  CHECK(content_range(parse_byte_range("bytes=-5", 100), 100) == "bytes 95-99/100");
+  CHECK(content_range(parse_byte_range("bytes=90-200", 100), 100) == "bytes 90-99/100");
+}
+
+// --- X-Accel-Redirect ----------------------------------------------------
+
+TEST_CASE("x_accel_redirect_uri: prefix plus the percent-encoded path segments", "[media_access]") {
+  struct Case {
+    const char* prefix;
+    const char* path;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"/protected-media", "album/song.ogg", "/protected-media/album/song.ogg"},
+      {"/protected-media", "a b/c?d#e%f.mp3", "/protected-media/a%20b/c%3Fd%23e%25f.mp3"},
+      {"/p", "caf\xc3\xa9.mp3", "/p/caf%C3%A9.mp3"},
+      {"/p", "x\r\nX-Evil: 1", "/p/x%0D%0AX-Evil%3A%201"},
+      {"/p", "A-Z_a.z~0", "/p/A-Z_a.z~0"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.path);
+    CHECK(x_accel_redirect_uri(c.prefix, c.path) == c.expected);
+  }
+}
+
+}  // namespace sharelink
