@@ -21,4 +21,10 @@ void reset_worker_resolver();
 // GET/HEAD /v1/music/shared/{token} (SPEC 4).
 void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res);
 
+// GET/HEAD /v1/music/media/{track_id}?share=&exp=&kid=&sig= (SPEC 5): rate
+// limit, signature and expiry, share and track checks, then the file (builtin,
+// with single ranges) or an X-Accel-Redirect (x_accel); 404 in s3 mode. Never
+// counts a view; appends one audit record and one metrics observation.
+void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res);
+
 }  // namespace sharelink
