@@ -143,9 +143,6 @@ struct PublicServer::Impl {
     server.Get(k_media_pattern, [this](const httplib::Request& req, httplib::Response& res) {
       handle_media(state, req, res);
     });
-    server.Get(k_media_pattern, [this](const httplib::Request& req, httplib::Response& res) {
-      handle_media(state, req, res);
-    });
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
       set_request_headers(res, new_request_id(), true);
