@@ -222,6 +222,26 @@ void add_audit_commands(CLI::App& app, Wiring& wiring) {
   add_optional(prune, "--older-than", *older_than, "Span, e.g. 30d", "SPAN");
 }
 
+void add_maintenance_commands(CLI::App& app, Wiring& wiring) {
+  CLI::App* keys = wiring.group(&app, "keys", "Playback signing keys (a running daemon reloads them on SIGHUP)");
+  wiring.command(keys, "list", "List the keys; the first signs new URLs", run_keys_list);
+  wiring.command(keys, "rotate", "Add a new signing key in front; older keys keep verifying", run_keys_rotate);
+  auto kid = std::make_shared<std::string>();
+  wiring.command(keys, "retire", "Remove a key: URLs signed with it stop verifying",
+                 [kid](Context& c) { return run_keys_retire(c, *kid); })
+      ->add_option("KID", *kid, "Key id")
+      ->required();
+
+  CLI::App* db = wiring.group(&app, "db", "Database maintenance");
+  auto file = std::make_shared<std::string>();
+  wiring.command(db, "backup", "Consistent online copy of both databases: FILE and FILE-audit",
+                 [file](Context& c) { return run_db_backup(c, *file); })
+      ->add_option("FILE", *file, "Backup file (must not exist)")
+      ->required();
+  wiring.command(db, "check", "Integrity check and schema version of both databases (exit 1 on a problem)",
+                 run_db_check, /*needs_databases=*/false);
+}
+
 // The innermost subcommand the parser reached, and its command path ("sharectl track add").
 std::pair<const CLI::App*, std::string> deepest_command(const CLI::App& app) {
   const CLI::App* current = &app;
@@ -293,6 +313,7 @@ CommandLine parse_command_line(int argc, char** argv) {
   add_catalog_commands(app, wiring);
   add_share_commands(app, wiring);
   add_audit_commands(app, wiring);
+  add_maintenance_commands(app, wiring);
 
   try {
     app.parse(argc, argv);

@@ -19,13 +19,15 @@ enum class ExitCode : int {
 // The outcome of one command. Infrastructure failures are not outcomes: they
 // throw Error (exit 1) or UsageError (exit 2) and are caught once, in main.
 struct CommandResult {
-  enum class Kind { ok, not_found, resolve_not_ok };
+  // problem_found: the command ran and reports a problem it found (db check).
+  enum class Kind { ok, not_found, resolve_not_ok, problem_found };
   Kind kind = Kind::ok;
   std::string message;  // printed as "sharectl: error: <message>" when not empty
 
   static CommandResult ok() { return {}; }
   static CommandResult not_found(std::string what) { return {Kind::not_found, std::move(what)}; }
   static CommandResult resolve_not_ok() { return {Kind::resolve_not_ok, {}}; }
+  static CommandResult problem_found(std::string what) { return {Kind::problem_found, std::move(what)}; }
 };
 
 // The not-found outcomes, each naming the value and the command that lists what exists.
@@ -34,7 +36,7 @@ CommandResult unknown_collection(std::string_view id);
 // reference: a share link id, or a raw token (never echoed: only its fingerprint is shown).
 CommandResult unknown_share(std::string_view reference);
 
-// The exit code of an outcome: ok 0, not_found 3, resolve_not_ok 4.
+// The exit code of an outcome: ok 0, problem_found 1, not_found 3, resolve_not_ok 4.
 inline ExitCode exit_code(CommandResult::Kind kind) {
   switch (kind) {
     case CommandResult::Kind::ok:
@@ -43,6 +45,8 @@ inline ExitCode exit_code(CommandResult::Kind kind) {
       return ExitCode::not_found;
     case CommandResult::Kind::resolve_not_ok:
       return ExitCode::resolve_not_ok;
+    case CommandResult::Kind::problem_found:
+      return ExitCode::runtime_error;
   }
   return ExitCode::runtime_error;
 }

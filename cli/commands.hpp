@@ -100,4 +100,15 @@ CommandResult run_audit_query(Context& context, const AuditQueryArgs& args);
 CommandResult run_audit_stats(Context& context, const std::optional<std::string>& since);
 CommandResult run_audit_prune(Context& context, const std::optional<std::string>& older_than);
 
+// keys list | rotate | retire KID: the playback signing key file. A running
+// daemon picks up changes on SIGHUP.
+CommandResult run_keys_list(Context& context);
+CommandResult run_keys_rotate(Context& context);
+CommandResult run_keys_retire(Context& context, const std::string& kid);
+
+// db backup FILE: consistent online copies FILE and FILE-audit.
+CommandResult run_db_backup(Context& context, const std::string& file);
+// db check: integrity and schema version of both databases; problem_found on any problem.
+CommandResult run_db_check(Context& context);
+
 }  // namespace sharelink

@@ -89,6 +89,8 @@ std::string json_array(const std::vector<std::string>& documents) {
   return serialise(array);
 }
 
+std::string json_strings(const std::vector<std::string>& texts) { return serialise(Json(texts)); }
+
 std::string licence_json(const Licence& licence) {
   return serialise(Json{{"licence_class", licence.licence_class},
                    {"licence_version", licence.licence_version},

@@ -33,6 +33,8 @@ class JsonObject {
 
 // A JSON array of documents that are already serialised.
 std::string json_array(const std::vector<std::string>& documents);
+// A JSON array of strings.
+std::string json_strings(const std::vector<std::string>& texts);
 
 // {"licence_class", "licence_version", "commercial_use", "requires_attribution"}
 std::string licence_json(const Licence& licence);

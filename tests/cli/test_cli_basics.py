@@ -12,7 +12,7 @@ class HelpAndVersionTest(unittest.TestCase):
     def test_help_exits_0_and_lists_every_command(self):
         proc = run_sharectl("--help")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        for command in ("init", "licence", "track", "collection", "share", "resolve", "audit"):
+        for command in ("init", "licence", "track", "collection", "share", "resolve", "audit", "keys", "db"):
             self.assertIn(command, proc.stdout)
         self.assertIn("Exit codes", proc.stdout)
 
@@ -40,11 +40,11 @@ class ParseErrorTest(unittest.TestCase):
              'sharectl: error: unknown option "--bogus" for "sharectl track list" '
              '(see "sharectl track list --help")\n'),
             (["frob"], 'sharectl: error: unknown command "frob" for "sharectl" '
-                       '(one of init, licence, track, collection, share, resolve, audit)\n'),
+                       '(one of init, licence, track, collection, share, resolve, audit, keys, db)\n'),
             (["track", "frob"], 'sharectl: error: unknown command "frob" for "sharectl track" '
                                 '(one of add, import, list, show, remove, restore)\n'),
             ([], 'sharectl: error: "sharectl" needs a command: init, licence, track, collection, share, resolve, '
-                 'audit (see "sharectl --help")\n'),
+                 'audit, keys, db (see "sharectl --help")\n'),
             (["share"], 'sharectl: error: "sharectl share" needs a command: create, list, inspect, revoke, expire '
                         '(see "sharectl share --help")\n'),
             (["track", "add", "--title", "x"],

@@ -170,6 +170,8 @@ class TokenSecrecyTest(CliTestCase):
                 self.assertIn(proc.returncode, (0, 4), proc.stderr)
                 outputs.append(proc.stdout + proc.stderr)
         self.ok("audit", "prune", "--older-than", "30d")
+        self.ok("db", "backup", self.inst.path("backup.db"))
+        self.assertTrue(os.path.exists(self.inst.path("backup.db-audit")))
         for token in tokens:
             self.assertEqual(self.files_containing(token), [])
             self.assertEqual([o for o in outputs if token in o], [])
