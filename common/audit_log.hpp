@@ -45,6 +45,7 @@ struct AuditRecord {
 // valid UTF-8 and safe to print on a terminal. Thread-safe.
 std::string sanitize_user_agent(std::string_view user_agent);
 
+// Tuning of AuditWriter; the defaults suit the daemon, tests shorten them.
 struct AuditWriterOptions {
   // Records the queue holds before append() blocks. At least 1, default 16384.
   std::size_t queue_capacity = 16384;
@@ -86,7 +87,8 @@ class AuditWriter {
   // After stop() the record cannot be written: it is counted in records_lost().
   void append(AuditRecord record);
   // Blocks until every record appended before the call is committed (or, after
-  // stop() gave up on a failing database, abandoned).
+  // stop() gave up on a failing database, abandoned). While the database
+  // refuses writes, that means until it accepts them again.
   void flush();
   // Writes every queued record, then ends the writer thread. Idempotent. If the
   // database keeps refusing writes for options.stop_deadline, the remaining
