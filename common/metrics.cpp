@@ -1,7 +1,7 @@
 #include "common/metrics.hpp"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 namespace sharelink {
 namespace {
@@ -9,10 +9,38 @@ namespace {
 constexpr std::array<std::string_view, k_metric_route_count> k_route_names = {"resolve", "media",   "healthz",
                                                                                "readyz",  "metrics", "other"};
 
+// The shortest text that reads back as the same double ("0.1", not "0.10000000000000001").
 std::string format_number(double value) {
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general);
+  return std::string(buffer, result.ptr);
+}
+
+// A label value in the text format: backslash, double quote and newline escaped.
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_labels(const std::vector<std::pair<std::string, std::string>>& labels) {
+  if (labels.empty()) return "";
+  std::string out = "{";
+  for (const auto& [name, value] : labels) {
+    if (out.size() > 1) out += ",";
+    out += name + "=\"" + escape_label_value(value) + "\"";
+  }
+  return out + "}";
 }
 
 }  // namespace
@@ -34,7 +62,7 @@ void Metrics::add_gauge(Gauge gauge) { gauges_.push_back(std::move(gauge)); }
 std::string Metrics::render(std::string_view version) const {
   std::string out;
   out += "# HELP sharelink_build_info Build information.\n# TYPE sharelink_build_info gauge\n";
-  out += "sharelink_build_info{version=\"" + std::string(version) + "\"} 1\n";
+  out += "sharelink_build_info{version=\"" + escape_label_value(version) + "\"} 1\n";
 
   out += "# HELP sharelink_requests_total Requests answered, by route and outcome.\n";
   out += "# TYPE sharelink_requests_total counter\n";
@@ -75,9 +103,17 @@ std::string Metrics::render(std::string_view version) const {
     out += "sharelink_request_duration_seconds_count{" + route + "} " + std::to_string(cumulative) + "\n";
   }
 
-  for (const auto& gauge : gauges_) {
-    out += "# HELP " + gauge.name + " " + gauge.help + "\n# TYPE " + gauge.name + " " + gauge.type + "\n";
-    out += gauge.name + " " + format_number(gauge.read()) + "\n";
+  // One family per name: the text format wants all samples of a metric together.
+  std::vector<bool> rendered(gauges_.size(), false);
+  for (std::size_t i = 0; i < gauges_.size(); ++i) {
+    if (rendered[i]) continue;
+    const auto& family = gauges_[i];
+    out += "# HELP " + family.name + " " + family.help + "\n# TYPE " + family.name + " " + family.type + "\n";
+    for (std::size_t j = i; j < gauges_.size(); ++j) {
+      if (rendered[j] || gauges_[j].name != family.name) continue;
+      rendered[j] = true;
+      out += gauges_[j].name + render_labels(gauges_[j].labels) + " " + format_number(gauges_[j].read()) + "\n";
+    }
   }
   return out;
 }

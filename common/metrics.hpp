@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sharelink {
@@ -29,12 +30,16 @@ class Metrics {
     std::string help;
     std::string type;  // "gauge" or "counter"
     std::function<double()> read;
+    // Label pairs of this sample; gauges sharing a name form one family
+    // (HELP/TYPE of the first registered), e.g. one sample per limiter.
+    std::vector<std::pair<std::string, std::string>> labels = {};
   };
 
   // Counts one answered request and its latency.
   void observe(MetricRoute route, std::string_view outcome, double seconds);
   // Gauges and counters owned elsewhere (audit queue depth, limiter size...),
-  // read at render time. Register before serving; not thread-safe.
+  // read at render time, each family in the order its name was first
+  // registered. Register before serving; not thread-safe.
   void add_gauge(Gauge gauge);
 
   // The whole exposition, "# HELP"/"# TYPE" lines included.

@@ -49,6 +49,28 @@ std::vector<std::string> check_installation(const Config& config) {
   return problems;
 }
 
+// Series of /metrics read at scrape time from the limiters and the audit
+// writer; they live as long as state and the audit writer, i.e. past serve().
+void add_runtime_metrics(ServerState& state) {
+  Metrics& metrics = state.metrics();
+  const std::pair<const char*, RateLimiter*> limiters[] = {
+      {"resolve", &state.resolve_limiter()}, {"media", &state.media_limiter()}, {"miss", &state.miss_limiter()}};
+  for (const auto& entry : limiters) {
+    RateLimiter* limiter = entry.second;
+    metrics.add_gauge({"sharelink_rate_limiter_clients", "Client buckets held by each rate limiter.", "gauge",
+                       [limiter] { return static_cast<double>(limiter->size()); }, {{"limiter", entry.first}}});
+  }
+  AuditWriter& audit = state.audit();
+  metrics.add_gauge({"sharelink_audit_queue_depth", "Audit records waiting for the writer thread.", "gauge",
+                     [&audit] { return static_cast<double>(audit.queue_depth()); }});
+  metrics.add_gauge({"sharelink_audit_records_written_total", "Audit records committed to the audit database.",
+                     "counter", [&audit] { return static_cast<double>(audit.records_written()); }});
+  metrics.add_gauge({"sharelink_audit_write_errors_total", "Failed audit batch writes and retention runs (retried).",
+                     "counter", [&audit] { return static_cast<double>(audit.write_errors()); }});
+  metrics.add_gauge({"sharelink_audit_records_lost_total", "Audit records that could not be written at shutdown.",
+                     "counter", [&audit] { return static_cast<double>(audit.records_lost()); }});
+}
+
 // SIGTERM/SIGINT stop the server; SIGHUP reloads keys and rate limits.
 // Runs on its own thread; the signals are blocked everywhere else.
 void handle_signals(const sigset_t& signals, PublicServer& server, ServerState& state, const Config& config,
@@ -113,6 +135,7 @@ int run(const DaemonOptions& options) {
 
   // 5. Shared state (keys, limiters, metrics) and the HTTP server.
   ServerState state(config, audit);
+  add_runtime_metrics(state);
   PublicServer server(state);
   const int port = server.bind();
   Config bound = config;
