@@ -1,6 +1,7 @@
 #include "cli/command_line.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -99,9 +100,9 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
       {"remove", "Mark a track removed: its shares answer available:false", run_track_remove},
       {"restore", "Undo remove", run_track_restore},
   };
-  for (const auto& [name, description, run] : track_id_commands) {
+  for (const IdCommand& entry : track_id_commands) {
     auto id = std::make_shared<std::string>();
-    wiring.command(track, name, description, [id, run](Context& c) { return run(c, *id); })
+    wiring.command(track, entry.name, entry.description, [id, run = entry.run](Context& c) { return run(c, *id); })
         ->add_option("ID", *id, "Track id")
         ->required();
   }
@@ -123,12 +124,13 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
       {"add", "Append tracks, in the given order", run_collection_add},
       {"drop", "Take tracks out of the collection", run_collection_drop},
   };
-  for (const auto& [name, description, run] : membership_commands) {
+  for (const MembershipCommand& entry : membership_commands) {
     auto collection_id = std::make_shared<std::string>();
     auto track_ids = std::make_shared<std::vector<std::string>>();
-    CLI::App* change = wiring.command(collection, name, description, [collection_id, track_ids, run](Context& c) {
-      return run(c, *collection_id, *track_ids);
-    });
+    CLI::App* change = wiring.command(collection, entry.name, entry.description,
+                                      [collection_id, track_ids, run = entry.run](Context& c) {
+                                        return run(c, *collection_id, *track_ids);
+                                      });
     change->add_option("COLLECTION_ID", *collection_id, "Collection id")->required();
     change->add_option("TRACK_ID", *track_ids, "Track ids")->required();
   }
@@ -138,9 +140,10 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
       {"remove", "Mark a collection removed: its shares answer available:false", run_collection_remove},
       {"restore", "Undo remove", run_collection_restore},
   };
-  for (const auto& [name, description, run] : collection_id_commands) {
+  for (const IdCommand& entry : collection_id_commands) {
     auto id = std::make_shared<std::string>();
-    wiring.command(collection, name, description, [id, run](Context& c) { return run(c, *id); })
+    wiring.command(collection, entry.name, entry.description,
+                   [id, run = entry.run](Context& c) { return run(c, *id); })
         ->add_option("ID", *id, "Collection id")
         ->required();
   }
