@@ -161,7 +161,10 @@ int run(const DaemonOptions& options) {
   }
   signal_thread.join();
   audit.stop();
-  log_event(LogLevel::info, "stopped", {{"audit_records_written", std::to_string(audit.records_written())}});
+  log_event(audit.records_lost() == 0 ? LogLevel::info : LogLevel::error, "stopped",
+            {{"audit_records_written", std::to_string(audit.records_written())},
+             {"audit_records_lost", std::to_string(audit.records_lost())},
+             {"audit_write_errors", std::to_string(audit.write_errors())}});
   return served ? 0 : 1;
 }
 
