@@ -1,0 +1,305 @@
+"""shared-linkd behind a real nginx running the shipped site (packaging/nginx/shared-linkd-site.conf).
+
+The site is used as shipped except for what a loopback test cannot have: its
+TLS listeners become plain ones on free loopback ports (ssl_* lines dropped),
+and the upstream port, media_root and log directory point at the test's. The
+daemon trusts 127.0.0.1/32 (nginx's address towards it). "The client" talks to
+nginx from other loopback addresses (127.0.0.2, 127.0.0.3), so the address
+nginx saw, the address of nginx and any X-Forwarded-For a client writes are
+all different, and the audit log shows which one the daemon believed.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from sharelink_testlib import Daemon, Installation
+
+SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nginx",
+                    "shared-linkd-site.conf")
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
+                                      None)
+HOST = "music.example.org"
+CLIENT = "127.0.0.2"
+OTHER_CLIENT = "127.0.0.3"
+SPOOFED = "203.0.113.7"
+TOKEN_RE = re.compile(r"shr_[0-9a-f]{32}")
+REQUEST_ID_RE = re.compile(r"^req_[0-9a-f]{16}$")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(port, path, source=CLIENT, headers=None, method="GET"):
+    """One request from the loopback address source; (status, lower-case headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request(method, path, headers=dict({"Host": HOST}, **(headers or {})))
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def site_for_test(site, daemon_port, https_port, http_port, media_root, log_dir):
+    """The shipped site with loopback plain-HTTP listeners; fails if the site's shape changed."""
+    replacements = [
+        (r"(?m)^(\s*)listen 443 ssl http2;$", r"\1listen 127.0.0.1:%d;" % https_port, 1),
+        (r"(?m)^\s*listen \[::\]:443 ssl http2;\n", "", 1),
+        (r"(?m)^(\s*)listen 80;$", r"\1listen 127.0.0.1:%d;" % http_port, 1),
+        (r"(?m)^\s*listen \[::\]:80;\n", "", 1),
+        (r"(?m)^\s*ssl_[a-z_]+ .*;\n", "", 7),
+        (r"server 127\.0\.0\.1:8787;", "server 127.0.0.1:%d;" % daemon_port, 1),
+        (r"alias /var/lib/shared-linkd/media/;", "alias %s/;" % media_root.rstrip("/"), 1),
+        (r"/var/log/nginx/", log_dir + "/", 4),
+    ]
+    for pattern, replacement, expected in replacements:
+        site, count = re.subn(pattern, replacement, site)
+        if count != expected:
+            raise AssertionError("site config: %r matched %d times, expected %d" % (pattern, count, expected))
+    return site
+
+
+class Nginx:
+    """A real nginx in the foreground with a temp prefix, serving the shipped site on loopback."""
+
+    def __init__(self, daemon_port, media_root):
+        self.dir = tempfile.mkdtemp(prefix="sharelink-proxy-")
+        self.port = free_port()
+        self.redirect_port = free_port()
+        with open(SITE) as f:
+            site = site_for_test(f.read(), daemon_port, self.port, self.redirect_port, media_root, self.dir)
+        with open(os.path.join(self.dir, "site.conf"), "w") as f:
+            f.write(site)
+        temp_paths = "\n".join("  %s_temp_path %s/%s;" % (kind, self.dir, kind)
+                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the test's media files
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write("""%sdaemon off;
+worker_processes 1;
+pid %s/nginx.pid;
+error_log %s/main-error.log;
+events { worker_connections 256; }
+http {
+  default_type application/octet-stream;
+%s
+  include %s/site.conf;
+}
+""" % (user, self.dir, self.dir, temp_paths, self.dir))
+        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf"),
+                                      "-e", os.path.join(self.dir, "main-error.log")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("nginx exited:\n" + self.proc.stdout.read().decode() + self.logs())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError("nginx did not start listening:\n" + self.logs())
+
+    def log(self, name):
+        path = os.path.join(self.dir, name)
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
+            return f.read()
+
+    def logs(self):
+        return "".join("--- %s\n%s" % (name, self.log(name))
+                       for name in sorted(os.listdir(self.dir)) if name.endswith(".log"))
+
+    def get(self, path, source=CLIENT, headers=None, method="GET"):
+        return fetch(self.port, path, source, headers, method)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(NGINX, "nginx is not installed (Debian package nginx-light): reverse-proxy tests skipped")
+class ReverseProxyTest(unittest.TestCase):
+    def start(self, playback_mode="builtin", rate_limit=None):
+        self.inst = Installation({"rate_limit": dict({"trusted_proxies": ["127.0.0.1/32"]}, **(rate_limit or {})),
+                                  "playback": {"mode": playback_mode}})
+        self.addCleanup(self.inst.cleanup)
+        self.daemon = Daemon(self.inst)
+        self.addCleanup(self.daemon.stop)
+        self.nginx = Nginx(self.daemon.port, self.inst.media)
+        self.addCleanup(self.nginx.cleanup)
+        self.addCleanup(self.nginx.stop)
+
+    def audit_records(self, request_ids):
+        """The audit records of these request ids, waiting for the batched writer."""
+        deadline = time.monotonic() + 20
+        while True:
+            records = json.loads(self.inst.sharectl("audit", "--limit", "1000", json_output=True).stdout)
+            found = {r["request_id"]: r for r in records if r["request_id"] in request_ids}
+            if len(found) == len(request_ids) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+    def test_daemon_audits_the_client_nginx_saw_not_nginx_nor_a_spoofed_header(self):
+        self.start()
+        tid = self.inst.add_track()
+        _, token = self.inst.share(tid)
+        cases = [
+            # (source, X-Forwarded-For written by the client, path, expected status)
+            (CLIENT, SPOOFED, "/v1/music/shared/" + token, 200),
+            (CLIENT, "%s, 127.0.0.1" % SPOOFED, "/v1/music/shared/" + token, 200),
+            (CLIENT, None, "/v1/music/shared/shr_" + "0" * 32, 404),
+            (OTHER_CLIENT, SPOOFED, "/v1/music/shared/" + token, 200),
+        ]
+        expected = {}
+        for source, forwarded, path, status in cases:
+            headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+            got, resp_headers, body = self.nginx.get(path, source, headers)
+            self.assertEqual(got, status, body)
+            request_id = resp_headers.get("x-request-id", "")
+            self.assertRegex(request_id, REQUEST_ID_RE)
+            expected[request_id] = source
+        records = self.audit_records(set(expected))
+        self.assertEqual(set(records), set(expected), "every proxied request is audited")
+        for request_id, source in expected.items():
+            self.assertEqual(records[request_id]["client_ip"], source, records[request_id])
+            self.assertEqual(records[request_id]["event"], "resolve")
+
+    def test_rate_limits_apply_per_client_behind_the_proxy(self):
+        self.start()
+        # Each client has its own bucket although every connection comes from nginx.
+        for _ in range(3):
+            self.assertEqual(self.nginx.get("/v1/music/shared/shr_" + "1" * 32, CLIENT)[0], 404)
+        _, first, _ = self.nginx.get("/v1/music/shared/shr_" + "1" * 32, OTHER_CLIENT)
+        _, later, _ = self.nginx.get("/v1/music/shared/shr_" + "1" * 32, CLIENT)
+        remaining = lambda h: int(re.search(r"r=(\d+)", h["ratelimit"]).group(1))
+        self.assertGreater(remaining(first), remaining(later))
+
+    def test_access_and_error_logs_never_hold_a_token(self):
+        self.start()
+        tid = self.inst.add_track()
+        tokens = [self.inst.share(tid)[1] for _ in range(3)]
+        request_ids = []
+        for token in tokens:
+            status, headers, _ = self.nginx.get("/v1/music/shared/" + token, headers={"Referer":
+                                                "https://studio.example.org/s/" + token})
+            self.assertEqual(status, 200)
+            request_ids.append(headers["x-request-id"])
+        # Unknown and malformed tokens, HEAD, and the plain-HTTP redirect (which quotes the URL back).
+        self.nginx.get("/v1/music/shared/shr_" + "2" * 32)
+        self.nginx.get("/v1/music/shared/" + tokens[0], method="HEAD")
+        self.nginx.get("/v1/music/shared/shr_not-a-token")
+        status, headers, _ = fetch(self.nginx.redirect_port, "/v1/music/shared/" + tokens[1])
+        self.assertEqual(status, 301)
+        self.assertEqual(headers["location"], "https://%s/v1/music/shared/%s" % (HOST, tokens[1]))
+        self.daemon.stop()
+        self.nginx.get("/v1/music/shared/" + tokens[2])  # upstream down: nginx's own error path
+        self.nginx.stop()
+
+        access = self.nginx.log("shared-link.access.log")
+        self.assertGreaterEqual(len(access.splitlines()), 8, access)
+        for request_id in request_ids:
+            self.assertIn("rid=" + request_id, access, "the request id correlates log and audit")
+        everything = self.nginx.logs()
+        for token in tokens:
+            self.assertNotIn(token, everything)
+        self.assertNotIn("shr_", everything)
+        self.assertNotIn("/v1/music/", everything)
+
+    def test_nginx_flood_limit_answers_json_429(self):
+        # The daemon's own limits out of the way: nginx's outer bound (10 r/s, burst 50) answers.
+        self.start(rate_limit={"requests_per_minute": 1000000, "burst": 1000000, "misses_per_minute": 1000000})
+        # Bounded: requests arrive much faster than 10/s, so the burst runs out well before.
+        answers = []
+        for _ in range(400):
+            answers.append(self.nginx.get("/v1/music/shared/shr_" + "4" * 32))
+            if answers[-1][0] != 404:
+                break
+        self.assertEqual(answers[-1][0], 429, "400 requests in a row never hit nginx's limit_req")
+        self.assertGreaterEqual(len(answers) - 1, 51, "the burst of 50 passes first")
+        status, headers, body = answers[-1]
+        self.assertNotIn("ratelimit", headers, "answered by nginx, not by the daemon")
+        self.assertEqual(headers["retry-after"], "1")
+        self.assertTrue(headers["content-type"].startswith("application/json"))
+        document = json.loads(body)
+        self.assertEqual(document["error"]["code"], "RATE_LIMITED")
+        self.assertEqual(headers["x-request-id"], document["error"]["request_id"])
+        self.assertRegex(document["error"]["request_id"], REQUEST_ID_RE)
+
+    def test_upstream_down_answers_json_503(self):
+        self.start()
+        self.daemon.stop()
+        status, headers, body = self.nginx.get("/v1/music/shared/shr_" + "3" * 32)
+        self.assertEqual(status, 503)
+        self.assertTrue(headers["content-type"].startswith("application/json"))
+        self.assertEqual(headers["cache-control"], "no-store")
+        document = json.loads(body)
+        self.assertIs(document["success"], False)
+        self.assertEqual(document["error"]["code"], "SERVICE_UNAVAILABLE")
+        self.assertRegex(document["error"]["request_id"], REQUEST_ID_RE)
+        self.assertEqual(headers["x-request-id"], document["error"]["request_id"])
+
+    def test_metrics_and_readiness_only_from_this_host(self):
+        self.start()
+        status, _, body = self.nginx.get("/metrics", source="127.0.0.1")
+        self.assertEqual(status, 200)
+        self.assertIn(b"sharelink_build_info", body)
+        self.assertEqual(self.nginx.get("/readyz", source="127.0.0.1")[0], 200)
+        self.assertEqual(self.nginx.get("/metrics", source=CLIENT)[0], 403)
+        self.assertEqual(self.nginx.get("/readyz", source=CLIENT)[0], 403)
+        # The rest of the daemon's routes pass, with its JSON errors.
+        self.assertEqual(self.nginx.get("/healthz")[0], 200)
+        status, _, body = self.nginx.get("/no/such/route")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(body)["error"]["code"], "NOT_FOUND")
+
+    def test_x_accel_media_served_by_nginx_and_audited_with_the_client(self):
+        self.start(playback_mode="x_accel")
+        audio = b"ID3 shared-link reverse proxy test audio" * 50
+        self.inst.write_media("proxied.mp3", audio)
+        tid = self.inst.add_track(audio="proxied.mp3")
+        _, token = self.inst.share(tid)
+        status, _, body = self.nginx.get("/v1/music/shared/" + token)
+        self.assertEqual(status, 200, body)
+        url = json.loads(body)["track"]["playback_url"]
+        path = url[url.index("/v1/music/media/"):]
+
+        status, headers, body = self.nginx.get(path, headers={"X-Forwarded-For": SPOOFED})
+        self.assertEqual(status, 200)
+        self.assertEqual(body, audio)
+        self.assertNotIn("x-accel-redirect", headers)
+        request_id = headers.get("x-request-id", "")
+        self.assertRegex(request_id, REQUEST_ID_RE)
+        status, headers, body = self.nginx.get(path, headers={"Range": "bytes=0-9"})
+        self.assertEqual(status, 206)
+        self.assertEqual(body, audio[:10])
+        # The internal location cannot be asked for directly.
+        self.assertEqual(self.nginx.get("/protected-media/proxied.mp3")[0], 404)
+
+        record = self.audit_records({request_id})[request_id]
+        self.assertEqual((record["event"], record["outcome"], record["client_ip"]), ("media", "ok", CLIENT))
+
+
+if __name__ == "__main__":
+    unittest.main()
