@@ -7,7 +7,7 @@
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_format.hpp"
-#include "cli/table.hpp"
+#include "cli/human_output.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 

@@ -11,7 +11,7 @@
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_format.hpp"
-#include "cli/table.hpp"
+#include "cli/human_output.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/resolver.hpp"
@@ -28,8 +28,6 @@ constexpr std::size_t k_max_import_problems_shown = 20;
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
-std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_rfc3339(*t) : "-"; }
-
 std::string duration_text(const std::optional<double>& seconds) {
   if (!seconds) return "-";
   std::ostringstream out;
@@ -37,19 +35,13 @@ std::string duration_text(const std::optional<double>& seconds) {
   return out.str();
 }
 
-std::string joined(const std::vector<std::string>& words, const char* separator = ", ") {
-  std::string out;
-  for (const auto& word : words) out += (out.empty() ? "" : separator) + word;
-  return out;
-}
-
 // Accepted (SPEC 4), but the operator should know the view will not promise more than the registry does.
 void warn_about_licence(Context& context, const std::string& licence_class, const std::string& licence_version) {
   const std::string consequence = ": the track is shown with commercial_use false and requires_attribution true";
   if (licence_class == "unclear") {
-    context.warn("licence class \"unclear\"" + consequence);
+    print_warning("licence class \"unclear\"" + consequence);
   } else if (!context.catalog().licence(licence_class, licence_version)) {
-    context.warn("licence " + licence_class + "@" + licence_version + " is not in the licence registry" + consequence +
+    print_warning("licence " + licence_class + "@" + licence_version + " is not in the licence registry" + consequence +
                  " until it is added (see \"sharectl licence list\")");
   }
 }
@@ -94,7 +86,7 @@ struct TrackKind {
                                               (facts.requires_attribution ? "required" : "not required")},
                              {"mime_type", track.mime_type},
                              {"audio_path", track.audio_path},
-                             {"removed_at", time_or_dash(track.removed_at)},
+                             {"removed_at", time_or(track.removed_at)},
                              {"created_at", format_rfc3339(track.created_at)}});
   }
 
@@ -126,7 +118,7 @@ struct CollectionKind {
                              {"description", or_dash(collection.description.value_or(""))},
                              {"tracks", std::to_string(collection.track_ids.size()) +
                                             (collection.track_ids.empty() ? "" : ": " + joined(collection.track_ids))},
-                             {"removed_at", time_or_dash(collection.removed_at)},
+                             {"removed_at", time_or(collection.removed_at)},
                              {"created_at", format_rfc3339(collection.created_at)}});
   }
 
@@ -304,7 +296,7 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
   if (context.catalog().track(track.id)) throw UsageError(duplicate);
   warn_about_licence(context, track.licence_class, track.licence_version);
   if (const fs::path file = media_root / track.audio_path; !fs::exists(file)) {
-    context.warn("audio file " + file.string() + " does not exist yet (copy it there before sharing the track)");
+    print_warning("audio file " + file.string() + " does not exist yet (copy it there before sharing the track)");
   }
   if (!context.catalog().add_track(track)) throw UsageError(duplicate);
   context.record_admin("track.add", "", track.id + " \"" + track.title + "\"");
@@ -328,11 +320,10 @@ CommandResult run_track_import(Context& context, const std::string& file) {
 
   if (!plan.problems.empty()) {
     for (std::size_t i = 0; i < plan.problems.size() && i < k_max_import_problems_shown; ++i) {
-      std::cerr << "sharectl: error: " << plan.problems[i] << '\n';
+      print_error(plan.problems[i]);
     }
     if (plan.problems.size() > k_max_import_problems_shown) {
-      std::cerr << "sharectl: error: ... and " << plan.problems.size() - k_max_import_problems_shown
-                << " more problems\n";
+      print_error("... and " + std::to_string(plan.problems.size() - k_max_import_problems_shown) + " more problems");
     }
     throw UsageError("nothing imported: " + std::to_string(plan.problems.size()) + " invalid line" +
                      (plan.problems.size() == 1 ? "" : "s") + " in " + label);
@@ -347,7 +338,7 @@ CommandResult run_track_import(Context& context, const std::string& file) {
     if (!context.catalog().track(track.id)) ++created;
   }
   if (plan.missing_audio > 0) {
-    context.warn(std::to_string(plan.missing_audio) + " of the audio files do not exist yet under " +
+    print_warning(std::to_string(plan.missing_audio) + " of the audio files do not exist yet under " +
                  context.config().playback.media_root.string() + " (first: " + plan.first_missing_audio +
                  "); copy them there before sharing the tracks");
   }
@@ -426,7 +417,7 @@ CommandResult change_membership(Context& context, const std::string& collection_
   if (append) {
     for (const auto& id : track_ids) {
       if (const auto track = context.catalog().track(id); track && track->removed_at) {
-        context.warn("track " + id + " is removed: shares of the collection leave it out until it is restored");
+        print_warning("track " + id + " is removed: shares of the collection leave it out until it is restored");
       }
     }
   }

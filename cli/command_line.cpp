@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/human_output.hpp"
 
 namespace sharelink {
 namespace {
@@ -260,10 +261,11 @@ std::pair<const CLI::App*, std::string> deepest_command(const CLI::App& app) {
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& error) {
   const auto [command, path] = deepest_command(app);
   const std::string hint = " (see \"" + path + " --help\")";
-  std::string names;
+  std::vector<std::string> subcommands;
   for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; })) {
-    names += (names.empty() ? "" : ", ") + sub->get_name();
+    subcommands.push_back(sub->get_name());
   }
+  const std::string names = joined(subcommands);
   // An unknown word explains a "missing" option or command better than the
   // requirement it displaced, so it is reported first.
   const auto leftover = app.remaining(true);
@@ -330,7 +332,7 @@ CommandLine parse_command_line(int argc, char** argv) {
     app.exit(e);
     command_line.exit_now = ExitCode::ok;
   } catch (const CLI::ParseError& e) {
-    std::cerr << "sharectl: error: " << describe_parse_error(app, e) << '\n';
+    print_error(describe_parse_error(app, e));
     command_line.exit_now = ExitCode::usage_error;
   }
   return command_line;

@@ -81,8 +81,4 @@ void Context::record_admin(std::string_view action, std::string_view share_id, s
 
 void Context::print_json(const std::string& document) const { std::cout << document << '\n'; }
 
-void Context::warn(std::string_view message) const { std::cerr << "sharectl: warning: " << message << '\n'; }
-
-void Context::note(std::string_view message) const { std::cerr << "sharectl: note: " << message << '\n'; }
-
 }  // namespace sharelink

@@ -58,9 +58,6 @@ class Context {
 
   // Writes one JSON document (already serialised) and a newline to stdout.
   void print_json(const std::string& document) const;
-  // "sharectl: warning: ..." / "sharectl: note: ..." on stderr.
-  void warn(std::string_view message) const;
-  void note(std::string_view message) const;
 
  private:
   Config config_;

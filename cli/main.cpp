@@ -1,10 +1,10 @@
 // sharectl: the operator's CLI (SPEC 8). Parse, run one command, map its outcome to an exit code.
 #include <exception>
-#include <iostream>
 
 #include "cli/command_line.hpp"
 #include "cli/command_result.hpp"
 #include "cli/context.hpp"
+#include "cli/human_output.hpp"
 #include "common/error.hpp"
 
 namespace {
@@ -12,7 +12,7 @@ namespace {
 using sharelink::ExitCode;
 
 int report(std::string_view what, ExitCode code) {
-  std::cerr << "sharectl: error: " << what << '\n';
+  sharelink::print_error(what);
   return static_cast<int>(code);
 }
 
@@ -22,10 +22,10 @@ int run(const sharelink::CommandLine& command) {
     sharelink::Context context(command.globals);
     if (command.needs_databases) context.require_databases();
     const sharelink::CommandResult result = command.run(context);
-    if (!result.message.empty()) std::cerr << "sharectl: error: " << result.message << '\n';
+    if (!result.message.empty()) sharelink::print_error(result.message);
     return static_cast<int>(sharelink::exit_code(result.kind));
   } catch (const sharelink::ConfigError& e) {
-    for (const auto& problem : e.problems()) std::cerr << "sharectl: error: " << problem << '\n';
+    for (const auto& problem : e.problems()) sharelink::print_error(problem);
     return static_cast<int>(ExitCode::runtime_error);
   } catch (const sharelink::UsageError& e) {
     return report(e.what(), ExitCode::usage_error);

@@ -5,15 +5,13 @@
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_format.hpp"
-#include "cli/table.hpp"
+#include "cli/human_output.hpp"
 #include "common/database_maintenance.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
 
 namespace sharelink {
 namespace {
-
-std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_rfc3339(*t) : "-"; }
 
 // The key list, first (signing) key first. Never the secrets.
 void print_keys(Context& context, const std::vector<SigningKey>& keys) {
@@ -34,7 +32,7 @@ void print_keys(Context& context, const std::vector<SigningKey>& keys) {
   }
   Table table({"KID", "CREATED_AT", "USE"});
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    table.add_row({keys[i].kid, time_or_dash(keys[i].created_at), i == 0 ? "signs new URLs, verifies" : "verifies"});
+    table.add_row({keys[i].kid, time_or(keys[i].created_at), i == 0 ? "signs new URLs, verifies" : "verifies"});
   }
   table.print(std::cout);
 }

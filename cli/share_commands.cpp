@@ -6,7 +6,7 @@
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_format.hpp"
-#include "cli/table.hpp"
+#include "cli/human_output.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
@@ -35,10 +35,6 @@ std::optional<Share> find_share(Context& context, const std::string& reference) 
   return std::nullopt;
 }
 
-std::string time_or(const std::optional<TimePoint>& t, const char* otherwise) {
-  return t ? format_rfc3339(*t) : otherwise;
-}
-
 std::string views_text(const Share& share) {
   return std::to_string(share.view_count) + (share.max_views ? "/" + std::to_string(*share.max_views) : "");
 }
@@ -55,19 +51,19 @@ void print_share(const ShareReport& report) {
       {"expires_at", time_or(share.expires_at, "never")},
       {"max_views", share.max_views ? std::to_string(*share.max_views) : "unlimited"},
       {"view_count", std::to_string(share.view_count)},
-      {"last_viewed_at", time_or(share.last_viewed_at, "-")},
-      {"revoked_at", time_or(share.revoked_at, "-")},
+      {"last_viewed_at", time_or(share.last_viewed_at)},
+      {"revoked_at", time_or(share.revoked_at)},
       {"revoke_reason", or_dash(share.revoke_reason.value_or(""))},
       {"note", or_dash(share.note.value_or(""))},
       {"token_fp", share.token_fp},
   };
   if (report.audit) {
-    std::string resolves;
+    std::vector<std::string> resolves;
     for (const auto& [outcome, count] : report.audit->resolves_by_outcome) {
-      resolves += (resolves.empty() ? "" : ", ") + outcome + " " + std::to_string(count);
+      resolves.push_back(outcome + " " + std::to_string(count));
     }
-    fields.emplace_back("last_resolve", time_or(report.audit->last_resolve, "-"));
-    fields.emplace_back("resolves", or_dash(resolves));
+    fields.emplace_back("last_resolve", time_or(report.audit->last_resolve));
+    fields.emplace_back("resolves", or_dash(joined(resolves)));
   }
   print_fields(std::cout, fields);
 }
@@ -117,7 +113,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
     const std::int64_t max_days = context.config().shares.max_expires_in_days;
     std::int64_t days = parse_whole_number("--expires-in-days", *args.expires_in_days, 1, INT64_MAX, "days");
     if (days > max_days) {
-      context.note("--expires-in-days " + *args.expires_in_days + " is above shares.max_expires_in_days (" +
+      print_note("--expires-in-days " + *args.expires_in_days + " is above shares.max_expires_in_days (" +
                    std::to_string(max_days) + "): the link expires in " + std::to_string(max_days) + " days");
       days = max_days;
     }
@@ -145,7 +141,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
     removed_at = collection->removed_at;
   }
   if (removed_at) {
-    context.warn(request.target_type + " " + request.target_id +
+    print_warning(request.target_type + " " + request.target_id +
                  " is removed: the link answers available:false until it is restored");
   }
 

@@ -1,10 +1,14 @@
-// Human output of sharectl: aligned tables for lists, "key: value" blocks for single objects.
+// Human output of sharectl: aligned tables, "key: value" blocks, and the error/warning/note lines on stderr.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/time_format.hpp"
 
 namespace sharelink {
 
@@ -30,5 +34,16 @@ void print_fields(std::ostream& out, const Fields& fields);
 
 // "-" for an empty value, so a table never has a blank cell.
 std::string or_dash(std::string value);
+
+// RFC 3339, or otherwise when there is no time.
+std::string time_or(const std::optional<TimePoint>& t, std::string_view otherwise = "-");
+
+// The words with separator between them.
+std::string joined(const std::vector<std::string>& words, std::string_view separator = ", ");
+
+// "sharectl: error: ...", "sharectl: warning: ...", "sharectl: note: ..." on stderr.
+void print_error(std::string_view message);
+void print_warning(std::string_view message);
+void print_note(std::string_view message);
 
 }  // namespace sharelink

@@ -1,6 +1,7 @@
-#include "cli/table.hpp"
+#include "cli/human_output.hpp"
 
 #include <algorithm>
+#include <iostream>
 
 namespace sharelink {
 namespace {
@@ -55,5 +56,22 @@ void print_fields(std::ostream& out, const Fields& fields) {
 }
 
 std::string or_dash(std::string value) { return value.empty() ? "-" : value; }
+
+std::string time_or(const std::optional<TimePoint>& t, std::string_view otherwise) {
+  return t ? format_rfc3339(*t) : std::string(otherwise);
+}
+
+std::string joined(const std::vector<std::string>& words, std::string_view separator) {
+  std::string out;
+  for (const auto& word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
+void print_error(std::string_view message) { std::cerr << "sharectl: error: " << message << '\n'; }
+void print_warning(std::string_view message) { std::cerr << "sharectl: warning: " << message << '\n'; }
+void print_note(std::string_view message) { std::cerr << "sharectl: note: " << message << '\n'; }
 
 }  // namespace sharelink
