@@ -1,0 +1,46 @@
+# The Debian package (cpack -G DEB in the build directory): shared-link_<version>_amd64.deb with both
+# binaries in /usr/bin, the packaged configuration as a conffile, the systemd unit, the nginx site
+# and the maintainer scripts of packaging/deb/ (service user, /var/lib/shared-linkd, sharectl init).
+
+set(SHARELINK_PACKAGING_DIR "${PROJECT_SOURCE_DIR}/packaging")
+set(SHARELINK_DOC_DIR "share/doc/shared-link")
+
+# Files outside the install prefix: the package puts them where Debian expects them.
+install(FILES "${SHARELINK_PACKAGING_DIR}/deb/shared-linkd.toml" DESTINATION /etc/shared-linkd)
+install(FILES "${SHARELINK_PACKAGING_DIR}/systemd/shared-linkd.service" DESTINATION /lib/systemd/system)
+
+# Documentation and examples: the README, the commented reference configuration, the nginx site.
+install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${SHARELINK_DOC_DIR}" OPTIONAL)
+install(FILES "${PROJECT_SOURCE_DIR}/etc/shared-linkd.toml" DESTINATION "${SHARELINK_DOC_DIR}/examples")
+install(DIRECTORY "${SHARELINK_PACKAGING_DIR}/nginx/" DESTINATION "${SHARELINK_DOC_DIR}/examples/nginx"
+        FILES_MATCHING PATTERN "*.conf")
+
+# dpkg's control files: conffiles lists the configuration that upgrades must not overwrite.
+set(SHARELINK_DEB_CONTROL_DIR "${PROJECT_BINARY_DIR}/packaging/deb")
+file(WRITE "${SHARELINK_DEB_CONTROL_DIR}/conffiles" "/etc/shared-linkd/shared-linkd.toml\n")
+foreach(script IN ITEMS postinst prerm postrm)
+  configure_file("${SHARELINK_PACKAGING_DIR}/deb/${script}" "${SHARELINK_DEB_CONTROL_DIR}/${script}" COPYONLY)
+endforeach()
+
+set(CPACK_GENERATOR "DEB")
+set(CPACK_PACKAGE_NAME "shared-link")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_CONTACT "shared-link maintainers <shared-link@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "public share links for a self-hosted music studio")
+set(CPACK_PACKAGE_DESCRIPTION
+    "shared-linkd serves GET /v1/music/shared/{token}: it resolves share tokens into read-only views of
+shared tracks and collections with short-lived signed playback URLs, rate-limited and audited per
+client address. sharectl manages the catalogue, the share links, the audit log and the signing keys.")
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION "net")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
+# Runtime libraries are computed by dpkg-shlibdeps (dpkg-dev); adduser is for the maintainer scripts.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx-light | nginx")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${SHARELINK_DEB_CONTROL_DIR}/conffiles;${SHARELINK_DEB_CONTROL_DIR}/postinst;${SHARELINK_DEB_CONTROL_DIR}/prerm;${SHARELINK_DEB_CONTROL_DIR}/postrm")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+include(CPack)
