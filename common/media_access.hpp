@@ -66,6 +66,8 @@ class MediaAccess {
 // An open, regular media file. Immutable; read_at may run on any thread.
 class MediaFile {
  public:
+  // Takes ownership of an open, readable fd of size bytes (open_media_file
+  // makes these); the destructor closes it.
   MediaFile(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
   ~MediaFile();
   MediaFile(const MediaFile&) = delete;
