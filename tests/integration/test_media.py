@@ -64,8 +64,11 @@ class MediaTestCase(unittest.TestCase):
         self.assertTrue(url.startswith(daemon.base_url + "/v1/music/media/"), url)
         return url[len(daemon.base_url):]
 
-    def assert_error(self, resp, status, code):
+    def assert_error(self, resp, status, code, limited=True):
         self.assertEqual(resp.status, status, resp.body)
+        if limited:  # answers of the media route itself carry the media bucket's fields
+            self.assertRegex(resp.header("ratelimit") or "", r'^"per-ip";r=\d+;t=\d+$')
+            self.assertRegex(resp.header("ratelimit-policy") or "", r'^"per-ip";q=\d+;w=\d+$')
         body = resp.json()
         self.assertEqual(list(body), ["success", "error"])
         self.assertIs(body["success"], False)
@@ -117,6 +120,7 @@ class BuiltinMediaTest(MediaTestCase):
         self.assertEqual(resp.header("x-robots-tag"), "noindex")  # link_only share
         self.assertRegex(resp.header("ratelimit"), r'^"per-ip";r=\d+;t=\d+$')
         self.assertRegex(resp.header("ratelimit-policy"), r'^"per-ip";q=1000000;w=\d+$')
+        self.assertIn("Content-Range", resp.header("access-control-expose-headers"))
 
     def test_public_share_media_is_not_marked_noindex(self):
         _, _, _, path, data = self.shared_track(1000, None, "--visibility", "public")
@@ -170,6 +174,27 @@ class BuiltinMediaTest(MediaTestCase):
                 self.assertEqual(resp.body, data)
                 self.assertIsNone(resp.header("content-range"))
 
+    def test_empty_file_is_served_empty_and_any_range_is_unsatisfiable(self):
+        tid, _, _, path, data = self.shared_track(0)
+        self.assertEqual(data, b"")
+        resp = self.daemon.get(path)
+        self.assertEqual((resp.status, resp.body, resp.header("content-length")), (200, b"", "0"))
+        self.assertEqual(resp.header("content-type"), "audio/ogg")
+        resp = self.daemon.get(path, {"Range": "bytes=0-"})
+        self.assertEqual((resp.status, resp.header("content-range")), (416, "bytes */0"))
+
+    def test_unsafe_stored_mime_type_is_not_sent_as_a_header(self):
+        tid, _, _, path, data = self.shared_track(100)
+        con = sqlite3.connect(self.inst.path("shared-link.db"))
+        with con:
+            con.execute("UPDATE tracks SET mime_type = ? WHERE id = ?", ("audio/ogg\r\nX-Injected: 1", tid))
+        con.close()
+        resp = self.daemon.get(path)
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.body, data)
+        self.assertEqual(resp.header("content-type"), "application/octet-stream")
+        self.assertIsNone(resp.header("x-injected"))
+
     def test_head_has_the_same_status_and_headers_without_a_body(self):
         _, _, _, path, data = self.shared_track(5000)
         for headers, status, length in (({}, 200, 5000), ({"Range": "bytes=10-19"}, 206, 10),
@@ -202,7 +227,7 @@ class BuiltinMediaTest(MediaTestCase):
     def test_wrong_method_is_405(self):
         _, _, _, path, _ = self.shared_track(1000)
         resp = self.daemon.request("POST", path, body=b"")
-        self.assert_error(resp, 405, "METHOD_NOT_ALLOWED")
+        self.assert_error(resp, 405, "METHOD_NOT_ALLOWED", limited=False)
 
     # --- signature ------------------------------------------------------
     def test_tampered_or_missing_parameters_are_403_signature_invalid(self):
@@ -346,6 +371,21 @@ class BuiltinMediaTest(MediaTestCase):
                 resp = self.daemon.get(path)
                 self.assert_error(resp, 404, "NOT_FOUND")
                 self.assertNotIn(b"SECRET", resp.body)
+
+    def test_unusable_media_root_is_500_and_logged(self):
+        _, _, _, path, data = self.shared_track(100)
+        moved = self.inst.media + "-moved"
+        os.rename(self.inst.media, moved)
+        try:
+            resp = self.daemon.get(path)
+            self.assert_error(resp, 500, "INTERNAL_ERROR")
+            self.assertNotIn(self.inst.media.encode(), resp.body)
+            request_id = resp.header("x-request-id")
+            self.assertTrue(wait_for(lambda: any("media_root" in line and request_id in line
+                                                 for line in self.daemon.stderr_lines)), self.daemon.log())
+        finally:
+            os.rename(moved, self.inst.media)
+        self.assertEqual(self.daemon.get(path).body, data)
 
     # --- views, audit, metrics -------------------------------------------
     def test_media_requests_count_no_views(self):
