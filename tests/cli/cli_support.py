@@ -7,15 +7,11 @@ stdout (JSON shapes, key order) and the exact stderr text of errors.
 import json
 import os
 import pwd
-import re
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import unittest
 
-SHARECTL = os.environ.get("SHARECTL", "sharectl")
-TOKEN_RE = re.compile(r"^shr_[0-9a-f]{32}$")
+from sharelink_testlib import SHARECTL, TOKEN_RE, Installation  # noqa: F401 (re-exported for the tests)
 
 # SPEC 8 key lists, in the pinned order.
 TRACK_KEYS = ["id", "title", "engine", "mode", "measured_duration_seconds", "instrumental", "licence_class",
@@ -40,72 +36,6 @@ def run_sharectl(*argv, input=None):
     """Runs sharectl with exactly these arguments (nothing added)."""
     return subprocess.run([SHARECTL] + [str(a) for a in argv], capture_output=True, text=True, input=input,
                           timeout=60)
-
-
-def toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))
-
-
-class Installation:
-    """A temp directory with a config file (relative paths), and after init() both databases, the key
-    file and media/. sharectl only: the CLI tests never need the daemon."""
-
-    def __init__(self, config=None, init=True):
-        self.dir = tempfile.mkdtemp(prefix="sharectl-test-")
-        self.media = os.path.join(self.dir, "media")
-        self.config_path = os.path.join(self.dir, "shared-linkd.toml")
-        tables = {
-            "database": {"path": "shared-link.db", "audit_path": "shared-link-audit.db"},
-            "playback": {"key_file": "signing.keys", "media_root": "media"},
-        }
-        for table, values in (config or {}).items():
-            tables.setdefault(table, {}).update(values)
-        lines = []
-        for table in sorted(tables, key=lambda t: (t.count("."), t)):
-            lines.append("[%s]" % table)
-            lines += ["%s = %s" % (key, toml_value(value)) for key, value in tables[table].items()]
-            lines.append("")
-        with open(self.config_path, "w") as f:
-            f.write("\n".join(lines))
-        if init:
-            self.sharectl("init")
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def sharectl(self, *args, check=True, input=None):
-        proc = run_sharectl("--config", self.config_path, *args, input=input)
-        if check and proc.returncode != 0:
-            raise AssertionError("sharectl %s failed (%d): %s" % (" ".join(map(str, args)), proc.returncode,
-                                                                  proc.stderr))
-        return proc
-
-    def sharectl_json(self, *args):
-        return json.loads(self.sharectl("--json", *args).stdout)
-
-    def write_media(self, name, data=b"ID3 test audio bytes"):
-        path = os.path.join(self.media, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
-    def add_track(self, title="Late Night Study", licence="personal_only@2026-01", audio=None, extra=()):
-        """Adds a track whose audio file exists; returns its id."""
-        audio = audio or "t%d.mp3" % (len(os.listdir(self.media)) + 1 if os.path.isdir(self.media) else 1)
-        if not os.path.exists(os.path.join(self.media, audio)):
-            self.write_media(audio)
-        return self.sharectl_json("track", "add", "--title", title, "--engine", "studio", "--mode", "creation",
-                                  "--licence", licence, "--audio", audio, *extra)["id"]
 
 
 class CliTestCase(unittest.TestCase):
