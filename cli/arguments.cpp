@@ -13,7 +13,8 @@ namespace sharelink {
 namespace {
 
 constexpr std::size_t k_max_quoted_bytes = 200;
-constexpr std::string_view k_time_forms = "an RFC 3339 time (2026-07-28T10:30:00Z) or a span (90s, 15m, 12h, 7d)";
+constexpr std::string_view k_time_forms =
+    "an RFC 3339 time (2026-07-28T10:30:00Z) or a span (90s, 15m, 12h, 7d)";
 
 [[noreturn]] void fail(std::string_view flag, std::string_view expected, std::string_view text) {
   throw UsageError(std::string(flag) + ": expected " + std::string(expected) + ", got " + quote_value(text));
@@ -30,7 +31,8 @@ bool has_control_character(std::string_view text) {
 
 bool is_mime_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
   });
 }
 
@@ -56,8 +58,8 @@ std::string quote_value(std::string_view value) {
   return out + "\"";
 }
 
-std::int64_t parse_whole_number(std::string_view flag, std::string_view text, std::int64_t min, std::int64_t max,
-                                std::string_view unit) {
+std::int64_t parse_whole_number(std::string_view flag, std::string_view text, std::int64_t min,
+                                std::int64_t max, std::string_view unit) {
   std::string expected = "a whole number";
   if (!unit.empty()) expected += " of " + std::string(unit);
   expected += max == INT64_MAX ? " >= " + std::to_string(min)
@@ -65,8 +67,10 @@ std::int64_t parse_whole_number(std::string_view flag, std::string_view text, st
   if (!all_digits(text)) fail(flag, expected, text);
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc::result_out_of_range) value = INT64_MAX;
-  else if (ec != std::errc() || end != text.data() + text.size()) fail(flag, expected, text);
+  if (ec == std::errc::result_out_of_range)
+    value = INT64_MAX;
+  else if (ec != std::errc() || end != text.data() + text.size())
+    fail(flag, expected, text);
   if (value < min || value > max) fail(flag, expected, text);
   return value;
 }
@@ -76,7 +80,8 @@ double parse_seconds(std::string_view flag, std::string_view text) {
   double value = 0;
   // from_chars rejects a sign "+" and spaces; isfinite rejects "inf" and "nan".
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+      value < 0) {
     fail(flag, expected, text);
   }
   return value;
@@ -109,7 +114,8 @@ std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text
 }
 
 std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes) {
-  const std::string expected = "a non-empty text of at most " + std::to_string(max_bytes) + " bytes without control characters";
+  const std::string expected =
+      "a non-empty text of at most " + std::to_string(max_bytes) + " bytes without control characters";
   if (text.empty() || text.size() > max_bytes || has_control_character(text)) fail(flag, expected, text);
   return std::string(text);
 }
@@ -130,7 +136,8 @@ std::string parse_licence_version(std::string_view what, std::string_view text) 
   return std::string(text);
 }
 
-std::string audio_path_inside(std::string_view what, std::string_view path, const std::filesystem::path& media_root) {
+std::string audio_path_inside(std::string_view what, std::string_view path,
+                              const std::filesystem::path& media_root) {
   namespace fs = std::filesystem;
   if (path.empty()) throw UsageError(std::string(what) + ": the audio path is empty");
   const fs::path root = fs::absolute(media_root).lexically_normal();
@@ -138,7 +145,8 @@ std::string audio_path_inside(std::string_view what, std::string_view path, cons
   const fs::path full = (given.is_absolute() ? given : root / given).lexically_normal();
   const fs::path relative = full.lexically_relative(root);
   const std::string text = relative.generic_string();
-  if (relative.empty() || text == "." || text == ".." || text.rfind("../", 0) == 0 || relative.is_absolute()) {
+  if (relative.empty() || text == "." || text == ".." || text.rfind("../", 0) == 0 ||
+      relative.is_absolute()) {
     throw UsageError(std::string(what) + ": " + quote_value(path) + " lies outside playback.media_root " +
                      root.string() + " (give a path inside it)");
   }
@@ -154,9 +162,9 @@ std::string guess_mime_type(std::string_view audio_path) {
     std::string_view mime;
   };
   static constexpr Guess k_guesses[] = {
-      {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},  {".oga", "audio/ogg"},  {".opus", "audio/ogg"},
-      {".flac", "audio/flac"}, {".wav", "audio/wav"}, {".m4a", "audio/mp4"}, {".aac", "audio/mp4"},
-      {".webm", "audio/webm"},
+      {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},   {".oga", "audio/ogg"},
+      {".opus", "audio/ogg"}, {".flac", "audio/flac"}, {".wav", "audio/wav"},
+      {".m4a", "audio/mp4"},  {".aac", "audio/mp4"},   {".webm", "audio/webm"},
   };
   for (const auto& guess : k_guesses) {
     if (guess.extension == extension) return std::string(guess.mime);

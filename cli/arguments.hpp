@@ -1,4 +1,5 @@
-// Checked parsing of operator-supplied values: each failure is a UsageError naming the flag, the value and what is allowed.
+// Checked parsing of operator-supplied values: each failure is a UsageError naming the flag, the value and
+// what is allowed.
 #pragma once
 
 #include <chrono>
@@ -33,7 +34,8 @@ double parse_seconds(std::string_view flag, std::string_view text);
 bool parse_yes_no(std::string_view flag, std::string_view text);
 
 // One of the given words. Throws UsageError listing them otherwise.
-std::string parse_choice(std::string_view flag, std::string_view text, std::initializer_list<std::string_view> choices);
+std::string parse_choice(std::string_view flag, std::string_view text,
+                         std::initializer_list<std::string_view> choices);
 
 // RFC 3339, or a span ("7d") counted from now: backwards when past is true,
 // forwards otherwise. Throws UsageError showing both accepted forms.
@@ -54,7 +56,8 @@ std::string parse_licence_version(std::string_view what, std::string_view text);
 // A relative path is taken from media_root; an absolute one must lie inside it
 // after lexical normalisation. Throws UsageError (naming what, e.g. "--audio")
 // when the path is empty, escapes media_root or names media_root itself.
-std::string audio_path_inside(std::string_view what, std::string_view path, const std::filesystem::path& media_root);
+std::string audio_path_inside(std::string_view what, std::string_view path,
+                              const std::filesystem::path& media_root);
 
 // The MIME type guessed from an audio file's extension (mp3 audio/mpeg,
 // ogg/oga/opus audio/ogg, flac audio/flac, wav audio/wav, m4a/aac audio/mp4,

@@ -6,8 +6,8 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
-#include "cli/json_format.hpp"
 #include "cli/human_output.hpp"
+#include "cli/json_format.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 
@@ -26,25 +26,32 @@ extern "C" void stop_following(int) { g_stop_following = 1; }
 enum class Format { table, json, csv };
 
 // SPEC 7 fields, in the order of the JSON records.
-const std::vector<std::string> k_record_fields = {"id",         "ts",         "event",   "outcome", "status",
-                                                  "client_ip",  "share_id",   "token_fp", "request_id",
-                                                  "user_agent", "actor",      "action",  "detail"};
+const std::vector<std::string> k_record_fields = {
+    "id",       "ts",         "event",      "outcome", "status", "client_ip", "share_id",
+    "token_fp", "request_id", "user_agent", "actor",   "action", "detail"};
 
 std::vector<std::string> record_cells(const AuditRecord& record) {
-  return {std::to_string(record.id), format_rfc3339_millis(record.ts),
-          record.event,              record.outcome,
+  return {std::to_string(record.id),
+          format_rfc3339_millis(record.ts),
+          record.event,
+          record.outcome,
           record.status ? std::to_string(*record.status) : "",
-          record.client_ip,          record.share_id,
-          record.token_fp,           record.request_id,
-          record.user_agent,         record.actor,
-          record.action,             record.detail};
+          record.client_ip,
+          record.share_id,
+          record.token_fp,
+          record.request_id,
+          record.user_agent,
+          record.actor,
+          record.action,
+          record.detail};
 }
 
 // RFC 4180 quoting. A cell that a spreadsheet would run as a formula (a
 // stranger's User-Agent starting with "=") is prefixed with "'".
 std::string csv_cell(const std::string& text) {
   std::string cell = text;
-  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos) cell = "'" + cell;
+  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos)
+    cell = "'" + cell;
   if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
   std::string out = "\"";
   for (char c : cell) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -107,8 +114,9 @@ AuditFilter filter_of(const Context& context, const AuditQueryArgs& args) {
   if (args.ip) {
     filter.ip = parse_cidr(*args.ip);
     if (!filter.ip) {
-      throw UsageError("--ip: expected an address or CIDR (203.0.113.7, 203.0.113.0/24, 2001:db8::/32), got " +
-                       quote_value(*args.ip));
+      throw UsageError(
+          "--ip: expected an address or CIDR (203.0.113.7, 203.0.113.0/24, 2001:db8::/32), got " +
+          quote_value(*args.ip));
     }
   }
   if (args.share) {
@@ -127,10 +135,10 @@ AuditFilter filter_of(const Context& context, const AuditQueryArgs& args) {
   }
   if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "media", "admin"});
   if (args.outcome) {
-    filter.outcome = parse_choice("--outcome", *args.outcome,
-                                  {"ok", "preview", "unavailable", "not_found", "revoked", "expired", "limit_reached",
-                                   "rate_limited", "bad_request", "error", "bad_signature", "url_expired",
-                                   "share_inactive"});
+    filter.outcome = parse_choice(
+        "--outcome", *args.outcome,
+        {"ok", "preview", "unavailable", "not_found", "revoked", "expired", "limit_reached", "rate_limited",
+         "bad_request", "error", "bad_signature", "url_expired", "share_inactive"});
   }
   if (args.since) filter.since = parse_time_arg("--since", *args.since, context.now(), true);
   if (args.until) filter.until = parse_time_arg("--until", *args.until, context.now(), true);
@@ -189,7 +197,8 @@ CommandResult run_audit_stats(Context& context, const std::optional<std::string>
     context.print_json(audit_stats_json(stats));
     return CommandResult::ok();
   }
-  std::cout << stats.total << " records" << (from ? " since " + format_rfc3339(*from) : std::string()) << "\n\n";
+  std::cout << stats.total << " records" << (from ? " since " + format_rfc3339(*from) : std::string())
+            << "\n\n";
   Table outcomes({"EVENT/OUTCOME", "COUNT"});
   for (const auto& [outcome, count] : stats.by_outcome) outcomes.add_row({outcome, std::to_string(count)});
   outcomes.print(std::cout);
@@ -203,8 +212,9 @@ CommandResult run_audit_stats(Context& context, const std::optional<std::string>
 CommandResult run_audit_prune(Context& context, const std::optional<std::string>& older_than) {
   const Config& config = context.config();
   const TimePoint now = context.now();
-  const auto retention = older_than ? parse_span_arg("--older-than", *older_than)
-                                    : std::chrono::seconds(std::chrono::hours(24) * config.audit.retention_days);
+  const auto retention = older_than
+                             ? parse_span_arg("--older-than", *older_than)
+                             : std::chrono::seconds(std::chrono::hours(24) * config.audit.retention_days);
   const TimePoint ip_cutoff = now - std::chrono::hours(24) * config.audit.ip_retention_days;
   const PruneReport report = context.audit().prune_before(now - retention, ip_cutoff);
   const std::string summary = "deleted " + std::to_string(report.deleted) + " records older than " +

@@ -10,8 +10,8 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
-#include "cli/json_format.hpp"
 #include "cli/human_output.hpp"
+#include "cli/json_format.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/resolver.hpp"
@@ -36,13 +36,15 @@ std::string duration_text(const std::optional<double>& seconds) {
 }
 
 // Accepted (SPEC 4), but the operator should know the view will not promise more than the registry does.
-void warn_about_licence(Context& context, const std::string& licence_class, const std::string& licence_version) {
-  const std::string consequence = ": the track is shown with commercial_use false and requires_attribution true";
+void warn_about_licence(Context& context, const std::string& licence_class,
+                        const std::string& licence_version) {
+  const std::string consequence =
+      ": the track is shown with commercial_use false and requires_attribution true";
   if (licence_class == "unclear") {
     print_warning("licence class \"unclear\"" + consequence);
   } else if (!context.catalog().licence(licence_class, licence_version)) {
-    print_warning("licence " + licence_class + "@" + licence_version + " is not in the licence registry" + consequence +
-                 " until it is added (see \"sharectl licence list\")");
+    print_warning("licence " + licence_class + "@" + licence_version + " is not in the licence registry" +
+                  consequence + " until it is added (see \"sharectl licence list\")");
   }
 }
 
@@ -74,20 +76,21 @@ struct TrackKind {
   static void print(Context& c, const Track& track) {
     const LicenceFacts facts = licence_facts(c.catalog().licence(track.licence_class, track.licence_version),
                                              track.licence_class, track.licence_version, track.no_commercial);
-    print_fields(std::cout, {{"id", track.id},
-                             {"title", track.title},
-                             {"engine", track.engine},
-                             {"mode", track.mode},
-                             {"duration", duration_text(track.measured_duration_seconds)},
-                             {"instrumental", yes_no(track.instrumental)},
-                             {"licence", track.licence_class + "@" + track.licence_version},
-                             {"no_commercial", yes_no(track.no_commercial)},
-                             {"shown as", "commercial use " + yes_no(facts.commercial_use) + ", attribution " +
-                                              (facts.requires_attribution ? "required" : "not required")},
-                             {"mime_type", track.mime_type},
-                             {"audio_path", track.audio_path},
-                             {"removed_at", time_or(track.removed_at)},
-                             {"created_at", format_rfc3339(track.created_at)}});
+    print_fields(std::cout,
+                 {{"id", track.id},
+                  {"title", track.title},
+                  {"engine", track.engine},
+                  {"mode", track.mode},
+                  {"duration", duration_text(track.measured_duration_seconds)},
+                  {"instrumental", yes_no(track.instrumental)},
+                  {"licence", track.licence_class + "@" + track.licence_version},
+                  {"no_commercial", yes_no(track.no_commercial)},
+                  {"shown as", "commercial use " + yes_no(facts.commercial_use) + ", attribution " +
+                                   (facts.requires_attribution ? "required" : "not required")},
+                  {"mime_type", track.mime_type},
+                  {"audio_path", track.audio_path},
+                  {"removed_at", time_or(track.removed_at)},
+                  {"created_at", format_rfc3339(track.created_at)}});
   }
 
   static void print_list(const std::vector<Track>& tracks) {
@@ -104,7 +107,9 @@ struct TrackKind {
 struct CollectionKind {
   using Item = Collection;
   static constexpr const char* noun = "collection";
-  static std::optional<Collection> find(Context& c, std::string_view id) { return c.catalog().collection(id); }
+  static std::optional<Collection> find(Context& c, std::string_view id) {
+    return c.catalog().collection(id);
+  }
   static std::vector<Collection> all(Context& c) { return c.catalog().collections(); }
   static bool set_removed(Context& c, std::string_view id, std::optional<TimePoint> at) {
     return c.catalog().set_collection_removed(id, at);
@@ -113,13 +118,14 @@ struct CollectionKind {
   static std::string json(const Collection& collection) { return collection_json(collection); }
 
   static void print(Context&, const Collection& collection) {
-    print_fields(std::cout, {{"id", collection.id},
-                             {"name", collection.name},
-                             {"description", or_dash(collection.description.value_or(""))},
-                             {"tracks", std::to_string(collection.track_ids.size()) +
-                                            (collection.track_ids.empty() ? "" : ": " + joined(collection.track_ids))},
-                             {"removed_at", time_or(collection.removed_at)},
-                             {"created_at", format_rfc3339(collection.created_at)}});
+    print_fields(std::cout,
+                 {{"id", collection.id},
+                  {"name", collection.name},
+                  {"description", or_dash(collection.description.value_or(""))},
+                  {"tracks", std::to_string(collection.track_ids.size()) +
+                                 (collection.track_ids.empty() ? "" : ": " + joined(collection.track_ids))},
+                  {"removed_at", time_or(collection.removed_at)},
+                  {"created_at", format_rfc3339(collection.created_at)}});
   }
 
   static void print_list(const std::vector<Collection>& collections) {
@@ -171,14 +177,16 @@ CommandResult set_removed(Context& context, const std::string& id, bool removed)
   const std::string action = std::string(Kind::noun) + (removed ? ".remove" : ".restore");
   std::string message;
   if (removed && before->removed_at) {
-    message = std::string(Kind::noun) + " " + id + " was already removed at " + format_rfc3339(*before->removed_at);
+    message =
+        std::string(Kind::noun) + " " + id + " was already removed at " + format_rfc3339(*before->removed_at);
   } else if (!removed && !before->removed_at) {
     message = std::string(Kind::noun) + " " + id + " is not removed";
   } else {
     if (!Kind::set_removed(context, id, removed ? std::optional<TimePoint>(context.now()) : std::nullopt)) {
       return Kind::unknown(id);
     }
-    message = removed ? "removed " + std::string(Kind::noun) + " " + id + ": its share links now answer available:false"
+    message = removed ? "removed " + std::string(Kind::noun) + " " + id +
+                            ": its share links now answer available:false"
                       : "restored " + std::string(Kind::noun) + " " + id;
   }
   context.record_admin(action, "", message);
@@ -275,7 +283,8 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
   track.mode = parse_text("--mode", args.mode, k_max_word_bytes);
   const auto at = args.licence.find('@');
   if (at == std::string::npos) {
-    throw UsageError("--licence: expected CLASS@VERSION (e.g. personal_only@2026-01), got " + quote_value(args.licence));
+    throw UsageError("--licence: expected CLASS@VERSION (e.g. personal_only@2026-01), got " +
+                     quote_value(args.licence));
   }
   track.licence_class = parse_licence_class("--licence", args.licence.substr(0, at));
   track.licence_version = parse_licence_version("--licence", args.licence.substr(at + 1));
@@ -291,12 +300,14 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
   track.id = args.id ? *args.id : new_track_id();
   track.created_at = context.now();
 
-  const std::string duplicate = "--id: track \"" + track.id + "\" already exists (see \"sharectl track show " +
-                                track.id + "\"; \"sharectl track import\" updates tracks)";
+  const std::string duplicate = "--id: track \"" + track.id +
+                                "\" already exists (see \"sharectl track show " + track.id +
+                                "\"; \"sharectl track import\" updates tracks)";
   if (context.catalog().track(track.id)) throw UsageError(duplicate);
   warn_about_licence(context, track.licence_class, track.licence_version);
   if (const fs::path file = media_root / track.audio_path; !fs::exists(file)) {
-    print_warning("audio file " + file.string() + " does not exist yet (copy it there before sharing the track)");
+    print_warning("audio file " + file.string() +
+                  " does not exist yet (copy it there before sharing the track)");
   }
   if (!context.catalog().add_track(track)) throw UsageError(duplicate);
   context.record_admin("track.add", "", track.id + " \"" + track.title + "\"");
@@ -323,7 +334,8 @@ CommandResult run_track_import(Context& context, const std::string& file) {
       print_error(plan.problems[i]);
     }
     if (plan.problems.size() > k_max_import_problems_shown) {
-      print_error("... and " + std::to_string(plan.problems.size() - k_max_import_problems_shown) + " more problems");
+      print_error("... and " + std::to_string(plan.problems.size() - k_max_import_problems_shown) +
+                  " more problems");
     }
     throw UsageError("nothing imported: " + std::to_string(plan.problems.size()) + " invalid line" +
                      (plan.problems.size() == 1 ? "" : "s") + " in " + label);
@@ -339,14 +351,14 @@ CommandResult run_track_import(Context& context, const std::string& file) {
   }
   if (plan.missing_audio > 0) {
     print_warning(std::to_string(plan.missing_audio) + " of the audio files do not exist yet under " +
-                 context.config().playback.media_root.string() + " (first: " + plan.first_missing_audio +
-                 "); copy them there before sharing the tracks");
+                  context.config().playback.media_root.string() + " (first: " + plan.first_missing_audio +
+                  "); copy them there before sharing the tracks");
   }
   context.catalog().upsert_tracks(plan.tracks);
   const std::size_t updated = plan.tracks.size() - created;
   const std::string summary = "imported " + std::to_string(plan.tracks.size()) + " track" +
-                              (plan.tracks.size() == 1 ? "" : "s") + " (" + std::to_string(created) + " new, " +
-                              std::to_string(updated) + " updated)";
+                              (plan.tracks.size() == 1 ? "" : "s") + " (" + std::to_string(created) +
+                              " new, " + std::to_string(updated) + " updated)";
   context.record_admin("track.import", "", summary + " from " + label);
   if (context.json()) {
     context.print_json(JsonObject()
@@ -372,15 +384,17 @@ CommandResult run_track_restore(Context& context, const std::string& id) {
 CommandResult run_collection_create(Context& context, const CollectionCreateArgs& args) {
   Collection collection;
   collection.name = parse_text("--name", args.name, k_max_title_bytes);
-  if (args.description) collection.description = parse_text("--description", *args.description, k_max_description_bytes);
+  if (args.description)
+    collection.description = parse_text("--description", *args.description, k_max_description_bytes);
   if (args.id && !is_collection_id(*args.id)) {
-    throw UsageError("--id: expected " + std::string(k_collection_id_form) + ", got " + quote_value(*args.id));
+    throw UsageError("--id: expected " + std::string(k_collection_id_form) + ", got " +
+                     quote_value(*args.id));
   }
   collection.id = args.id ? *args.id : new_collection_id();
   collection.created_at = context.now();
   if (!context.catalog().add_collection(collection)) {
-    throw UsageError("--id: collection \"" + collection.id + "\" already exists (see \"sharectl collection show " +
-                     collection.id + "\")");
+    throw UsageError("--id: collection \"" + collection.id +
+                     "\" already exists (see \"sharectl collection show " + collection.id + "\")");
   }
   context.record_admin("collection.create", "", collection.id + " \"" + collection.name + "\"");
   if (context.json()) {
@@ -411,13 +425,15 @@ CommandResult change_membership(Context& context, const std::string& collection_
       throw UsageError("track \"" + offender + "\" is already in collection \"" + collection_id +
                        "\" (a track appears once; nothing was added)");
     case CatalogStore::MembershipChange::not_member:
-      return CommandResult::not_found("track " + quote_value(offender) + " is not in collection \"" + collection_id +
-                                      "\" (see \"sharectl collection show " + collection_id + "\")");
+      return CommandResult::not_found("track " + quote_value(offender) + " is not in collection \"" +
+                                      collection_id + "\" (see \"sharectl collection show " + collection_id +
+                                      "\")");
   }
   if (append) {
     for (const auto& id : track_ids) {
       if (const auto track = context.catalog().track(id); track && track->removed_at) {
-        print_warning("track " + id + " is removed: shares of the collection leave it out until it is restored");
+        print_warning("track " + id +
+                      " is removed: shares of the collection leave it out until it is restored");
       }
     }
   }
@@ -428,9 +444,9 @@ CommandResult change_membership(Context& context, const std::string& collection_
   if (context.json()) {
     context.print_json(collection_json(*after));
   } else {
-    std::cout << (append ? "added " : "dropped ") << track_ids.size() << " track" << (track_ids.size() == 1 ? "" : "s")
-              << (append ? " to " : " from ") << "collection " << collection_id << ", which now has "
-              << after->track_ids.size() << '\n';
+    std::cout << (append ? "added " : "dropped ") << track_ids.size() << " track"
+              << (track_ids.size() == 1 ? "" : "s") << (append ? " to " : " from ") << "collection "
+              << collection_id << ", which now has " << after->track_ids.size() << '\n';
   }
   return CommandResult::ok();
 }

@@ -18,8 +18,9 @@ using Run = std::function<CommandResult(Context&)>;
 // Binds an option whose absence matters (std::optional stays empty unless given).
 CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<std::string>& target,
                           const std::string& description, const std::string& type_name = "TEXT") {
-  return app->add_option_function<std::string>(
-                name, [&target](const std::string& value) { target = value; }, description)
+  return app
+      ->add_option_function<std::string>(
+          name, [&target](const std::string& value) { target = value; }, description)
       ->type_name(type_name);
 }
 
@@ -52,17 +53,21 @@ class Wiring {
 };
 
 void add_catalog_commands(CLI::App& app, Wiring& wiring) {
-  wiring.command(&app, "init", "Create or migrate both databases, seed licences, create the key file if missing",
-                 run_init, /*needs_databases=*/false);
+  wiring.command(&app, "init",
+                 "Create or migrate both databases, seed licences, create the key file if missing", run_init,
+                 /*needs_databases=*/false);
 
   CLI::App* licence = wiring.group(&app, "licence", "The licence registry");
   auto licence_set = std::make_shared<LicenceSetArgs>();
   CLI::App* set = wiring.command(licence, "set", "Add or change one registry entry",
                                  [licence_set](Context& c) { return run_licence_set(c, *licence_set); });
-  set->add_option("CLASS", licence_set->licence_class, "commercial_cleared | commercial_enterprise | personal_only | unclear")
+  set->add_option("CLASS", licence_set->licence_class,
+                  "commercial_cleared | commercial_enterprise | personal_only | unclear")
       ->required();
   set->add_option("VERSION", licence_set->licence_version, "Licence version, e.g. 2026-01")->required();
-  set->add_option("--commercial-use", licence_set->commercial_use, "yes | no")->required()->type_name("yes|no");
+  set->add_option("--commercial-use", licence_set->commercial_use, "yes | no")
+      ->required()
+      ->type_name("yes|no");
   set->add_option("--requires-attribution", licence_set->requires_attribution, "yes | no")
       ->required()
       ->type_name("yes|no");
@@ -78,10 +83,13 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   add->add_option("--licence", add_args->licence, "Licence, e.g. personal_only@2026-01")
       ->required()
       ->type_name("CLASS@VERSION");
-  add->add_option("--audio", add_args->audio, "Audio file, relative to playback.media_root")->required()->type_name("PATH");
+  add->add_option("--audio", add_args->audio, "Audio file, relative to playback.media_root")
+      ->required()
+      ->type_name("PATH");
   add_optional(add, "--duration", add_args->duration, "Measured duration", "SECONDS");
   add->add_flag("--instrumental", add_args->instrumental, "The track is instrumental");
-  add->add_flag("--no-commercial", add_args->no_commercial, "Never offer commercial use, whatever the licence");
+  add->add_flag("--no-commercial", add_args->no_commercial,
+                "Never offer commercial use, whatever the licence");
   add_optional(add, "--mime", add_args->mime, "MIME type (default: guessed from the file extension)", "TYPE");
   add_optional(add, "--id", add_args->id, "Track id (default: a new mtrack_ id)", "ID");
 
@@ -103,15 +111,18 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   };
   for (const IdCommand& entry : track_id_commands) {
     auto id = std::make_shared<std::string>();
-    wiring.command(track, entry.name, entry.description, [id, run = entry.run](Context& c) { return run(c, *id); })
+    wiring
+        .command(track, entry.name, entry.description,
+                 [id, run = entry.run](Context& c) { return run(c, *id); })
         ->add_option("ID", *id, "Track id")
         ->required();
   }
 
   CLI::App* collection = wiring.group(&app, "collection", "Collections of tracks");
   auto create_args = std::make_shared<CollectionCreateArgs>();
-  CLI::App* create = wiring.command(collection, "create", "Create an empty collection",
-                                    [create_args](Context& c) { return run_collection_create(c, *create_args); });
+  CLI::App* create =
+      wiring.command(collection, "create", "Create an empty collection",
+                     [create_args](Context& c) { return run_collection_create(c, *create_args); });
   create->add_option("--name", create_args->name, "Name")->required();
   add_optional(create, "--description", create_args->description, "Description");
   add_optional(create, "--id", create_args->id, "Collection id (default: a new mcoll_ id)", "ID");
@@ -143,8 +154,9 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   };
   for (const IdCommand& entry : collection_id_commands) {
     auto id = std::make_shared<std::string>();
-    wiring.command(collection, entry.name, entry.description,
-                   [id, run = entry.run](Context& c) { return run(c, *id); })
+    wiring
+        .command(collection, entry.name, entry.description,
+                 [id, run = entry.run](Context& c) { return run(c, *id); })
         ->add_option("ID", *id, "Collection id")
         ->required();
   }
@@ -160,42 +172,47 @@ void add_share_commands(CLI::App& app, Wiring& wiring) {
   add_optional(create, "--visibility", create_args->visibility, "link_only (default) | public", "VISIBILITY");
   add_optional(create, "--expires-in-days", create_args->expires_in_days,
                "Expire after N days (at most shares.max_expires_in_days)", "N");
-  add_optional(create, "--expires-at", create_args->expires_at, "Expire at an RFC 3339 time or after a span (7d)",
-               "TIME");
+  add_optional(create, "--expires-at", create_args->expires_at,
+               "Expire at an RFC 3339 time or after a span (7d)", "TIME");
   add_optional(create, "--max-views", create_args->max_views, "Serve at most N views", "N");
   add_optional(create, "--note", create_args->note, "Operator note");
 
   auto status = std::make_shared<std::optional<std::string>>();
   auto target = std::make_shared<std::optional<std::string>>();
-  CLI::App* list = wiring.command(share, "list", "List share links, newest first",
-                                  [status, target](Context& c) { return run_share_list(c, *status, *target); });
+  CLI::App* list =
+      wiring.command(share, "list", "List share links, newest first",
+                     [status, target](Context& c) { return run_share_list(c, *status, *target); });
   add_optional(list, "--status", *status, "active | revoked | expired | exhausted | all (default)", "STATUS");
   add_optional(list, "--target", *target, "Only links to this track or collection", "ID");
 
   auto reference = std::make_shared<std::string>();
-  wiring.command(share, "inspect", "Show one share link, by id or by raw token",
-                 [reference](Context& c) { return run_share_inspect(c, *reference); })
+  wiring
+      .command(share, "inspect", "Show one share link, by id or by raw token",
+               [reference](Context& c) { return run_share_inspect(c, *reference); })
       ->add_option("REFERENCE", *reference, "mslink_ id or shr_ token")
       ->required()
       ->type_name("ID|TOKEN");
 
   auto revoke_id = std::make_shared<std::string>();
   auto reason = std::make_shared<std::optional<std::string>>();
-  CLI::App* revoke = wiring.command(share, "revoke", "Revoke a share link (idempotent)",
-                                    [revoke_id, reason](Context& c) { return run_share_revoke(c, *revoke_id, *reason); });
+  CLI::App* revoke =
+      wiring.command(share, "revoke", "Revoke a share link (idempotent)",
+                     [revoke_id, reason](Context& c) { return run_share_revoke(c, *revoke_id, *reason); });
   revoke->add_option("ID", *revoke_id, "Share link id")->required();
   add_optional(revoke, "--reason", *reason, "Why (kept with the link)");
 
   auto expire_id = std::make_shared<std::string>();
   auto at = std::make_shared<std::optional<std::string>>();
-  CLI::App* expire = wiring.command(share, "expire", "Set a share link's expiry",
-                                    [expire_id, at](Context& c) { return run_share_expire(c, *expire_id, *at); });
+  CLI::App* expire =
+      wiring.command(share, "expire", "Set a share link's expiry",
+                     [expire_id, at](Context& c) { return run_share_expire(c, *expire_id, *at); });
   expire->add_option("ID", *expire_id, "Share link id")->required();
   add_optional(expire, "--at", *at, "RFC 3339 time or a span from now (default: now)", "TIME");
 
   auto token = std::make_shared<std::string>();
-  wiring.command(&app, "resolve", "Resolve a token offline, as the daemon would (never counts a view)",
-                 [token](Context& c) { return run_resolve(c, *token); })
+  wiring
+      .command(&app, "resolve", "Resolve a token offline, as the daemon would (never counts a view)",
+               [token](Context& c) { return run_resolve(c, *token); })
       ->add_option("TOKEN", *token, "Share token")
       ->required();
 }
@@ -227,19 +244,23 @@ void add_audit_commands(CLI::App& app, Wiring& wiring) {
 }
 
 void add_maintenance_commands(CLI::App& app, Wiring& wiring) {
-  CLI::App* keys = wiring.group(&app, "keys", "Playback signing keys (a running daemon reloads them on SIGHUP)");
+  CLI::App* keys =
+      wiring.group(&app, "keys", "Playback signing keys (a running daemon reloads them on SIGHUP)");
   wiring.command(keys, "list", "List the keys; the first signs new URLs", run_keys_list);
-  wiring.command(keys, "rotate", "Add a new signing key in front; older keys keep verifying", run_keys_rotate);
+  wiring.command(keys, "rotate", "Add a new signing key in front; older keys keep verifying",
+                 run_keys_rotate);
   auto kid = std::make_shared<std::string>();
-  wiring.command(keys, "retire", "Remove a key: URLs signed with it stop verifying",
-                 [kid](Context& c) { return run_keys_retire(c, *kid); })
+  wiring
+      .command(keys, "retire", "Remove a key: URLs signed with it stop verifying",
+               [kid](Context& c) { return run_keys_retire(c, *kid); })
       ->add_option("KID", *kid, "Key id")
       ->required();
 
   CLI::App* db = wiring.group(&app, "db", "Database maintenance");
   auto file = std::make_shared<std::string>();
-  wiring.command(db, "backup", "Consistent online copy of both databases: FILE and FILE-audit",
-                 [file](Context& c) { return run_db_backup(c, *file); })
+  wiring
+      .command(db, "backup", "Consistent online copy of both databases: FILE and FILE-audit",
+               [file](Context& c) { return run_db_backup(c, *file); })
       ->add_option("FILE", *file, "Backup file (must not exist)")
       ->required();
   wiring.command(db, "check", "Integrity check and schema version of both databases (exit 1 on a problem)",
@@ -273,7 +294,8 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& err
   const bool about_extras = dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr;
   if (!leftover.empty() && (about_requirement || about_extras)) {
     const std::string& word = leftover.front();
-    if (!word.empty() && word.front() == '-') return "unknown option \"" + word + "\" for \"" + path + "\"" + hint;
+    if (!word.empty() && word.front() == '-')
+      return "unknown option \"" + word + "\" for \"" + path + "\"" + hint;
     if (!names.empty()) return "unknown command \"" + word + "\" for \"" + path + "\" (one of " + names + ")";
     return "unexpected argument \"" + word + "\" for \"" + path + "\"" + hint;
   }
@@ -306,7 +328,8 @@ CommandLine parse_command_line(int argc, char** argv) {
          "Configuration file (default: $SHARED_LINKD_CONFIG, else /etc/shared-linkd/shared-linkd.toml)")
       ->type_name("FILE");
   app.add_option_function<std::string>(
-         "--db", [&globals](const std::string& v) { globals.db_file = v; }, "Database file (overrides database.path)")
+         "--db", [&globals](const std::string& v) { globals.db_file = v; },
+         "Database file (overrides database.path)")
       ->type_name("FILE");
   app.add_option_function<std::string>(
          "--audit-db", [&globals](const std::string& v) { globals.audit_db_file = v; },

@@ -1,4 +1,5 @@
-// What a sharectl command answers (a domain outcome, never an exception) and the one map from outcomes to exit codes.
+// What a sharectl command answers (a domain outcome, never an exception) and the one map from outcomes to
+// exit codes.
 #pragma once
 
 #include <string>

@@ -79,7 +79,8 @@ CommandResult run_share_inspect(Context& context, const std::string& reference);
 // revoke and expire also accept a raw token, like inspect.
 CommandResult run_share_revoke(Context& context, const std::string& reference,
                                const std::optional<std::string>& reason);
-CommandResult run_share_expire(Context& context, const std::string& reference, const std::optional<std::string>& at);
+CommandResult run_share_expire(Context& context, const std::string& reference,
+                               const std::optional<std::string>& at);
 
 // Offline resolve through the daemon's resolver: never counts a view.
 CommandResult run_resolve(Context& context, const std::string& token);

@@ -15,7 +15,8 @@ namespace {
 constexpr std::size_t k_max_detail_bytes = 200;
 
 std::string os_user() {
-  if (const passwd* entry = getpwuid(geteuid()); entry != nullptr && entry->pw_name != nullptr && *entry->pw_name) {
+  if (const passwd* entry = getpwuid(geteuid());
+      entry != nullptr && entry->pw_name != nullptr && *entry->pw_name) {
     return entry->pw_name;
   }
   if (const char* user = std::getenv("USER"); user != nullptr && *user) return user;

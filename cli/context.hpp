@@ -1,4 +1,5 @@
-// What every sharectl command shares: global options, configuration, stores, the operator's name and output mode.
+// What every sharectl command shares: global options, configuration, stores, the operator's name and output
+// mode.
 #pragma once
 
 #include <filesystem>

@@ -8,8 +8,8 @@ namespace {
 
 // Code points, not bytes: UTF-8 continuation bytes take no column.
 std::size_t display_width(const std::string& text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 void print_padded(std::ostream& out, const std::string& text, std::size_t width) {

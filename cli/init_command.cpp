@@ -1,4 +1,5 @@
-// sharectl init: create or migrate both databases, seed the licence registry, create the key file and media root.
+// sharectl init: create or migrate both databases, seed the licence registry, create the key file and media
+// root.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -27,17 +28,20 @@ std::string path_json(const std::filesystem::path& path, bool created) {
 CommandResult run_init(Context& context) {
   const Config& config = context.config();
   const InitReport report = initialize_installation(config, context.now());
-  const std::string licence_state =
-      report.licences_seeded == 0 ? "already seeded" : "seeded " + std::to_string(report.licences_seeded) + " entries";
-  context.record_admin("init", "",
-                       "licence registry " + licence_state + (report.key_file_created ? ", key file created" : ""));
+  const std::string licence_state = report.licences_seeded == 0
+                                        ? "already seeded"
+                                        : "seeded " + std::to_string(report.licences_seeded) + " entries";
+  context.record_admin(
+      "init", "",
+      "licence registry " + licence_state + (report.key_file_created ? ", key file created" : ""));
 
   if (context.json()) {
     context.print_json(
         JsonObject()
-            .add_raw("database", database_json(config.database.path, report.main_schema_from, report.main_schema_to))
-            .add_raw("audit_database",
-                     database_json(config.database.audit_path, report.audit_schema_from, report.audit_schema_to))
+            .add_raw("database",
+                     database_json(config.database.path, report.main_schema_from, report.main_schema_to))
+            .add_raw("audit_database", database_json(config.database.audit_path, report.audit_schema_from,
+                                                     report.audit_schema_to))
             .add("licences_seeded", report.licences_seeded)
             .add_raw("key_file", path_json(config.playback.key_file, report.key_file_created))
             .add_raw("media_root", path_json(config.playback.media_root, report.media_root_created))

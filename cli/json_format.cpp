@@ -26,10 +26,10 @@ Json value_or_null(const std::optional<T>& value) {
 
 Json text_or_null(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
 
-constexpr const char* k_track_keys[] = {"id",           "title",           "engine",       "mode",
-                                        "measured_duration_seconds",       "instrumental", "licence_class",
-                                        "licence_version", "no_commercial", "mime_type",    "audio_path",
-                                        "removed_at",   "created_at"};
+constexpr const char* k_track_keys[] = {
+    "id",           "title",         "engine",          "mode",          "measured_duration_seconds",
+    "instrumental", "licence_class", "licence_version", "no_commercial", "mime_type",
+    "audio_path",   "removed_at",    "created_at"};
 
 std::string required_string(const Json& object, const char* key) {
   const auto it = object.find(key);
@@ -52,14 +52,16 @@ std::optional<TimePoint> optional_time(const Json& object, const char* key) {
   if (it == object.end() || it->is_null()) return std::nullopt;
   std::optional<TimePoint> t;
   if (it->is_string()) t = parse_rfc3339(it->get_ref<const std::string&>());
-  if (!t) throw UsageError(std::string("\"") + key + "\" must be an RFC 3339 time (2026-07-28T10:30:00Z) or null");
+  if (!t)
+    throw UsageError(std::string("\"") + key + "\" must be an RFC 3339 time (2026-07-28T10:30:00Z) or null");
   return t;
 }
 
 // nlohmann prefixes its messages with "[json.exception.parse_error.101] ".
 std::string without_exception_tag(const std::string& message) {
   const auto end = message.find("] ");
-  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? message.substr(end + 2) : message;
+  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? message.substr(end + 2)
+                                                                               : message;
 }
 
 }  // namespace
@@ -70,7 +72,9 @@ JsonObject& JsonObject::add(std::string key, std::string_view value) {
 JsonObject& JsonObject::add(std::string key, std::int64_t value) {
   return add_raw(std::move(key), std::to_string(value));
 }
-JsonObject& JsonObject::add(std::string key, bool value) { return add_raw(std::move(key), value ? "true" : "false"); }
+JsonObject& JsonObject::add(std::string key, bool value) {
+  return add_raw(std::move(key), value ? "true" : "false");
+}
 JsonObject& JsonObject::add_null(std::string key) { return add_raw(std::move(key), "null"); }
 JsonObject& JsonObject::add_raw(std::string key, std::string value) {
   fields_.emplace_back(std::move(key), std::move(value));
@@ -93,47 +97,47 @@ std::string json_strings(const std::vector<std::string>& texts) { return seriali
 
 std::string licence_json(const Licence& licence) {
   return serialise(Json{{"licence_class", licence.licence_class},
-                   {"licence_version", licence.licence_version},
-                   {"commercial_use", licence.commercial_use},
-                   {"requires_attribution", licence.requires_attribution}});
+                        {"licence_version", licence.licence_version},
+                        {"commercial_use", licence.commercial_use},
+                        {"requires_attribution", licence.requires_attribution}});
 }
 
 std::string track_json(const Track& track) {
   return serialise(Json{{"id", track.id},
-                   {"title", track.title},
-                   {"engine", track.engine},
-                   {"mode", track.mode},
-                   {"measured_duration_seconds", value_or_null(track.measured_duration_seconds)},
-                   {"instrumental", track.instrumental},
-                   {"licence_class", track.licence_class},
-                   {"licence_version", track.licence_version},
-                   {"no_commercial", track.no_commercial},
-                   {"mime_type", track.mime_type},
-                   {"audio_path", track.audio_path},
-                   {"removed_at", time_or_null(track.removed_at)},
-                   {"created_at", format_rfc3339(track.created_at)}});
+                        {"title", track.title},
+                        {"engine", track.engine},
+                        {"mode", track.mode},
+                        {"measured_duration_seconds", value_or_null(track.measured_duration_seconds)},
+                        {"instrumental", track.instrumental},
+                        {"licence_class", track.licence_class},
+                        {"licence_version", track.licence_version},
+                        {"no_commercial", track.no_commercial},
+                        {"mime_type", track.mime_type},
+                        {"audio_path", track.audio_path},
+                        {"removed_at", time_or_null(track.removed_at)},
+                        {"created_at", format_rfc3339(track.created_at)}});
 }
 
 std::string collection_json(const Collection& collection) {
   return serialise(Json{{"id", collection.id},
-                   {"name", collection.name},
-                   {"description", value_or_null(collection.description)},
-                   {"track_ids", collection.track_ids},
-                   {"removed_at", time_or_null(collection.removed_at)},
-                   {"created_at", format_rfc3339(collection.created_at)}});
+                        {"name", collection.name},
+                        {"description", value_or_null(collection.description)},
+                        {"track_ids", collection.track_ids},
+                        {"removed_at", time_or_null(collection.removed_at)},
+                        {"created_at", format_rfc3339(collection.created_at)}});
 }
 
 std::string created_share_json(const CreatedShare& created, std::string_view url) {
   const Share& share = created.share;
   return serialise(Json{{"id", share.id},
-                   {"token", created.token},
-                   {"url", url},
-                   {"target_type", share.target_type},
-                   {"target_id", share.target_id},
-                   {"visibility", share.visibility},
-                   {"expires_at", time_or_null(share.expires_at)},
-                   {"max_views", value_or_null(share.max_views)},
-                   {"created_at", format_rfc3339(share.created_at)}});
+                        {"token", created.token},
+                        {"url", url},
+                        {"target_type", share.target_type},
+                        {"target_id", share.target_id},
+                        {"visibility", share.visibility},
+                        {"expires_at", time_or_null(share.expires_at)},
+                        {"max_views", value_or_null(share.max_views)},
+                        {"created_at", format_rfc3339(share.created_at)}});
 }
 
 std::string share_json(const ShareReport& report) {
@@ -157,8 +161,8 @@ std::string share_json(const ShareReport& report) {
   if (report.audit) {
     Json by_outcome = Json::object();
     for (const auto& [outcome, count] : report.audit->resolves_by_outcome) by_outcome[outcome] = count;
-    object["audit"] = Json{{"last_resolve", time_or_null(report.audit->last_resolve)},
-                           {"resolves_by_outcome", by_outcome}};
+    object["audit"] =
+        Json{{"last_resolve", time_or_null(report.audit->last_resolve)}, {"resolves_by_outcome", by_outcome}};
   }
   return serialise(object);
 }
@@ -171,26 +175,27 @@ std::string pretty_json(std::string_view document) { return serialise(Json::pars
 
 std::string audit_record_json(const AuditRecord& record, bool compact) {
   return serialise(Json{{"id", record.id},
-                   {"ts", format_rfc3339_millis(record.ts)},
-                   {"event", text_or_null(record.event)},
-                   {"outcome", text_or_null(record.outcome)},
-                   {"status", value_or_null(record.status)},
-                   {"client_ip", text_or_null(record.client_ip)},
-                   {"share_id", text_or_null(record.share_id)},
-                   {"token_fp", text_or_null(record.token_fp)},
-                   {"request_id", text_or_null(record.request_id)},
-                   {"user_agent", text_or_null(record.user_agent)},
-                   {"actor", text_or_null(record.actor)},
-                   {"action", text_or_null(record.action)},
-                   {"detail", text_or_null(record.detail)}},
-              compact);
+                        {"ts", format_rfc3339_millis(record.ts)},
+                        {"event", text_or_null(record.event)},
+                        {"outcome", text_or_null(record.outcome)},
+                        {"status", value_or_null(record.status)},
+                        {"client_ip", text_or_null(record.client_ip)},
+                        {"share_id", text_or_null(record.share_id)},
+                        {"token_fp", text_or_null(record.token_fp)},
+                        {"request_id", text_or_null(record.request_id)},
+                        {"user_agent", text_or_null(record.user_agent)},
+                        {"actor", text_or_null(record.actor)},
+                        {"action", text_or_null(record.action)},
+                        {"detail", text_or_null(record.detail)}},
+                   compact);
 }
 
 std::string audit_stats_json(const AuditStats& stats) {
   Json by_outcome = Json::object();
   for (const auto& [outcome, count] : stats.by_outcome) by_outcome[outcome] = count;
   Json top_clients = Json::array();
-  for (const auto& [ip, count] : stats.top_clients) top_clients.push_back(Json{{"client_ip", ip}, {"count", count}});
+  for (const auto& [ip, count] : stats.top_clients)
+    top_clients.push_back(Json{{"client_ip", ip}, {"count", count}});
   return serialise(Json{{"total", stats.total}, {"by_outcome", by_outcome}, {"top_clients", top_clients}});
 }
 
@@ -201,7 +206,8 @@ ImportedTrack parse_track_line(std::string_view line) {
   } catch (const Json::parse_error& e) {
     throw UsageError("not valid JSON: " + without_exception_tag(e.what()));
   }
-  if (!object.is_object()) throw UsageError("expected a JSON object with the keys of \"sharectl track show --json\"");
+  if (!object.is_object())
+    throw UsageError("expected a JSON object with the keys of \"sharectl track show --json\"");
   static const std::set<std::string> known(std::begin(k_track_keys), std::end(k_track_keys));
   for (const auto& [key, value] : object.items()) {
     if (!known.contains(key)) throw UsageError("unknown key \"" + key + "\"");
@@ -210,13 +216,15 @@ ImportedTrack parse_track_line(std::string_view line) {
   ImportedTrack imported;
   Track& track = imported.track;
   track.id = required_string(object, "id");
-  if (!is_track_id(track.id)) throw UsageError("\"id\": expected " + std::string(k_track_id_form) + ", got " + quote_value(track.id));
+  if (!is_track_id(track.id))
+    throw UsageError("\"id\": expected " + std::string(k_track_id_form) + ", got " + quote_value(track.id));
   track.title = required_string(object, "title");
   track.engine = required_string(object, "engine");
   track.mode = required_string(object, "mode");
   track.licence_class = required_string(object, "licence_class");
   parse_licence_class("\"licence_class\"", track.licence_class);
-  track.licence_version = parse_licence_version("\"licence_version\"", required_string(object, "licence_version"));
+  track.licence_version =
+      parse_licence_version("\"licence_version\"", required_string(object, "licence_version"));
   track.audio_path = required_string(object, "audio_path");
   if (const auto it = object.find("measured_duration_seconds"); it != object.end() && !it->is_null()) {
     if (!it->is_number() || it->get<double>() < 0) {

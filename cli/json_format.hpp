@@ -1,4 +1,5 @@
-// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order) and the `track import` line format.
+// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order) and the `track import`
+// line format.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,9 @@ class JsonObject {
   JsonObject& add(std::string key, std::string_view value);
   JsonObject& add(std::string key, const char* value) { return add(std::move(key), std::string_view(value)); }
   JsonObject& add(std::string key, std::int64_t value);
-  JsonObject& add(std::string key, int value) { return add(std::move(key), static_cast<std::int64_t>(value)); }
+  JsonObject& add(std::string key, int value) {
+    return add(std::move(key), static_cast<std::int64_t>(value));
+  }
   JsonObject& add(std::string key, bool value);
   JsonObject& add_null(std::string key);
   // value must already be one serialised JSON document (e.g. another dump()).

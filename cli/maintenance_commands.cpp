@@ -4,8 +4,8 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
-#include "cli/json_format.hpp"
 #include "cli/human_output.hpp"
+#include "cli/json_format.hpp"
 #include "common/database_maintenance.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
@@ -32,7 +32,8 @@ void print_keys(Context& context, const std::vector<SigningKey>& keys) {
   }
   Table table({"KID", "CREATED_AT", "USE"});
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    table.add_row({keys[i].kid, time_or(keys[i].created_at), i == 0 ? "signs new URLs, verifies" : "verifies"});
+    table.add_row(
+        {keys[i].kid, time_or(keys[i].created_at), i == 0 ? "signs new URLs, verifies" : "verifies"});
   }
   table.print(std::cout);
 }
@@ -52,7 +53,8 @@ CommandResult run_keys_rotate(Context& context) {
   const SigningKey fresh = generate_signing_key(keys, context.now());
   keys.insert(keys.begin(), fresh);
   write_key_file(file, keys);
-  context.record_admin("keys.rotate", "", "new signing key " + fresh.kid + ", " + std::to_string(keys.size()) + " keys");
+  context.record_admin("keys.rotate", "",
+                       "new signing key " + fresh.kid + ", " + std::to_string(keys.size()) + " keys");
   if (!context.json()) {
     std::cout << "new signing key " << fresh.kid << " signs new playback URLs; older keys still verify "
               << "(send SIGHUP to a running shared-linkd)\n";
@@ -64,16 +66,20 @@ CommandResult run_keys_rotate(Context& context) {
 CommandResult run_keys_retire(Context& context, const std::string& kid) {
   const auto& file = context.config().playback.key_file;
   std::vector<SigningKey> keys = SigningKeys::load(file).keys();
-  const auto it = std::find_if(keys.begin(), keys.end(), [&](const SigningKey& key) { return key.kid == kid; });
+  const auto it =
+      std::find_if(keys.begin(), keys.end(), [&](const SigningKey& key) { return key.kid == kid; });
   if (it == keys.end()) {
-    return CommandResult::not_found("unknown signing key " + quote_value(kid) + " (see \"sharectl keys list\")");
+    return CommandResult::not_found("unknown signing key " + quote_value(kid) +
+                                    " (see \"sharectl keys list\")");
   }
   if (keys.size() == 1) {
-    throw UsageError("cannot retire " + kid + ": it is the only signing key (run \"sharectl keys rotate\" first)");
+    throw UsageError("cannot retire " + kid +
+                     ": it is the only signing key (run \"sharectl keys rotate\" first)");
   }
   keys.erase(it);
   write_key_file(file, keys);
-  context.record_admin("keys.retire", "", "retired signing key " + kid + ", " + std::to_string(keys.size()) + " left");
+  context.record_admin("keys.retire", "",
+                       "retired signing key " + kid + ", " + std::to_string(keys.size()) + " left");
   if (!context.json()) {
     std::cout << "retired signing key " << kid << ": playback URLs signed with it stop verifying "
               << "(send SIGHUP to a running shared-linkd)\n";

@@ -5,8 +5,8 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
-#include "cli/json_format.hpp"
 #include "cli/human_output.hpp"
+#include "cli/json_format.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
@@ -99,7 +99,8 @@ std::string read_secret_file(const std::filesystem::path& file) {
 
 CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   if (args.track && args.collection) {
-    throw UsageError("--track and --collection are mutually exclusive (a link shares one track or one collection)");
+    throw UsageError(
+        "--track and --collection are mutually exclusive (a link shares one track or one collection)");
   }
   if (!args.track && !args.collection) throw UsageError("give --track ID or --collection ID");
   if (args.expires_in_days && args.expires_at) {
@@ -107,14 +108,14 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   }
   const TimePoint now = context.now();
   NewShare request;
-  request.visibility = args.visibility ? parse_choice("--visibility", *args.visibility, {"link_only", "public"})
-                                       : "link_only";
+  request.visibility =
+      args.visibility ? parse_choice("--visibility", *args.visibility, {"link_only", "public"}) : "link_only";
   if (args.expires_in_days) {
     const std::int64_t max_days = context.config().shares.max_expires_in_days;
     std::int64_t days = parse_whole_number("--expires-in-days", *args.expires_in_days, 1, INT64_MAX, "days");
     if (days > max_days) {
       print_note("--expires-in-days " + *args.expires_in_days + " is above shares.max_expires_in_days (" +
-                   std::to_string(max_days) + "): the link expires in " + std::to_string(max_days) + " days");
+                 std::to_string(max_days) + "): the link expires in " + std::to_string(max_days) + " days");
       days = max_days;
     }
     request.expires_at = now + std::chrono::hours(24 * days);
@@ -142,7 +143,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   }
   if (removed_at) {
     print_warning(request.target_type + " " + request.target_id +
-                 " is removed: the link answers available:false until it is restored");
+                  " is removed: the link answers available:false until it is restored");
   }
 
   const CreatedShare created = context.shares().create(request, now);
@@ -150,14 +151,16 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   // The token goes to stdout once and nowhere else: not to the audit log, not to stderr.
   const std::string url = context.config().public_base_url() + "/v1/music/shared/" + created.token;
   context.record_admin("share.create", share.id,
-                       share.target_type + " " + share.target_id + ", expires " + time_or(share.expires_at, "never") +
-                           ", max views " + (share.max_views ? std::to_string(*share.max_views) : "unlimited"),
+                       share.target_type + " " + share.target_id + ", expires " +
+                           time_or(share.expires_at, "never") + ", max views " +
+                           (share.max_views ? std::to_string(*share.max_views) : "unlimited"),
                        share.token_fp);
   if (context.json()) {
     context.print_json(created_share_json(created, url));
     return CommandResult::ok();
   }
-  std::cout << "created share link " << share.id << " for " << share.target_type << " " << share.target_id << "\n";
+  std::cout << "created share link " << share.id << " for " << share.target_type << " " << share.target_id
+            << "\n";
   print_fields(std::cout, {{"url", url},
                            {"visibility", share.visibility},
                            {"expires_at", time_or(share.expires_at, "never")},
@@ -218,23 +221,25 @@ CommandResult run_share_revoke(Context& context, const std::string& reference,
   if (!share) return unknown_share(reference);
   const std::string& id = share->id;
   if (share->revoked_at) {
-    return finish_change(context, *share, "share.revoke",
-                         "share link " + id + " was already revoked at " + format_rfc3339(*share->revoked_at));
+    return finish_change(
+        context, *share, "share.revoke",
+        "share link " + id + " was already revoked at " + format_rfc3339(*share->revoked_at));
   }
   if (!context.shares().revoke(id, why, context.now())) return unknown_share(id);
   return finish_change(context, *share, "share.revoke",
                        "revoked share link " + id + (why ? " (reason: " + *why + ")" : ""));
 }
 
-CommandResult run_share_expire(Context& context, const std::string& reference, const std::optional<std::string>& at) {
+CommandResult run_share_expire(Context& context, const std::string& reference,
+                               const std::optional<std::string>& at) {
   const TimePoint when = at ? parse_time_arg("--at", *at, context.now(), false) : context.now();
   const auto share = find_share(context, reference);
   if (!share) return unknown_share(reference);
   const std::string& id = share->id;
   if (!context.shares().expire(id, when)) return unknown_share(id);
-  return finish_change(context, *share, "share.expire",
-                       "share link " + id + (when <= context.now() ? " expired at " : " expires at ") +
-                           format_rfc3339(when));
+  return finish_change(
+      context, *share, "share.expire",
+      "share link " + id + (when <= context.now() ? " expired at " : " expires at ") + format_rfc3339(when));
 }
 
 CommandResult run_resolve(Context& context, const std::string& token) {
@@ -242,8 +247,8 @@ CommandResult run_resolve(Context& context, const std::string& token) {
   const std::string s3_secret = config.playback.mode == PlaybackMode::s3
                                     ? read_secret_file(config.playback.s3.secret_access_key_file)
                                     : std::string();
-  const PlaybackSigner signer(config.playback, config.public_base_url(), SigningKeys::load(config.playback.key_file),
-                              s3_secret);
+  const PlaybackSigner signer(config.playback, config.public_base_url(),
+                              SigningKeys::load(config.playback.key_file), s3_secret);
   Resolver resolver(config.database.path);
   ResolveOptions options;
   options.count_view = false;  // an operator's look never uses up a view
