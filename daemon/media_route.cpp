@@ -109,11 +109,8 @@ void stream_file(httplib::Response& res, std::shared_ptr<const MediaFile> file, 
 
 void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
-  // This route answers Range itself. httplib 0.11 would apply the ranges it
-  // parsed to any answer (error bodies included) without checking them
-  // against the content length, so they are cleared here. The Request object
-  // is the server's own non-const one; only the handler sees it as const.
-  const_cast<httplib::Request&>(req).ranges.clear();
+  // This route answers Range itself, from the header (the server has already
+  // dropped httplib's parsed ranges: see PublicServer's pre-routing handler).
 
   const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, "media");

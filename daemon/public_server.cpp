@@ -125,6 +125,12 @@ struct PublicServer::Impl {
     // Wrong method on a known route, and requests during shutdown, are
     // answered before routing.
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      // httplib 0.11 applies the Range ranges it parsed to every answer (JSON
+      // bodies and errors included) without checking them against the length.
+      // Only the media route honours Range, and it parses the header itself,
+      // so the parsed ranges are dropped for every request. The Request is the
+      // server's own non-const object; handlers only see it as const.
+      const_cast<httplib::Request&>(req).ranges.clear();
       if (stopping.load()) {
         send_error(res, PublicError::service_unavailable, new_request_id());
         res.set_header("Connection", "close");

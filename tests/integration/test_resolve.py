@@ -259,6 +259,14 @@ class ResolveTest(unittest.TestCase):
         self.assertEqual(head.status, 410)
         self.assertEqual(head.body, b"")
 
+    def test_range_header_does_not_cut_json_answers(self):
+        _, token = self.inst.share(self.inst.add_track())
+        for token_or_junk, status in ((token, 200), ("shr_" + "e" * 32, 404)):
+            resp = self.daemon.resolve(token_or_junk, {"Range": "bytes=0-5"})
+            self.assertEqual(resp.status, status)
+            self.assertIsNone(resp.header("content-range"))
+            resp.json()  # the whole body, still valid JSON
+
     def test_options_preflight(self):
         resp = self.daemon.request("OPTIONS", "/v1/music/shared/shr_" + "0" * 32,
                                    {"Origin": "https://example.net", "Access-Control-Request-Method": "GET"})
