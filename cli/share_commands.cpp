@@ -1,7 +1,5 @@
 // sharectl share create/list/inspect/revoke/expire and resolve: share links and the offline resolver.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
@@ -18,7 +16,6 @@ namespace {
 
 constexpr std::size_t k_max_note_bytes = 1000;
 constexpr std::size_t k_max_reason_bytes = 500;
-constexpr std::size_t k_max_secret_file_bytes = 4096;
 
 ShareReport report_of(Context& context, Share share) {
   ShareReport report;
@@ -81,18 +78,6 @@ CommandResult finish_change(Context& context, const Share& share, const std::str
     std::cout << message << '\n';
   }
   return CommandResult::ok();
-}
-
-std::string read_secret_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read playback.s3.secret_access_key_file " + file.string());
-  std::string secret(k_max_secret_file_bytes + 1, '\0');
-  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
-  secret.resize(static_cast<std::size_t>(in.gcount()));
-  if (secret.size() > k_max_secret_file_bytes) {
-    throw Error("playback.s3.secret_access_key_file " + file.string() + " is larger than a secret can be");
-  }
-  return secret;  // PlaybackSigner trims surrounding whitespace and rejects an empty secret
 }
 
 }  // namespace
@@ -244,16 +229,12 @@ CommandResult run_share_expire(Context& context, const std::string& reference,
 
 CommandResult run_resolve(Context& context, const std::string& token) {
   const Config& config = context.config();
-  const std::string s3_secret = config.playback.mode == PlaybackMode::s3
-                                    ? read_secret_file(config.playback.s3.secret_access_key_file)
-                                    : std::string();
-  const PlaybackSigner signer(config.playback, config.public_base_url(),
-                              SigningKeys::load(config.playback.key_file), s3_secret);
+  const auto signer = load_playback_signer(config);
   Resolver resolver(config.database.path);
   ResolveOptions options;
   options.count_view = false;  // an operator's look never uses up a view
   options.mint_playback = true;
-  const ResolveResult result = resolver.resolve(token, options, context.now(), &signer);
+  const ResolveResult result = resolver.resolve(token, options, context.now(), signer.get());
 
   int status = 200;
   std::string body;

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <fstream>
 #include <array>
 #include <charconv>
 #include <vector>
@@ -245,6 +246,32 @@ PlaybackCheck PlaybackSigner::verify(std::string_view track_id, std::string_view
   // The signature is checked first, so a tampered exp is bad_signature, not expired.
   if (exp_unix <= to_unix_seconds(now)) return PlaybackCheck::expired;
   return PlaybackCheck::ok;
+}
+
+namespace {
+
+constexpr std::size_t k_max_secret_file_bytes = 4096;
+
+std::string read_secret_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("cannot read playback.s3.secret_access_key_file " + file.string());
+  std::string secret(k_max_secret_file_bytes + 1, '\0');
+  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  secret.resize(static_cast<std::size_t>(in.gcount()));
+  if (secret.size() > k_max_secret_file_bytes) {
+    throw Error("playback.s3.secret_access_key_file " + file.string() + " is larger than a secret can be");
+  }
+  return secret;  // the constructor trims surrounding whitespace and rejects an empty secret
+}
+
+}  // namespace
+
+std::shared_ptr<const PlaybackSigner> load_playback_signer(const Config& config) {
+  auto keys = SigningKeys::load(config.playback.key_file);
+  std::string s3_secret;
+  if (config.playback.mode == PlaybackMode::s3) s3_secret = read_secret_file(config.playback.s3.secret_access_key_file);
+  return std::make_shared<const PlaybackSigner>(config.playback, config.public_base_url(), std::move(keys),
+                                                std::move(s3_secret));
 }
 
 }  // namespace sharelink

@@ -65,4 +65,10 @@ class PlaybackSigner {
   std::shared_ptr<const State> state_;
 };
 
+// The signer a configuration asks for: reads playback.key_file (SigningKeys::load
+// rules) and, in s3 mode, playback.s3.secret_access_key_file. Used by the daemon
+// (at start and on SIGHUP) and by sharectl resolve, so both mint alike. Throws
+// Error naming the file and the fix.
+std::shared_ptr<const PlaybackSigner> load_playback_signer(const Config& config);
+
 }  // namespace sharelink

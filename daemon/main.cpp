@@ -12,6 +12,7 @@
 #include "common/database.hpp"
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
+#include "common/playback_signer.hpp"
 #include "common/signing_keys.hpp"
 #include "daemon/demo.hpp"
 #include "daemon/public_server.hpp"
@@ -41,7 +42,7 @@ std::vector<std::string> check_installation(const Config& config) {
   };
   check([&] { require_current_schema(config.database.path, SchemaKind::main); });
   check([&] { require_current_schema(config.database.audit_path, SchemaKind::audit); });
-  check([&] { make_playback_signer(config); });
+  check([&] { load_playback_signer(config); });
   if (config.playback.mode == PlaybackMode::builtin && !std::filesystem::is_directory(config.playback.media_root)) {
     problems.push_back("playback.media_root " + config.playback.media_root.string() +
                        " is not a directory (run \"sharectl init\" or fix the path)");

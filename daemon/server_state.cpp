@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.hpp"
 
@@ -26,26 +24,7 @@ std::vector<Cidr> parse_trusted(const std::vector<std::string>& texts) {
   return out;
 }
 
-std::string read_secret_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw Error("cannot read playback.s3.secret_access_key_file " + file.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string secret = buffer.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) throw Error("playback.s3.secret_access_key_file " + file.string() + " is empty");
-  return secret;
-}
-
 }  // namespace
-
-std::shared_ptr<const PlaybackSigner> make_playback_signer(const Config& config) {
-  auto keys = SigningKeys::load(config.playback.key_file);
-  std::string s3_secret;
-  if (config.playback.mode == PlaybackMode::s3) s3_secret = read_secret_file(config.playback.s3.secret_access_key_file);
-  return std::make_shared<const PlaybackSigner>(config.playback, config.public_base_url(), std::move(keys),
-                                                std::move(s3_secret));
-}
 
 ServerState::ServerState(Config config, AuditWriter& audit)
     : config_(std::move(config)),
@@ -68,7 +47,7 @@ std::shared_ptr<const RuntimeSettings> ServerState::settings() const {
 
 void ServerState::reload(const Config& config) {
   auto settings = std::make_shared<RuntimeSettings>();
-  settings->signer = make_playback_signer(config);
+  settings->signer = load_playback_signer(config);
   settings->trusted_proxies = parse_trusted(config.rate_limit.trusted_proxies);
   settings->ipv6_prefix_length = config.rate_limit.ipv6_prefix_length;
   const auto& rl = config.rate_limit;

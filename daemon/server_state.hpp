@@ -61,8 +61,4 @@ class ServerState {
   std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_
 };
 
-// Builds the playback signer a configuration asks for (reads the key file and,
-// in s3 mode, the secret file). Throws Error naming the file and the fix.
-std::shared_ptr<const PlaybackSigner> make_playback_signer(const Config& config);
-
 }  // namespace sharelink
