@@ -16,19 +16,6 @@
 namespace sharelink {
 namespace {
 
-// Resets a statement when the scope ends, so the connection keeps no read
-// snapshot between requests (the next check must see sharectl's latest commit).
-class StatementScope {
- public:
-  explicit StatementScope(SQLite::Statement& st) : st_(st) {}
-  ~StatementScope() { st_.tryReset(); }
-  StatementScope(const StatementScope&) = delete;
-  StatementScope& operator=(const StatementScope&) = delete;
-
- private:
-  SQLite::Statement& st_;
-};
-
 // realpath(3) as a std::string; nullopt with errno set on failure.
 std::optional<std::string> real_path(const std::string& path) {
   char* resolved = ::realpath(path.c_str(), nullptr);

@@ -17,20 +17,6 @@ namespace {
 // for milliseconds. Only other processes (sharectl) can still make us wait.
 std::mutex g_view_count_mutex;
 
-// Resets a statement when the scope ends, so the connection does not keep a
-// read snapshot open between requests (the next resolve must see sharectl's
-// latest commit).
-class StatementScope {
- public:
-  explicit StatementScope(SQLite::Statement& st) : st_(st) {}
-  ~StatementScope() { st_.tryReset(); }
-  StatementScope(const StatementScope&) = delete;
-  StatementScope& operator=(const StatementScope&) = delete;
-
- private:
-  SQLite::Statement& st_;
-};
-
 constexpr const char* k_track_view_columns =
     "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
     "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";

@@ -38,6 +38,20 @@ void with_write_transaction(SQLite::Database& db, Fn&& fn) {
   }
 }
 
+// Resets a prepared statement when the scope ends. A stepped SELECT that is
+// not reset keeps its read snapshot, so a long-lived connection (one per
+// daemon worker) would not see newer commits, such as sharectl's revoke.
+class StatementScope {
+ public:
+  explicit StatementScope(SQLite::Statement& st) : st_(st) {}
+  ~StatementScope() { st_.tryReset(); }
+  StatementScope(const StatementScope&) = delete;
+  StatementScope& operator=(const StatementScope&) = delete;
+
+ private:
+  SQLite::Statement& st_;
+};
+
 // Binding and reading nullable columns.
 inline void bind_optional(SQLite::Statement& st, int index, const std::optional<std::string>& value) {
   if (value) st.bind(index, *value); else st.bind(index);
