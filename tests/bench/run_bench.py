@@ -1,0 +1,935 @@
+#!/usr/bin/env python3
+"""Benchmark of shared-linkd against two baselines in the same run (python3 stdlib, wrk, nginx).
+
+    tests/bench/run_bench.py            # full run: builds Release into build-bench/, about 15 minutes
+    tests/bench/run_bench.py --smoke    # a few seconds on a tiny database (CTest: bench.smoke)
+
+What it does, in order:
+  1. Builds shared-linkd, sharectl and tests/bench/baseline_server (Release) unless
+     binaries are given.
+  2. Seeds installations fast: `sharectl init`, then the catalogue and the share
+     links written straight into SQLite as schema/main/*.sql defines them (one
+     transaction; tokens are derived from a per-run salt, only their SHA-256
+     digests are stored, and no file ever holds a raw token).
+  3. For every scenario and connection count, back to back: shared-linkd (rate
+     limits at production defaults, 127.0.0.1 as the trusted proxy, audit on),
+     the httplib baseline (a fixed copy of the real answer, same server tuning),
+     and nginx serving that answer as a static file; all driven by wrk with
+     bench.lua, which spreads requests over many tokens and many client
+     addresses (X-Forwarded-For) so every simulated client stays under its buckets.
+  4. Scale (1,000 vs 1,000,000 shares), memory (RSS before and after a flood from
+     1,000,000 distinct addresses) and correctness after load (audit records ==
+     requests served; no max_views link served past its limit).
+  5. Prints the tables and the verdict on the targets of issue 6.
+
+Exit status: 0 when every correctness check holds (targets are reported, not
+enforced), 1 when one fails, 2 on a usage error, 77 when wrk is missing (CTest
+counts that as skipped).
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+LUA_SCRIPT = os.path.join(HERE, "bench.lua")
+SKIP = 77
+
+# Token kinds: the first hex digit after "shr_" (bench.lua builds the same tokens).
+KIND_TRACK, KIND_COLLECTION, KIND_MAX_VIEWS, KIND_EXACT, KIND_UNKNOWN = 0, 1, 2, 3, 15
+COLLECTION_TRACKS = 100
+MEDIA_FILE_BYTES = 4096
+MAX_VIEWS = 5          # per link of the wrk correctness phase
+EXACT_MAX_VIEWS = 7    # per link of the exact (python client) phase
+ONE_MB = 1024 * 1024
+
+# Distinct address ranges (indexes into 10.0.0.0/7) per phase, so phases never share buckets.
+ADDR_WARMUP = 4_000_000
+ADDR_MEASURE = 0
+ADDR_FLOOD = 8_000_000
+ADDR_CORRECTNESS = 12_000_000
+
+TARGETS = {
+    "track_vs_httplib": 0.5,
+    "track_vs_nginx": 0.3,
+    "track_p99_ms": 10.0,
+    "collection_vs_httplib": 0.2,
+    "scale_ratio": 0.8,
+    "rss_mb": 100.0,
+}
+
+
+def log(message):
+    print("[bench] " + message, file=sys.stderr, flush=True)
+
+
+def token(kind, index, salt):
+    return "shr_%x%07x%s" % (kind, index, salt)
+
+
+def share_id(kind, index):
+    return "mslink_%x%011x" % (kind, index)
+
+
+def track_id(index):
+    return "mtrack_%012x" % index
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def http_get(port, path, headers=None, timeout=10):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------
+# Binaries
+
+class Binaries:
+    def __init__(self, shared_linkd, sharectl, baseline_server, wrk, nginx):
+        self.shared_linkd = shared_linkd
+        self.sharectl = sharectl
+        self.baseline_server = baseline_server
+        self.wrk = wrk
+        self.nginx = nginx
+
+
+def build(build_dir):
+    log("building Release into %s" % build_dir)
+    subprocess.run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
+                    "-DSHARELINK_BUILD_TESTS=ON"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "shared-linkd", "sharectl",
+                    "baseline_server"], check=True, stdout=subprocess.DEVNULL)
+    return (os.path.join(build_dir, "daemon", "shared-linkd"), os.path.join(build_dir, "cli", "sharectl"),
+            os.path.join(build_dir, "tests", "baseline_server"))
+
+
+# ---------------------------------------------------------------------------
+# Installations
+
+class Installation:
+    """A directory with both databases, the key file and media, seeded for the benchmark."""
+
+    def __init__(self, root, name, binaries, salt, track_shares, collection_shares, max_views_links,
+                 exact_links):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir)
+        self.binaries = binaries
+        self.salt = salt
+        self.track_shares = track_shares
+        self.collection_shares = collection_shares
+        self.max_views_links = max_views_links
+        self.exact_links = exact_links
+        self.db = os.path.join(self.dir, "shared-link.db")
+        self.audit_db = os.path.join(self.dir, "shared-link-audit.db")
+        self.pristine_audit = os.path.join(self.dir, "audit-pristine.db")
+        self.configs = 0
+        self.write_config(threads=16)
+        subprocess.run([binaries.sharectl, "--config", self.config_path, "init"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic()
+        self.seed()
+        self.seconds_to_seed = time.monotonic() - started
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(self.audit_db + suffix):
+                os.remove(self.audit_db + suffix)
+        shutil.copyfile(self.audit_db, self.pristine_audit)
+
+    def write_config(self, threads):
+        self.configs += 1
+        self.config_path = os.path.join(self.dir, "shared-linkd-%d.toml" % self.configs)
+        with open(self.config_path, "w") as f:
+            f.write('[server]\nlisten = "127.0.0.1:0"\nthreads = %d\n\n' % threads)
+            f.write('[database]\npath = "shared-link.db"\naudit_path = "shared-link-audit.db"\n\n')
+            f.write('[playback]\nkey_file = "signing.keys"\nmedia_root = "media"\n\n')
+            # Production defaults for every limit; only the proxy is trusted.
+            f.write('[rate_limit]\ntrusted_proxies = ["127.0.0.1/32"]\n')
+        return self.config_path
+
+    def reset_audit(self):
+        """A fresh, empty audit database, so that every run inserts into the same size of index."""
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.audit_db + suffix):
+                os.remove(self.audit_db + suffix)
+        shutil.copyfile(self.pristine_audit, self.audit_db)
+
+    def seed(self):
+        now = int(time.time())
+        media = os.path.join(self.dir, "media", "bench")
+        os.makedirs(media, exist_ok=True)
+        audio = bytes(range(256)) * (MEDIA_FILE_BYTES // 256)
+        for i in range(COLLECTION_TRACKS):
+            with open(os.path.join(media, "t%03d.mp3" % i), "wb") as f:
+                f.write(audio)
+
+        db = sqlite3.connect(self.db, isolation_level=None)
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -262144")
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO tracks (id, title, engine, mode, measured_duration_seconds, instrumental, licence_class, "
+            "licence_version, no_commercial, mime_type, audio_path, removed_at, created_at) "
+            "VALUES (?, ?, 'studio', 'creation', ?, ?, ?, '2026-01', ?, 'audio/mpeg', ?, NULL, ?)",
+            ((track_id(i), "Bench track \"%d\" \u2014 late night" % i, 120.4 + i, i % 2,
+              ("personal_only", "commercial_cleared", "unclear")[i % 3], i % 5 == 0, "bench/t%03d.mp3" % i, now)
+             for i in range(COLLECTION_TRACKS)))
+        collection = "mcoll_%012x" % 1
+        db.execute("INSERT INTO collections (id, name, description, removed_at, created_at) VALUES (?, ?, ?, NULL, ?)",
+                   (collection, "Bench collection", "One hundred tracks", now))
+        db.executemany("INSERT INTO collection_tracks (collection_id, position, track_id) VALUES (?, ?, ?)",
+                       ((collection, i, track_id(i)) for i in range(COLLECTION_TRACKS)))
+
+        def shares():
+            month = now + 30 * 86400
+            for i in range(self.track_shares):
+                yield (KIND_TRACK, i, "track", track_id(i % COLLECTION_TRACKS), "public" if i % 3 == 0 else "link_only",
+                       month if i % 2 else None, None)
+            for i in range(self.collection_shares):
+                yield (KIND_COLLECTION, i, "collection", collection, "link_only", None, None)
+            for i in range(self.max_views_links):
+                yield (KIND_MAX_VIEWS, i, "track", track_id(i % COLLECTION_TRACKS), "link_only", None, MAX_VIEWS)
+            for i in range(self.exact_links):
+                yield (KIND_EXACT, i, "track", track_id(i % COLLECTION_TRACKS), "link_only", None, EXACT_MAX_VIEWS)
+
+        db.executemany(
+            "INSERT INTO shares (id, token_digest, target_type, target_id, visibility, created_at, expires_at, "
+            "max_views, view_count, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'bench')",
+            ((share_id(kind, i), hashlib.sha256(token(kind, i, self.salt).encode()).hexdigest(), target_type,
+              target, visibility, now, expires, max_views)
+             for kind, i, target_type, target, visibility, expires, max_views in shares()))
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+
+    def query(self, sql, args=(), audit=False):
+        db = sqlite3.connect(self.audit_db if audit else self.db, timeout=30)
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
+
+# ---------------------------------------------------------------------------
+# Servers
+
+class Daemon:
+    def __init__(self, binaries, installation, threads, log_dir):
+        installation.reset_audit()
+        config = installation.write_config(threads)
+        self.log_path = os.path.join(log_dir, "shared-linkd-%d.log" % installation.configs)
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen([binaries.shared_linkd, "--config", config], stdout=subprocess.DEVNULL,
+                                     stderr=self.log_file)
+        self.port = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.port is None and self.proc.poll() is None:
+            with open(self.log_path) as f:
+                m = re.search(r"msg=listening .*addr=\S+:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+            else:
+                time.sleep(0.05)
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("shared-linkd did not start; see " + self.log_path)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def metrics(self):
+        status, body = http_get(self.port, "/metrics")
+        counts = {}
+        for line in body.decode().splitlines():
+            m = re.match(r'sharelink_requests_total\{route="(\w+)",outcome="(\w+)"\} (\d+)', line)
+            if m:
+                counts[(m.group(1), m.group(2))] = int(m.group(3))
+        return counts
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log_file.close()
+        return rc
+
+
+class Baseline:
+    def __init__(self, binaries, threads, body_file, content_type, status):
+        self.proc = subprocess.Popen([binaries.baseline_server, "--port", "0", "--threads", str(threads), "--body",
+                                      body_file, "--content-type", content_type, "--status", str(status)],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening (\d+)", line)
+        if not m:
+            self.stop()
+            raise RuntimeError("baseline_server did not start")
+        self.port = int(m.group(1))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class Nginx:
+    """nginx serving one file for every path, worker_processes = the cores of this machine."""
+
+    def __init__(self, binaries, root, body_file, content_type):
+        self.dir = tempfile.mkdtemp(prefix="nginx-", dir=root)
+        www = os.path.join(self.dir, "www")
+        os.makedirs(www)
+        shutil.copyfile(body_file, os.path.join(www, "body"))
+        self.port = free_port()
+        conf = os.path.join(self.dir, "nginx.conf")
+        temp = os.path.join(self.dir, "temp")
+        os.makedirs(temp)
+        with open(conf, "w") as f:
+            f.write(
+                ("user root;\n" if os.geteuid() == 0 else "") +
+                "worker_processes %d;\n" % os.cpu_count() +
+                "daemon off;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n" % (self.dir, self.dir) +
+                "events { worker_connections 4096; }\n"
+                "http {\n"
+                "  access_log off;\n"
+                "  client_body_temp_path %s/body; proxy_temp_path %s/proxy; fastcgi_temp_path %s/fastcgi;\n"
+                % (temp, temp, temp) +
+                "  uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n" % (temp, temp) +
+                # The same keep-alive policy as shared-linkd.
+                "  keepalive_requests 1000; keepalive_timeout 5s; tcp_nodelay on;\n"
+                "  server {\n"
+                "    listen 127.0.0.1:%d backlog=4096;\n" % self.port +
+                "    root %s;\n" % www +
+                "    default_type \"%s\";\n" % content_type +
+                "    location / { try_files /body =404; }\n"
+                "  }\n"
+                "}\n")
+        self.proc = subprocess.Popen([binaries.nginx, "-p", self.dir, "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        if not wait_for_port(self.port, self.proc):
+            err = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError("nginx did not start: " + err)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+
+# ---------------------------------------------------------------------------
+# wrk
+
+def run_wrk(binaries, port, connections, duration, lua_args, until=None):
+    """Runs wrk and returns bench.lua's summary plus req/s. With until, wrk is
+    stopped (SIGINT: it still reports) as soon as until() returns true."""
+    threads = max(1, min(2, connections))
+    cmd = [binaries.wrk, "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--timeout", "10s",
+           "-s", LUA_SCRIPT, "http://127.0.0.1:%d" % port, "--", lua_args[0], str(threads)] + \
+          [str(a) for a in lua_args[1:]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if until is not None:
+        while proc.poll() is None and not until():
+            time.sleep(0.25)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = proc.communicate(timeout=duration + 120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    m = re.search(r"^BENCH_JSON (.*)$", stdout, re.M)
+    if proc.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s %s" % (proc.returncode, stdout, stderr))
+    result = json.loads(m.group(1))
+    seconds = result["duration_us"] / 1e6
+    result["rps"] = result["requests"] / seconds if seconds > 0 else 0.0
+    result["socket_errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return result
+
+
+def resolve_total(metrics):
+    return sum(n for (route, _), n in metrics.items() if route == "resolve")
+
+
+class Bench:
+    def __init__(self, args, binaries, workdir):
+        self.args = args
+        self.bin = binaries
+        self.workdir = workdir
+        self.salt = secrets.token_hex(12)
+        self.results = {"scenarios": [], "scale": None, "memory": None, "correctness": [], "notes": []}
+        self.failures = []
+        self.bodies = {}
+
+    # --- plumbing --------------------------------------------------------
+    def scenario_lua(self, scenario, inst, addr_base, urls_file=None):
+        if scenario == "track":
+            return ["list", "track", self.salt, 0, inst.track_shares, self.args.pool, addr_base]
+        if scenario == "collection":
+            return ["list", "collection", self.salt, 0, inst.collection_shares, self.args.pool, addr_base]
+        if scenario == "unknown":
+            return ["list", "unknown", self.salt, 0, 1, self.args.pool, addr_base]
+        if scenario == "media":
+            return ["list", "urls", self.salt, 0, 1, self.args.pool, addr_base, urls_file]
+        raise ValueError(scenario)
+
+    def measure_daemon(self, inst, scenario, connections, duration, label):
+        daemon = Daemon(self.bin, inst, connections + 16, self.workdir)
+        try:
+            urls_file = self.mint_media_urls(daemon, inst) if scenario == "media" else None
+            if self.args.warmup > 0:
+                run_wrk(self.bin, daemon.port, connections, self.args.warmup,
+                        self.scenario_lua(scenario, inst, ADDR_WARMUP, urls_file))
+            before = daemon.metrics()
+            perf = self.start_perf(daemon.pid, label)
+            result = run_wrk(self.bin, daemon.port, connections, duration,
+                             self.scenario_lua(scenario, inst, ADDR_MEASURE, urls_file))
+            self.stop_perf(perf)
+            after = daemon.metrics()
+            route = "media" if scenario == "media" else "resolve"
+            outcomes = {}
+            for (r, outcome), n in after.items():
+                if r == route and n - before.get((r, outcome), 0) > 0:
+                    outcomes[outcome] = n - before.get((r, outcome), 0)
+            result["outcomes"] = outcomes
+            result["rss_mb"] = rss_kib(daemon.pid) / 1024
+        finally:
+            daemon.stop()
+        return result
+
+    def start_perf(self, pid, label):
+        if not self.args.perf:
+            return None
+        os.makedirs(self.args.perf, exist_ok=True)
+        out = os.path.join(self.args.perf, re.sub(r"[^\w.-]", "_", label) + ".data")
+        return subprocess.Popen(["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o", out],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @staticmethod
+    def stop_perf(proc):
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+
+    def mint_media_urls(self, daemon, inst):
+        """Playback URLs minted by this daemon (valid for playback.ttl_seconds), one per collection track."""
+        status, body = http_get(daemon.port, "/v1/music/shared/" + token(KIND_COLLECTION, 0, inst.salt),
+                                {"X-Forwarded-For": "10.255.255.1"})
+        if status != 200:
+            raise RuntimeError("collection resolve answered %d" % status)
+        urls = []
+        for t in json.loads(body)["tracks"]:
+            urls.append(re.sub(r"^https?://[^/]+", "", t["playback_url"]))
+        path = os.path.join(self.workdir, "media-urls-%d.txt" % inst.configs)
+        with open(path, "w") as f:
+            f.write("\n".join(urls) + "\n")
+        return path
+
+    def measure_baselines(self, scenario, connections, duration):
+        body_file, content_type, status = self.bodies[scenario]
+        out = {}
+        servers = [("httplib", lambda: Baseline(self.bin, connections + 16, body_file, content_type, status))]
+        if self.bin.nginx:
+            servers.append(("nginx", lambda: Nginx(self.bin, self.workdir, body_file, content_type)))
+        urls_file = self.bodies.get("media_urls")
+        for name, start in servers:
+            server = start()
+            try:
+                lua = self.scenario_lua(scenario, self.main, ADDR_MEASURE, urls_file)
+                if self.args.warmup > 0:
+                    run_wrk(self.bin, server.port, connections, self.args.warmup, lua)
+                out[name] = run_wrk(self.bin, server.port, connections, duration, lua)
+            finally:
+                server.stop()
+        return out
+
+    # --- setup -----------------------------------------------------------
+    def seed(self):
+        a = self.args
+        log("seeding %d track shares" % a.shares_small)
+        self.main = Installation(self.workdir, "main", self.bin, self.salt, a.shares_small, a.collection_shares,
+                                 a.max_views_links, a.exact_links)
+        log("  seeded in %.1f s" % self.main.seconds_to_seed)
+        self.big = None
+        if "scale" in a.scenarios or "memory" in a.scenarios:
+            log("seeding %d track shares" % a.shares_large)
+            self.big = Installation(self.workdir, "big", self.bin, self.salt, a.shares_large, a.collection_shares,
+                                    0, 0)
+            log("  seeded in %.1f s (one transaction)" % self.big.seconds_to_seed)
+            self.results["seed_seconds_large"] = self.big.seconds_to_seed
+
+    def capture_bodies(self):
+        """Real answers of the daemon: the fixed bodies the baselines serve."""
+        daemon = Daemon(self.bin, self.main, 16, self.workdir)
+        try:
+            def capture(name, tok):
+                status, body = http_get(daemon.port, "/v1/music/shared/" + tok, {"X-Forwarded-For": "10.255.255.2"})
+                path = os.path.join(self.workdir, "body-%s.json" % name)
+                with open(path, "wb") as f:
+                    f.write(body)
+                self.bodies[name] = (path, "application/json; charset=utf-8", status)
+                return status, len(body)
+            track = capture("track", token(KIND_TRACK, 1, self.salt))
+            collection = capture("collection", token(KIND_COLLECTION, 0, self.salt))
+            unknown = capture("unknown", token(KIND_UNKNOWN, 0, self.salt))
+            if track[0] != 200 or collection[0] != 200 or unknown[0] != 404:
+                raise RuntimeError("unexpected answers while capturing bodies: %s %s %s" % (track, collection, unknown))
+            self.bodies["media"] = (os.path.join(self.main.dir, "media", "bench", "t000.mp3"), "audio/mpeg", 200)
+            self.bodies["media_urls"] = self.mint_media_urls(daemon, self.main)
+            self.results["bodies"] = {"track": track[1], "collection": collection[1], "unknown": unknown[1],
+                                      "media": MEDIA_FILE_BYTES}
+            log("bodies: track %d B, collection %d B, 404 %d B, media %d B" %
+                (track[1], collection[1], unknown[1], MEDIA_FILE_BYTES))
+        finally:
+            daemon.stop()
+
+    # --- scenarios -------------------------------------------------------
+    def run_throughput(self):
+        names = {"track": "track resolve", "collection": "100-track collection", "unknown": "unknown token (404)",
+                 "media": "media GET 4 KiB"}
+        for scenario in ("track", "collection", "unknown", "media"):
+            if scenario not in self.args.scenarios:
+                continue
+            for connections in self.args.connections:
+                label = "%s-c%d" % (scenario, connections)
+                log("%s: shared-linkd" % label)
+                row = {"scenario": scenario, "name": names[scenario], "connections": connections,
+                       "daemon": self.measure_daemon(self.main, scenario, connections, self.args.duration, label)}
+                # The smoke run checks the baselines' plumbing on one JSON body and the static file.
+                if not self.args.no_baselines and not (self.args.smoke and scenario in ("collection", "unknown")):
+                    log("%s: baselines" % label)
+                    row.update(self.measure_baselines(scenario, connections, self.args.duration))
+                self.check_clean(row)
+                self.results["scenarios"].append(row)
+
+    def check_clean(self, row):
+        """The load must not be refused by the limiter or fail on sockets, or the figures mean nothing."""
+        d = row["daemon"]
+        limited = d["outcomes"].get("rate_limited", 0)
+        if limited > 0.001 * max(1, d["requests"]):
+            self.results["notes"].append("%s c=%d: %d of %d requests rate limited (address pool too small)" %
+                                         (row["scenario"], row["connections"], limited, d["requests"]))
+        for name in ("daemon", "httplib", "nginx"):
+            if name in row and row[name]["socket_errors"]:
+                self.results["notes"].append("%s c=%d %s: %d socket errors" % (row["scenario"], row["connections"],
+                                                                               name, row[name]["socket_errors"]))
+
+    def run_scale(self):
+        if "scale" not in self.args.scenarios:
+            return
+        c = self.args.connections[0]
+        log("scale: %d vs %d shares, c=%d" % (self.main.track_shares, self.big.track_shares, c))
+        small = self.measure_daemon(self.main, "track", c, self.args.duration, "scale-small")
+        large = self.measure_daemon(self.big, "track", c, self.args.duration, "scale-large")
+        self.results["scale"] = {"connections": c, "small_shares": self.main.track_shares,
+                                 "large_shares": self.big.track_shares, "small": small, "large": large,
+                                 "ratio": large["rps"] / small["rps"] if small["rps"] else 0.0}
+
+    def run_memory(self):
+        if "memory" not in self.args.scenarios:
+            return
+        c = max(self.args.connections)
+        inst = self.big
+        log("memory: flood from %d distinct addresses, c=%d" % (self.args.flood, c))
+        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        try:
+            # Every worker thread has served a request before "before" is read.
+            run_wrk(self.bin, daemon.port, c, 1, ["list", "track", self.salt, 0, inst.track_shares, self.args.pool,
+                                                  ADDR_WARMUP])
+            before = rss_kib(daemon.pid)
+            warm = daemon.metrics()
+            served_before = resolve_total(warm)
+            limited_before = warm.get(("resolve", "rate_limited"), 0)
+            started = time.monotonic()
+            # Each wrk thread stops sending after its share of the addresses; wrk
+            # itself runs until told, once the daemon has answered them all.
+            progress = {"served": 0, "changed": time.monotonic()}
+
+            def flood_done():
+                served = resolve_total(daemon.metrics()) - served_before
+                if served != progress["served"]:
+                    progress.update(served=served, changed=time.monotonic())
+                return served >= self.args.flood or time.monotonic() - progress["changed"] > 10
+
+            result = run_wrk(self.bin, daemon.port, c, 3600,
+                             ["flood", self.salt, inst.track_shares, self.args.flood, ADDR_FLOOD], until=flood_done)
+            elapsed = time.monotonic() - started
+            after = rss_kib(daemon.pid)
+            metrics = daemon.metrics()
+        finally:
+            daemon.stop()
+        # Every flood request comes from an address of its own.
+        distinct = resolve_total(metrics) - served_before
+        result["served"] = distinct
+        self.results["memory"] = {"connections": c, "addresses": distinct, "seconds": elapsed,
+                                  "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
+                                  "rate_limited": metrics.get(("resolve", "rate_limited"), 0) - limited_before}
+        if distinct < self.args.flood:
+            self.failures.append("memory flood sent %d requests, fewer than %d addresses" % (distinct, self.args.flood))
+
+    def run_correctness(self):
+        if "correctness" not in self.args.scenarios:
+            return
+        self.exact_phase()
+        self.wrk_phase()
+
+    def exact_phase(self):
+        """A closed-loop python client: every request's answer is known, so the counts must match exactly."""
+        inst = self.main
+        links = inst.exact_links
+        threads, rounds = 16, 3
+        daemon = Daemon(self.bin, inst, threads + 16, self.workdir)
+        counts = {}
+        lock = threading.Lock()
+        errors = []
+
+        def client(t):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
+                for r in range(rounds):
+                    # One address per (thread, round): at most `links` requests, under the burst.
+                    xff = "10.250.%d.%d" % (t, r)
+                    for i in range(links):
+                        i = (i + t) % links
+                        conn.request("GET", "/v1/music/shared/" + token(KIND_EXACT, i, self.salt),
+                                     headers={"X-Forwarded-For": xff})
+                        resp = conn.getresponse()
+                        resp.read()
+                        with lock:
+                            counts[(i, resp.status)] = counts.get((i, resp.status), 0) + 1
+                conn.close()
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        rc = daemon.stop()
+        sent = sum(counts.values())
+        audit = inst.query("SELECT COUNT(*) FROM audit_records WHERE event = 'resolve'", audit=True)[0][0]
+        ok_by_share = dict(inst.query("SELECT share_id, COUNT(*) FROM audit_records WHERE event = 'resolve' AND "
+                                      "outcome = 'ok' GROUP BY share_id", audit=True))
+        views = dict(inst.query("SELECT id, view_count FROM shares WHERE id LIKE ?", (share_id(KIND_EXACT, 0)[:8] + "%",)))
+        checks = []
+
+        def check(name, ok, detail):
+            checks.append({"check": name, "ok": bool(ok), "detail": detail})
+            if not ok:
+                self.failures.append("%s: %s" % (name, detail))
+
+        check("exact: no client errors", not errors and rc == 0, "errors %s, daemon exit %s" % (errors[:3], rc))
+        check("exact: audit resolve records == responses received", audit == sent, "%d records, %d responses" % (audit, sent))
+        served = [counts.get((i, 200), 0) for i in range(links)]
+        check("exact: each max_views=%d link served exactly %d times" % (EXACT_MAX_VIEWS, EXACT_MAX_VIEWS),
+              all(n == EXACT_MAX_VIEWS for n in served), "200s per link: %s" % sorted(set(served)))
+        others = {s for (i, s) in counts if s not in (200, 410)}
+        check("exact: every other answer is 410 SHARE_LIMIT_REACHED", not others, "other statuses: %s" % sorted(others))
+        check("exact: view_count == audit ok records == 200s, per link",
+              all(views.get(share_id(KIND_EXACT, i)) == ok_by_share.get(share_id(KIND_EXACT, i)) == served[i]
+                  for i in range(links)), "%d links" % links)
+        self.results["correctness"] += checks
+
+    def wrk_phase(self):
+        """wrk at the highest connection count over ordinary links and max_views links together."""
+        inst = self.main
+        c = max(self.args.connections)
+        views_before = inst.query("SELECT COALESCE(SUM(view_count), 0) FROM shares WHERE id LIKE ?",
+                                  (share_id(KIND_TRACK, 0)[:8] + "%",))[0][0]
+        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        try:
+            result = run_wrk(self.bin, daemon.port, c, self.args.duration,
+                             ["list", "mixed", self.salt, 0, inst.track_shares, self.args.pool, ADDR_CORRECTNESS,
+                              inst.max_views_links])
+            metrics = daemon.metrics()
+        finally:
+            rc = daemon.stop()
+        served = resolve_total(metrics)
+        audit = inst.query("SELECT COUNT(*) FROM audit_records WHERE event = 'resolve'", audit=True)[0][0]
+        audit_ok = dict(inst.query("SELECT substr(share_id, 1, 8), COUNT(*) FROM audit_records WHERE event = 'resolve' "
+                                   "AND outcome = 'ok' GROUP BY 1", audit=True))
+        prefix_track, prefix_views = share_id(KIND_TRACK, 0)[:8], share_id(KIND_MAX_VIEWS, 0)[:8]
+        views_after = inst.query("SELECT COALESCE(SUM(view_count), 0) FROM shares WHERE id LIKE ?",
+                                 (prefix_track + "%",))[0][0]
+        over = inst.query("SELECT COUNT(*) FROM shares WHERE max_views IS NOT NULL AND view_count > max_views")[0][0]
+        ok_per_link = inst.query("SELECT share_id, COUNT(*) FROM audit_records WHERE event = 'resolve' AND "
+                                 "outcome = 'ok' AND share_id LIKE ? GROUP BY share_id", (prefix_views + "%",),
+                                 audit=True)
+        views_per_link = dict(inst.query("SELECT id, view_count FROM shares WHERE id LIKE ?", (prefix_views + "%",)))
+        checks = []
+
+        def check(name, ok, detail):
+            checks.append({"check": name, "ok": bool(ok), "detail": detail})
+            if not ok:
+                self.failures.append("%s: %s" % (name, detail))
+
+        check("load: daemon stopped cleanly", rc == 0, "exit %s" % rc)
+        check("load: audit resolve records == requests served (daemon's count)", audit == served,
+              "%d records, %d served" % (audit, served))
+        # wrk does not read the answers still in flight when its time is up.
+        check("load: wrk's completed requests <= audit records <= completed + connections",
+              result["requests"] <= audit <= result["requests"] + c,
+              "wrk %d, audit %d, connections %d" % (result["requests"], audit, c))
+        check("load: view counts of ordinary links rose by the audit ok records",
+              views_after - views_before == audit_ok.get(prefix_track, 0),
+              "view_count +%d, ok records %d" % (views_after - views_before, audit_ok.get(prefix_track, 0)))
+        check("load: no max_views link served more than its limit",
+              over == 0 and all(n <= MAX_VIEWS for _, n in ok_per_link),
+              "%d links over in the database; most ok records for one link: %d (limit %d)" %
+              (over, max([n for _, n in ok_per_link] or [0]), MAX_VIEWS))
+        check("load: max_views view_count == audit ok records, per link",
+              all(views_per_link.get(s) == n for s, n in ok_per_link) and
+              sum(views_per_link.values()) == sum(n for _, n in ok_per_link),
+              "%d links served, %d views" % (len(ok_per_link), sum(views_per_link.values())))
+        self.results["correctness"] += checks
+        self.results["correctness_load"] = {"connections": c, "wrk_requests": result["requests"], "audit": audit,
+                                            "served": served}
+
+    # --- report ----------------------------------------------------------
+    def report(self):
+        out = []
+        out.append("| scenario | conns | shared-linkd req/s | p50 ms | p99 ms | httplib req/s | nginx req/s | "
+                   "vs httplib | vs nginx |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for row in self.results["scenarios"]:
+            d = row["daemon"]
+            h, n = row.get("httplib"), row.get("nginx")
+            out.append("| %s | %d | %s | %.2f | %.2f | %s | %s | %s | %s |" % (
+                row["name"], row["connections"], fmt_rps(d["rps"]), d["p50_us"] / 1000, d["p99_us"] / 1000,
+                fmt_rps(h["rps"]) if h else "-", fmt_rps(n["rps"]) if n else "-",
+                "%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-"))
+        lines = ["\n".join(out)]
+        s = self.results["scale"]
+        if s:
+            lines.append("Scale (track resolve, c=%d): %s shares %s req/s (p99 %.2f ms), %s shares %s req/s "
+                         "(p99 %.2f ms): ratio %.2f" % (
+                             s["connections"], fmt_count(s["small_shares"]), fmt_rps(s["small"]["rps"]),
+                             s["small"]["p99_us"] / 1000, fmt_count(s["large_shares"]), fmt_rps(s["large"]["rps"]),
+                             s["large"]["p99_us"] / 1000, s["ratio"]))
+        m = self.results["memory"]
+        if m:
+            lines.append("Memory: RSS %.1f MB before, %.1f MB after a flood from %s distinct addresses "
+                         "(c=%d, %.0f s, %d rate limited)" % (m["rss_before_mb"], m["rss_after_mb"],
+                                                              fmt_count(m["addresses"]), m["connections"],
+                                                              m["seconds"], m["rate_limited"]))
+        if self.results["correctness"]:
+            lines.append("Correctness after load:\n" + "\n".join(
+                "  [%s] %s (%s)" % ("ok" if c["ok"] else "FAIL", c["check"], c["detail"])
+                for c in self.results["correctness"]))
+        verdicts = self.verdicts()
+        if verdicts:
+            lines.append("Targets:\n" + "\n".join("  [%s] %s" % ("met" if ok else "MISSED", text)
+                                                  for ok, text in verdicts))
+        if self.results["notes"]:
+            lines.append("Notes:\n" + "\n".join("  " + n for n in self.results["notes"]))
+        return "\n\n".join(lines)
+
+    def verdicts(self):
+        out = []
+        by = {(r["scenario"], r["connections"]): r for r in self.results["scenarios"]}
+        track = by.get(("track", 32))
+        if track and "httplib" in track:
+            ratio = track["daemon"]["rps"] / track["httplib"]["rps"]
+            out.append((ratio >= TARGETS["track_vs_httplib"],
+                        "track resolve c=32 %.2f x httplib (target >= %.1f)" % (ratio, TARGETS["track_vs_httplib"])))
+        if track and "nginx" in track:
+            ratio = track["daemon"]["rps"] / track["nginx"]["rps"]
+            out.append((ratio >= TARGETS["track_vs_nginx"],
+                        "track resolve c=32 %.2f x nginx (target >= %.1f)" % (ratio, TARGETS["track_vs_nginx"])))
+        if track:
+            p99 = track["daemon"]["p99_us"] / 1000
+            out.append((p99 <= TARGETS["track_p99_ms"],
+                        "track resolve c=32 p99 %.2f ms (target <= %.0f ms)" % (p99, TARGETS["track_p99_ms"])))
+        for c in self.args.connections:
+            coll = by.get(("collection", c))
+            if coll and "httplib" in coll:
+                ratio = coll["daemon"]["rps"] / coll["httplib"]["rps"]
+                out.append((ratio >= TARGETS["collection_vs_httplib"],
+                            "collection c=%d %.2f x httplib (target >= %.1f)" % (c, ratio,
+                                                                                TARGETS["collection_vs_httplib"])))
+        s = self.results["scale"]
+        if s and s["large_shares"] >= 1_000_000:
+            out.append((s["ratio"] >= TARGETS["scale_ratio"],
+                        "1M shares %.2f x 1k shares (target >= %.1f)" % (s["ratio"], TARGETS["scale_ratio"])))
+        m = self.results["memory"]
+        if m and m["addresses"] >= 1_000_000:
+            out.append((m["rss_after_mb"] <= TARGETS["rss_mb"],
+                        "RSS after the flood %.1f MB (target <= %.0f MB)" % (m["rss_after_mb"], TARGETS["rss_mb"])))
+        return out
+
+
+def fmt_rps(value):
+    return "{:,.0f}".format(value)
+
+
+def fmt_count(value):
+    return "{:,}".format(value)
+
+
+def machine_description():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.0f GB RAM" % (int(f.readline().split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    return "%d cores (%s), %s, %s" % (os.cpu_count(), model or "unknown CPU", mem, os.uname().release)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Benchmark shared-linkd against an httplib baseline and nginx.")
+    p.add_argument("--smoke", action="store_true", help="a few seconds on a tiny database (CTest)")
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"),
+                   help="where to build Release (default: build-bench/)")
+    p.add_argument("--shared-linkd", help="use this binary instead of building (with --sharectl, --baseline-server)")
+    p.add_argument("--sharectl")
+    p.add_argument("--baseline-server")
+    p.add_argument("--duration", type=int, help="seconds per measurement (default 10; smoke 1)")
+    p.add_argument("--warmup", type=int, help="seconds of warm-up before each measurement (default 2; smoke 0)")
+    p.add_argument("--connections", help="comma list (default 32,256; smoke 4)")
+    p.add_argument("--scenarios", help="comma list of track,collection,unknown,media,scale,memory,correctness")
+    p.add_argument("--pool", type=int, help="distinct client addresses per measurement (default 80000)")
+    p.add_argument("--flood", type=int, help="distinct addresses of the memory flood (default 1000000)")
+    p.add_argument("--no-baselines", action="store_true", help="measure shared-linkd only")
+    p.add_argument("--perf", metavar="DIR", help="perf record the daemon during each measurement into DIR")
+    p.add_argument("--json-out", metavar="FILE", help="write every figure as JSON")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = p.parse_args(argv)
+    smoke = args.smoke
+    args.duration = args.duration or (1 if smoke else 10)
+    args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 2)
+    args.connections = [int(c) for c in (args.connections or ("4" if smoke else "32,256")).split(",")]
+    args.scenarios = set((args.scenarios or "track,collection,unknown,media,scale,memory,correctness").split(","))
+    args.pool = args.pool or (2000 if smoke else 80000)
+    args.flood = args.flood or (3000 if smoke else 1_000_000)
+    args.shares_small = 20 if smoke else 1000
+    args.shares_large = 2000 if smoke else 1_000_000
+    args.collection_shares = 10 if smoke else 100
+    args.max_views_links = 10 if smoke else 200
+    args.exact_links = 10 if smoke else 20
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    wrk = shutil.which("wrk")
+    if not wrk:
+        print("SKIP: wrk is not installed (apt-get install wrk); the benchmark needs it", flush=True)
+        return SKIP
+    nginx = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx") or None
+    if not nginx:
+        print("note: nginx is not installed: the nginx baseline is skipped", flush=True)
+    if args.shared_linkd:
+        if not (args.sharectl and args.baseline_server):
+            print("run_bench.py: error: --shared-linkd needs --sharectl and --baseline-server too", file=sys.stderr)
+            return 2
+        paths = (args.shared_linkd, args.sharectl, args.baseline_server)
+    else:
+        paths = build(args.build_dir)
+    binaries = Binaries(*paths, wrk=wrk, nginx=nginx)
+
+    workdir = tempfile.mkdtemp(prefix="sharelink-bench-")
+    os.chmod(workdir, 0o755)
+    started = time.time()
+    bench = Bench(args, binaries, workdir)
+    try:
+        bench.seed()
+        bench.capture_bodies()
+        bench.run_throughput()
+        bench.run_scale()
+        bench.run_memory()
+        bench.run_correctness()
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log("work directory kept: " + workdir)
+    bench.results["machine"] = machine_description()
+    bench.results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    bench.results["command"] = " ".join(["tests/bench/run_bench.py"] + argv)
+    bench.results["settings"] = {"duration": args.duration, "warmup": args.warmup, "pool": args.pool,
+                                 "wrk_threads": 2}
+    print("\nshared-link benchmark, %s, %s" % (bench.results["date"], bench.results["machine"]))
+    print("wrk -t2, %d s per measurement after %d s warm-up, %s client addresses per measurement\n" %
+          (args.duration, args.warmup, fmt_count(args.pool)))
+    print(bench.report())
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(bench.results, f, indent=1, default=str)
+    if bench.failures:
+        print("\nFAILED:\n" + "\n".join("  " + f for f in bench.failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
