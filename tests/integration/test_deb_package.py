@@ -31,6 +31,10 @@ SERVICE_USER = "shared-linkd"
 STATE_DIR = "/var/lib/shared-linkd"
 CONFIG = "/etc/shared-linkd/shared-linkd.toml"
 TOOLS = {name: shutil.which(name) for name in ("cpack", "dpkg-deb", "dpkg", "runuser", "setpriv")}
+# CPack's DEB generator computes the dependencies with dpkg-shlibdeps (dpkg-dev) and finds the
+# binaries with file(1).
+BUILD_TOOLS = {name: shutil.which(name) for name in ("cpack", "dpkg-deb", "dpkg-shlibdeps", "file")}
+MISSING_BUILD_TOOLS = ", ".join(name for name, path in BUILD_TOOLS.items() if not path)
 
 
 def run(argv, check=True, **kwargs):
@@ -100,7 +104,8 @@ def tearDownModule():
 
 @unittest.skipUnless(BUILD_DIR and os.path.exists(os.path.join(BUILD_DIR, "CPackConfig.cmake")),
                      "SHARELINK_BUILD_DIR does not name a configured build tree: package tests skipped")
-@unittest.skipUnless(TOOLS["cpack"] and TOOLS["dpkg-deb"], "cpack or dpkg-deb missing: package tests skipped")
+@unittest.skipIf(MISSING_BUILD_TOOLS, "%s missing (Debian packages cmake, dpkg-dev, file): package tests skipped"
+                 % MISSING_BUILD_TOOLS)
 class PackageContentsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -167,6 +172,8 @@ class PackageContentsTest(unittest.TestCase):
 
 @unittest.skipUnless(BUILD_DIR and os.path.exists(os.path.join(BUILD_DIR, "CPackConfig.cmake")),
                      "SHARELINK_BUILD_DIR does not name a configured build tree: package tests skipped")
+@unittest.skipIf(MISSING_BUILD_TOOLS, "%s missing (Debian packages cmake, dpkg-dev, file): install test skipped"
+                 % MISSING_BUILD_TOOLS)
 @unittest.skipUnless(all(TOOLS.values()), "cpack, dpkg, dpkg-deb, runuser or setpriv missing: install test skipped")
 @unittest.skipUnless(os.geteuid() == 0, "not root: the package install test is skipped")
 class PackageInstallTest(unittest.TestCase):
