@@ -102,6 +102,8 @@ struct PublicServer::Impl {
   ServerState& state;
   TunedServer server;
   std::atomic<bool> stopping{false};
+  const std::regex resolve_route_{k_resolve_pattern};
+  const std::regex media_route_{k_media_pattern};
 
   explicit Impl(ServerState& s) : state(s) { configure(); }
 
@@ -132,12 +134,12 @@ struct PublicServer::Impl {
       // server's own non-const object; handlers only see it as const.
       const_cast<httplib::Request&>(req).ranges.clear();
       if (stopping.load()) {
-        send_error(res, PublicError::service_unavailable, new_request_id());
+        answer_outside_route(req, res, PublicError::service_unavailable);
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       }
       if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS" && is_known_route(req.path)) {
-        send_error(res, PublicError::method_not_allowed, new_request_id());
+        answer_outside_route(req, res, PublicError::method_not_allowed);
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
@@ -176,13 +178,13 @@ struct PublicServer::Impl {
       res.set_content(state.metrics().render(SHARELINK_VERSION), "text/plain; version=0.0.4; charset=utf-8");
       observe(MetricRoute::metrics, "ok", started);
     });
-    auto preflight = [](const httplib::Request&, httplib::Response& res) {
+    auto preflight = [this](const httplib::Request& req, httplib::Response& res) {
       res.status = 204;
-      set_request_headers(res, new_request_id(), true);
       res.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
       res.set_header("Access-Control-Allow-Headers", "Range, Content-Type");
       res.set_header("Access-Control-Max-Age", "86400");
       res.set_header("Allow", "GET, HEAD, OPTIONS");
+      set_request_headers(res, account_public(req, res, "ok"), true);
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
@@ -190,9 +192,9 @@ struct PublicServer::Impl {
     // Every status >= 400 passes here, including those our handlers set: keep
     // a body already written, give every other one SPEC 4's JSON.
     server.set_error_handler(httplib::Server::HandlerWithResponse(
-        [](const httplib::Request&, httplib::Response& res) {
+        [this](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          send_error(res, error_for_status(res.status), new_request_id());
+          answer_outside_route(req, res, error_for_status(res.status));
           return httplib::Server::HandlerResponse::Handled;
         }));
     // Never let exception text reach a client (httplib would put it in a header).
@@ -208,6 +210,36 @@ struct PublicServer::Impl {
       log_event(LogLevel::error, "unhandled exception", {{"request_id", request_id}, {"error", what}});
       send_error(res, PublicError::internal_error, request_id);
     });
+  }
+
+  // Answers given outside the route handlers (preflight, wrong method,
+  // shutting down, a request httplib could not parse) on the public routes
+  // still carry the rate-limit fields (read without taking a token) and leave
+  // one audit record, like every other request to those routes. Returns the
+  // request id for the answer; the caller sets it.
+  std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
+    const bool resolve = std::regex_match(req.path, resolve_route_);
+    const bool media = !resolve && std::regex_match(req.path, media_route_);
+    if (!resolve && !media) return new_request_id();
+    const RequestContext ctx(req, state);
+    RateLimiter& limiter = resolve ? state.resolve_limiter() : state.media_limiter();
+    set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
+    // The media route's outcomes have no bad_request: anything but ok is an error there.
+    const std::string_view final_outcome = (media && std::string_view(outcome) != "ok") ? "error" : outcome;
+    AuditRecord record = ctx.audit_record(req, resolve ? "resolve" : "media");
+    record.outcome = final_outcome;
+    record.status = res.status;
+    state.audit().append(std::move(record));
+    state.metrics().observe(resolve ? MetricRoute::resolve : MetricRoute::media, final_outcome,
+                            ctx.elapsed_seconds());
+    return ctx.request_id;
+  }
+
+  // An error answer outside the route handlers (see account_public).
+  void answer_outside_route(const httplib::Request& req, httplib::Response& res, PublicError error) {
+    res.status = http_status(error);
+    const bool server_side = http_status(error) >= 500;
+    send_error(res, error, account_public(req, res, server_side ? "error" : "bad_request"));
   }
 
   void observe(MetricRoute route, const char* outcome, std::chrono::steady_clock::time_point started) {

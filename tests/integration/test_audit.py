@@ -84,6 +84,18 @@ class AuditTest(unittest.TestCase):
         outcomes = [r["outcome"] for r in audit_rows(self.inst) if r["event"] == "resolve"]
         self.assertEqual(outcomes, ["not_found", "rate_limited", "rate_limited"])
 
+    def test_preflight_wrong_method_and_unparsable_requests_are_recorded(self):
+        daemon = Daemon(self.inst)
+        answers = [daemon.request("OPTIONS", "/v1/music/shared/shr_" + "4" * 32),
+                   daemon.request("POST", "/v1/music/shared/shr_" + "4" * 32, body=b"x"),
+                   daemon.request("DELETE", "/v1/music/media/mtrack_1?share=x")]
+        daemon.get("/nowhere")  # not a public route: no record
+        daemon.stop()
+        rows = [r for r in audit_rows(self.inst) if r["event"] in ("resolve", "media")]
+        self.assertEqual([(r["event"], r["status"], r["outcome"]) for r in rows],
+                         [("resolve", 204, "ok"), ("resolve", 405, "bad_request"), ("media", 405, "error")])
+        self.assertEqual([r["request_id"] for r in rows], [a.header("x-request-id") for a in answers])
+
     def test_user_agent_is_truncated_and_escaped(self):
         daemon = Daemon(self.inst)
         daemon.resolve("shr_" + "2" * 32, {"User-Agent": "A" * 1000})

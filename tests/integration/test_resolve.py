@@ -223,6 +223,8 @@ class ResolveTest(unittest.TestCase):
                 self.assertEqual(resp.json()["error"]["code"], "METHOD_NOT_ALLOWED")
                 self.assertEqual(resp.header("allow"), "GET, HEAD, OPTIONS")
                 self.assertRegex(resp.header("x-request-id"), r"^req_[0-9a-f]{16}$")
+                self.assertEqual(resp.json()["error"]["request_id"], resp.header("x-request-id"))
+                self.assertIsNotNone(resp.header("ratelimit"))
 
     def test_garbage_requests_get_json_bad_request(self):
         for raw in [b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET /v1/music/shared/x HTTP/9.9\r\n\r\n",
@@ -275,6 +277,26 @@ class ResolveTest(unittest.TestCase):
         self.assertIn("GET", resp.header("access-control-allow-methods"))
         self.assertIsNone(resp.header("access-control-allow-credentials"))
         self.assertEqual(resp.body, b"")
+        self.assertRegex(resp.header("x-request-id"), r"^req_[0-9a-f]{16}$")
+        self.assertIsNotNone(resp.header("ratelimit"))
+        self.assertIsNotNone(resp.header("ratelimit-policy"))
+
+    def test_every_header_appears_once(self):
+        _, token = self.inst.share(self.inst.add_track())
+        requests = [b"GET /v1/music/shared/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % token.encode(),
+                    b"GET /v1/music/shared/shr_x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    b"POST /v1/music/shared/shr_x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n",
+                    b"OPTIONS /v1/music/shared/shr_x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    b"BROKEN\r\n\r\n"]
+        for raw in requests:
+            with self.subTest(request=raw[:40]):
+                head = self.daemon.raw(raw).partition(b"\r\n\r\n")[0].decode()
+                names = [line.split(":", 1)[0].lower() for line in head.split("\r\n")[1:]]
+                duplicates = {n for n in names if names.count(n) > 1}
+                self.assertEqual(duplicates, set(), head)
+                self.assertIn("x-request-id", names)
 
     # --- previews and credentials -------------------------------------------
     def test_link_preview_fetchers_get_null_playback_and_count_no_view(self):
