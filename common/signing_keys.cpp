@@ -288,6 +288,18 @@ void write_key_file(const std::filesystem::path& file, const std::vector<Signing
     throw Error("refusing to write signing key file " + file.string() + ": " + problem);
   }
   const auto temp = write_temp_beside(file, key_file_text(keys));
+  // The replacement keeps the owner of the file it replaces: root running
+  // `sharectl keys rotate` must not leave a key file the daemon's own user
+  // can no longer read. (Only root can give a file away; for anyone else the
+  // owner is already the same.)
+  struct stat existing {};
+  if (::stat(file.c_str(), &existing) == 0 && ::geteuid() == 0 &&
+      (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid()) &&
+      ::chown(temp.c_str(), existing.st_uid, existing.st_gid) != 0) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    throw Error("cannot give the new signing key file the owner of " + file.string() + ": " + errno_text(error));
+  }
   if (::rename(temp.c_str(), file.c_str()) != 0) {
     const int error = errno;
     ::unlink(temp.c_str());

@@ -295,6 +295,25 @@ TEST_CASE("SigningKeys: write replaces an existing file and makes it private", "
   CHECK(loaded.current().kid == "k2");
 }
 
+TEST_CASE("SigningKeys: a rewrite by root keeps the key file's owner", "[signing_keys]") {
+  if (::geteuid() != 0) {
+    WARN("skipped: only root can give a file to another user");
+    return;
+  }
+  TempDir dir;
+  const auto file = dir.path() / "signing.keys";
+  write_file(file, "k1 " + std::string(k_secret_a_text) + "\n", 0600);
+  constexpr uid_t k_service_uid = 65534;
+  constexpr gid_t k_service_gid = 65534;
+  REQUIRE(::chown(file.c_str(), k_service_uid, k_service_gid) == 0);
+  write_key_file(file, {{"k2", k_secret_b, {}}, {"k1", SigningKeys::load(file).current().secret, {}}});
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK(st.st_uid == k_service_uid);
+  CHECK(st.st_gid == k_service_gid);
+  CHECK(file_mode(file) == 0600);
+}
+
 TEST_CASE("SigningKeys: write refuses an unusable set and leaves the old file", "[signing_keys]") {
   TempDir dir;
   const auto file = dir.path() / "signing.keys";
