@@ -1,4 +1,5 @@
 // Unit tests of the audit log: sanitising, the batched writer, queries, stats and retention.
+#include "tests/common/temp_dir.hpp"
 #include "common/audit_log.hpp"
 
 #include <sqlite3.h>
@@ -23,31 +24,12 @@
 namespace sharelink {
 namespace {
 
+using sharelink::testing::TempDir;
+
 using namespace std::chrono_literals;
 
 // 2026-07-28T10:30:00.000Z, with a millisecond part added where it matters.
 const TimePoint k_now = from_unix_millis(1785234600000);
-
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("sharelink-audit-test-" + std::to_string(random()) + "-" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A temp directory holding a migrated, empty audit database.
 struct AuditDbFixture {

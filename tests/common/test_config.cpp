@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/temp_dir.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 
@@ -15,6 +16,8 @@ namespace fs = std::filesystem;
 using namespace sharelink;
 
 namespace {
+
+using sharelink::testing::TempDir;
 
 // The problems parse_config reports for text (named "x.toml"); empty if it is valid.
 std::vector<std::string> problems_of(std::string_view text) {
@@ -25,33 +28,6 @@ std::vector<std::string> problems_of(std::string_view text) {
   }
   return {};
 }
-
-// A fresh directory under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sharelink-config-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
-  fs::path write(const std::string& name, const std::string& text) const {
-    const fs::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << text;
-    return file;
-  }
-
- private:
-  fs::path path_;
-};
 
 // Sets (or unsets, for nullopt) an environment variable, restoring it at scope exit.
 class EnvGuard {

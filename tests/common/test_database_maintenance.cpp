@@ -1,4 +1,5 @@
 // Unit tests of online backups and integrity checks (sharectl db backup / db check).
+#include "tests/common/temp_dir.hpp"
 #include "common/database_maintenance.hpp"
 
 #include <sqlite3.h>
@@ -19,26 +20,7 @@
 namespace sharelink {
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("sharelink-maintenance-test-" + std::to_string(random()) + "-" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using sharelink::testing::TempDir;
 
 // A raw sqlite3 connection for setting up and inspecting files.
 class RawDb {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/temp_dir.hpp"
 #include "common/catalog_store.hpp"
 #include "common/crypto.hpp"
 #include "common/database.hpp"
@@ -23,27 +24,11 @@
 namespace sharelink {
 namespace {
 
+using sharelink::testing::TempDir;
+
 using namespace std::chrono_literals;
 
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
-
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("sharelink-media-test-" + random_hex(8))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 void write_file(const std::filesystem::path& file, const std::string& data) {
   std::filesystem::create_directories(file.parent_path());

@@ -13,6 +13,7 @@
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
 #include "common/share_store.hpp"
+#include "tests/common/temp_dir.hpp"
 
 using namespace sharelink;
 using namespace std::chrono_literals;
@@ -22,7 +23,7 @@ namespace {
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
 
 struct Fixture {
-  std::filesystem::path dir;
+  testing::TempDir dir{"sharelink-resolver-test"};
   std::filesystem::path db;
   std::unique_ptr<CatalogStore> catalog;
   std::unique_ptr<ShareStore> shares;
@@ -35,19 +36,11 @@ struct Fixture {
   }
 
   Fixture() : signer(make_signer()) {
-    dir = std::filesystem::temp_directory_path() / ("sharelink-resolver-" + random_hex(6));
-    std::filesystem::create_directories(dir);
     db = dir / "shared-link.db";
     migrate_database(db, SchemaKind::main);
     catalog = std::make_unique<CatalogStore>(db);
     for (const auto& licence : default_licences()) catalog->set_licence(licence);
     shares = std::make_unique<ShareStore>(db);
-  }
-  ~Fixture() {
-    catalog.reset();
-    shares.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 
   std::string add_track(const std::string& id, const std::string& licence_class = "personal_only",
@@ -345,10 +338,8 @@ TEST_CASE("Resolver: max_views is served exactly N times under concurrency", "[r
 }
 
 TEST_CASE("Resolver: a database of another schema version is refused with the fix", "[resolver]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("sharelink-resolver-" + random_hex(6));
-  std::filesystem::create_directories(dir);
+  const testing::TempDir dir;
   CHECK_THROWS_WITH(Resolver(dir / "missing.db"), Catch::Contains("sharectl init"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("Resolver: public error mapping", "[resolver]") {

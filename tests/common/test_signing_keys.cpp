@@ -9,12 +9,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/common/temp_dir.hpp"
 #include "common/crypto.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
 
 namespace sharelink {
 namespace {
+
+using sharelink::testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -26,25 +29,6 @@ const std::string k_secret_a = [] {
 }();
 constexpr const char* k_secret_a_text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const std::string k_secret_b(40, '\x5a');
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "signing_keys_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& file, const std::string& content, mode_t mode = 0600) {
   {
