@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
 #include "common/sqlite_connection.hpp"
+#include "common/view_counter.hpp"
 
 namespace sharelink {
 namespace {
@@ -252,7 +253,15 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   }
 
   if (options.count_view) {
-    if (!impl_->take_view(share->id, now_s)) {
+    bool counted = true;
+    if (options.views == nullptr) {
+      counted = impl_->take_view(share->id, now_s);
+    } else if (share->max_views) {
+      counted = options.views->take_limited(share->id, now_s);
+    } else {
+      options.views->add(share->id, now_s);  // no limit to check: written in a batch
+    }
+    if (!counted) {
       // Lost a race: answer with the link's status as it is now.
       ResolveResult lost;
       lost.share_id = result.share_id;

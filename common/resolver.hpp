@@ -15,6 +15,7 @@
 namespace sharelink {
 
 class PlaybackSigner;
+class ViewCounter;
 
 enum class ResolveOutcome { ok, unavailable, not_found, revoked, expired, limit_reached };
 const char* to_string(ResolveOutcome outcome);  // audit outcome: ok, unavailable, not_found, ...
@@ -71,6 +72,10 @@ struct ResolveOptions {
   bool count_view = true;
   // Mint playback URLs; false gives null playback_url (link-preview fetchers).
   bool mint_playback = true;
+  // Where views are counted: the daemon's shared ViewCounter (exact for
+  // max_views links, batched for the rest), or null for an UPDATE on this
+  // Resolver's own connection.
+  ViewCounter* views = nullptr;
 };
 
 // One SQLite connection with its prepared statements. Not thread-safe: the

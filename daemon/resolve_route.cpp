@@ -62,6 +62,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   ResolveOptions options;
   options.count_view = !head && !preview;
   options.mint_playback = !head && !preview;
+  options.views = &state.views();
   ResolveResult result;
   try {
     result = worker_resolver(state.config().database.path)

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/error.hpp"
+#include "common/logfmt.hpp"
 
 namespace sharelink {
 namespace {
@@ -35,9 +36,18 @@ ServerState::ServerState(Config config, AuditWriter& audit)
           BucketPolicy::per_minute(config_.rate_limit.media_requests_per_minute, config_.rate_limit.media_burst),
           static_cast<std::size_t>(config_.rate_limit.max_clients)),
       miss_limiter_(BucketPolicy::per_minute(config_.rate_limit.misses_per_minute, config_.rate_limit.misses_per_minute),
-                    static_cast<std::size_t>(config_.rate_limit.max_clients)) {
+                    static_cast<std::size_t>(config_.rate_limit.max_clients)),
+      views_(config_.database.path) {
   for (const auto& agent : config_.shares.preview_user_agents) preview_agents_lower_.push_back(lowercase(agent));
   reload(config_);
+}
+
+ServerState::~ServerState() {
+  views_.stop();
+  if (views_.views_lost() > 0) {
+    log_event(LogLevel::error, "view counts lost at shutdown (database refused writes)",
+              {{"views", std::to_string(views_.views_lost())}});
+  }
 }
 
 std::shared_ptr<const RuntimeSettings> ServerState::settings() const {

@@ -1,4 +1,4 @@
-// What every request handler of shared-linkd shares: settings, limiters, audit writer, metrics.
+// What every request handler of shared-linkd shares: settings, limiters, audit writer, view counter, metrics.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@
 #include "common/metrics.hpp"
 #include "common/playback_signer.hpp"
 #include "common/rate_limiter.hpp"
+#include "common/view_counter.hpp"
 
 namespace sharelink {
 
@@ -23,12 +24,17 @@ struct RuntimeSettings {
   int ipv6_prefix_length = 64;
 };
 
-// Shared by all worker threads. Threading: the limiters, the audit writer
-// and the metrics are thread-safe themselves; the settings snapshot is
-// guarded by settings_mutex_ (held only to copy or swap the pointer).
+// Shared by all worker threads. Threading: the limiters, the audit writer,
+// the view counter and the metrics are thread-safe themselves; the settings
+// snapshot is guarded by settings_mutex_ (held only to copy or swap the
+// pointer).
 class ServerState {
  public:
+  // Opens the view counter's connection on config.database.path (throws
+  // Error if it cannot).
   ServerState(Config config, AuditWriter& audit);
+  // Writes the views still pending (after the server has stopped).
+  ~ServerState();
 
   const Config& config() const { return config_; }
   AuditWriter& audit() { return audit_; }
@@ -36,6 +42,8 @@ class ServerState {
   RateLimiter& resolve_limiter() { return resolve_limiter_; }
   RateLimiter& media_limiter() { return media_limiter_; }
   RateLimiter& miss_limiter() { return miss_limiter_; }
+  // Every view the resolve route counts goes through here.
+  ViewCounter& views() { return views_; }
 
   std::shared_ptr<const RuntimeSettings> settings() const;
   // Rebuilds the settings (keys, trusted proxies) and the limiter policies
@@ -56,6 +64,7 @@ class ServerState {
   RateLimiter resolve_limiter_;
   RateLimiter media_limiter_;
   RateLimiter miss_limiter_;
+  ViewCounter views_;
   std::vector<std::string> preview_agents_lower_;
   mutable std::mutex settings_mutex_;
   std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_
