@@ -1,7 +1,8 @@
 #include "common/resolver.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
@@ -282,57 +283,205 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
 
 namespace {
 
-nlohmann::ordered_json track_json(const TrackView& t) {
-  nlohmann::ordered_json j;
-  j["id"] = t.id;
-  j["title"] = t.title;
-  j["engine"] = t.engine;
-  j["mode"] = t.mode;
-  if (t.measured_duration_seconds) j["measured_duration_seconds"] = *t.measured_duration_seconds;
-  else j["measured_duration_seconds"] = nullptr;
-  j["instrumental"] = t.instrumental;
-  if (t.playback_url) j["playback_url"] = *t.playback_url;
-  else j["playback_url"] = nullptr;
-  auto& licence = j["licence"];
-  licence["licence_class"] = t.licence.licence_class;
-  licence["licence_version"] = t.licence.licence_version;
-  licence["commercial_use"] = t.licence.commercial_use;
-  licence["requires_attribution"] = t.licence.requires_attribution;
-  return j;
+// The 200 body is written by hand into one string: building a JSON tree first
+// cost more than the rest of a collection resolve (one allocation per value,
+// an ordered map per object). Output matches nlohmann's dump(): compact, UTF-8
+// passed through, only '"', '\' and control characters escaped.
+
+// Length of the well-formed UTF-8 sequence (RFC 3629) starting at text[i]; 0 if none.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() - i < length) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto byte = static_cast<unsigned char>(text[i + k]);
+    if (byte < (k == 1 ? low : 0x80) || byte > (k == 1 ? high : 0xBF)) return 0;
+  }
+  return length;
+}
+
+// A JSON string. A byte that starts no well-formed UTF-8 sequence becomes
+// U+FFFD, so a stored title can never make the answer invalid JSON.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the bytes copied as they are
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const std::size_t length = utf8_length(text, i);
+      if (length > 0) {
+        i += length;
+        continue;
+      }
+    }
+    out.append(text.substr(run, i - run));
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += k_hex[c >> 4];
+          out += k_hex[c & 0x0F];
+        } else {
+          out += "\xEF\xBF\xBD";  // U+FFFD
+        }
+    }
+    run = ++i;
+  }
+  out.append(text.substr(run));
+  out += '"';
+}
+
+void append_json_nullable(std::string& out, const std::optional<std::string>& text) {
+  if (text) {
+    append_json_string(out, *text);
+  } else {
+    out += "null";
+  }
+}
+
+// The shortest text that reads back as the same double; integral values keep
+// a ".0" and non-finite ones are null (as nlohmann writes them).
+void append_json_number(std::string& out, const std::optional<double>& value) {
+  if (!value || !std::isfinite(*value)) {
+    out += "null";
+    return;
+  }
+  char buffer[64];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, *value).ptr;
+  const std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+void append_json_bool(std::string& out, bool value) { out += value ? "true" : "false"; }
+
+void append_track(std::string& out, const TrackView& t) {
+  out += R"({"id":)";
+  append_json_string(out, t.id);
+  out += R"(,"title":)";
+  append_json_string(out, t.title);
+  out += R"(,"engine":)";
+  append_json_string(out, t.engine);
+  out += R"(,"mode":)";
+  append_json_string(out, t.mode);
+  out += R"(,"measured_duration_seconds":)";
+  append_json_number(out, t.measured_duration_seconds);
+  out += R"(,"instrumental":)";
+  append_json_bool(out, t.instrumental);
+  out += R"(,"playback_url":)";
+  append_json_nullable(out, t.playback_url);
+  out += R"(,"licence":{"licence_class":)";
+  append_json_string(out, t.licence.licence_class);
+  out += R"(,"licence_version":)";
+  append_json_string(out, t.licence.licence_version);
+  out += R"(,"commercial_use":)";
+  append_json_bool(out, t.licence.commercial_use);
+  out += R"(,"requires_attribution":)";
+  append_json_bool(out, t.licence.requires_attribution);
+  out += "}}";
+}
+
+// Bytes of one track view besides its strings, for reserving the body once.
+constexpr std::size_t k_track_overhead = 256;
+
+std::size_t track_size_hint(const TrackView& t) {
+  return k_track_overhead + t.id.size() + t.title.size() + t.engine.size() + t.mode.size() +
+         (t.playback_url ? t.playback_url->size() : 0) + t.licence.licence_class.size() +
+         t.licence.licence_version.size();
 }
 
 }  // namespace
 
 std::string render_view(const ResolveResult& result) {
   const bool available = result.outcome == ResolveOutcome::ok;
-  nlohmann::ordered_json body;
-  body["kind"] = result.target_type;
-  body["available"] = available;
-  if (available) body["message"] = nullptr;
-  else body["message"] = k_unavailable_message;
-  auto& share = body["share"];
-  share["target_type"] = result.target_type;
-  share["visibility"] = result.visibility;
-  if (result.expires_at) share["expires_at"] = format_rfc3339(*result.expires_at);
-  else share["expires_at"] = nullptr;
-  body["track"] = (available && result.track) ? track_json(*result.track) : nlohmann::ordered_json(nullptr);
+  const bool with_tracks = available && result.tracks;
+  std::size_t size = 512;
+  if (available && result.track) size += track_size_hint(*result.track);
+  if (with_tracks) {
+    for (const auto& t : *result.tracks) size += track_size_hint(t);
+  }
+  std::string out;
+  out.reserve(size);
+
+  out += R"({"kind":)";
+  append_json_string(out, result.target_type);
+  out += R"(,"available":)";
+  append_json_bool(out, available);
+  out += R"(,"message":)";
+  if (available) {
+    out += "null";
+  } else {
+    append_json_string(out, k_unavailable_message);
+  }
+  out += R"(,"share":{"target_type":)";
+  append_json_string(out, result.target_type);
+  out += R"(,"visibility":)";
+  append_json_string(out, result.visibility);
+  out += R"(,"expires_at":)";
+  if (result.expires_at) {
+    append_json_string(out, format_rfc3339(*result.expires_at));
+  } else {
+    out += "null";
+  }
+  out += R"(},"track":)";
+  if (available && result.track) {
+    append_track(out, *result.track);
+  } else {
+    out += "null";
+  }
+  out += R"(,"collection":)";
   if (available && result.collection) {
-    auto& c = body["collection"];
-    c["id"] = result.collection->id;
-    c["name"] = result.collection->name;
-    if (result.collection->description) c["description"] = *result.collection->description;
-    else c["description"] = nullptr;
+    out += R"({"id":)";
+    append_json_string(out, result.collection->id);
+    out += R"(,"name":)";
+    append_json_string(out, result.collection->name);
+    out += R"(,"description":)";
+    append_json_nullable(out, result.collection->description);
+    out += '}';
   } else {
-    body["collection"] = nullptr;
+    out += "null";
   }
-  if (available && result.tracks) {
-    auto tracks = nlohmann::ordered_json::array();
-    for (const auto& t : *result.tracks) tracks.push_back(track_json(t));
-    body["tracks"] = std::move(tracks);
+  out += R"(,"tracks":)";
+  if (with_tracks) {
+    out += '[';
+    for (std::size_t i = 0; i < result.tracks->size(); ++i) {
+      if (i > 0) out += ',';
+      append_track(out, (*result.tracks)[i]);
+    }
+    out += ']';
   } else {
-    body["tracks"] = nullptr;
+    out += "null";
   }
-  return body.dump();
+  out += '}';
+  return out;
 }
 
 }  // namespace sharelink
