@@ -29,6 +29,12 @@ constexpr int k_ip_scan_page_rows = 512;
 constexpr int k_writer_cache_kib = 32768;
 // The idle writer wakes this often to see whether retention is due.
 constexpr auto k_idle_wake = std::chrono::seconds(1);
+// Under load, a batch starts at most this long after the previous one, so
+// records gather into fewer, larger transactions: a commit writes every page
+// the batch touched (the table and three indexes), whatever its size, and
+// cost more than the inserts themselves when batches were a few records each.
+// The first record after a quiet spell is written at once.
+constexpr auto k_batch_interval = std::chrono::milliseconds(10);
 constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
@@ -341,17 +347,21 @@ struct AuditWriter::Impl {
     queue_.push_back(std::move(record));
     ++appended_;
     depth_.store(queue_.size(), std::memory_order_relaxed);
-    const bool was_empty = queue_.size() == 1;
+    const bool wake = queue_.size() == 1 || queue_.size() == options_.batch_limit;
     lock.unlock();
-    // A writer only waits when the queue is empty; otherwise it comes back for
-    // this record after its current batch.
-    if (was_empty) work_ready_.notify_one();
+    // The writer waits for a first record, or gathers until a batch is full
+    // or k_batch_interval has passed; otherwise it comes back for this record
+    // after its current batch.
+    if (wake) work_ready_.notify_one();
   }
 
   void flush() {
     std::unique_lock lock(mutex_);
     const std::uint64_t target = appended_;
+    ++flushers_;
+    work_ready_.notify_one();  // no gathering while someone waits
     progress_.wait(lock, [&] { return done_ >= target || closed_; });
+    --flushers_;
   }
 
   void stop() {
@@ -386,6 +396,7 @@ struct AuditWriter::Impl {
     // When the first failure after stop() was seen; time_point::max() = none yet.
     auto failing_since_stop = std::chrono::steady_clock::time_point::max();
     bool abandon = false;
+    auto last_batch = std::chrono::steady_clock::time_point::min();
     for (;;) {
       bool stopping = false;
       {
@@ -394,6 +405,11 @@ struct AuditWriter::Impl {
           if (!prune) {
             work_ready_.wait_for(lock, k_idle_wake,
                                  [&] { return !queue_.empty() || stopping_ || retention_due_locked(); });
+            if (!queue_.empty() && last_batch != std::chrono::steady_clock::time_point::min()) {
+              work_ready_.wait_until(lock, last_batch + k_batch_interval, [&] {
+                return queue_.size() >= options_.batch_limit || stopping_ || flushers_ > 0;
+              });
+            }
           }
           if (queue_.empty() && stopping_) {
             closed_ = true;
@@ -423,6 +439,7 @@ struct AuditWriter::Impl {
         continue;
       }
       try {
+        last_batch = std::chrono::steady_clock::now();
         db_.insert_batch(batch);
         finish_batch(batch, true);
         backoff = k_first_backoff;
@@ -485,6 +502,7 @@ struct AuditWriter::Impl {
   std::deque<AuditRecord> queue_;       // guarded by mutex_
   std::uint64_t appended_ = 0;          // guarded by mutex_: records ever queued
   std::uint64_t done_ = 0;              // guarded by mutex_: of those, committed or abandoned
+  int flushers_ = 0;                    // guarded by mutex_: threads waiting in flush()
   bool stopping_ = false;               // guarded by mutex_
   bool closed_ = false;                 // guarded by mutex_: the writer has ended
   std::optional<Retention> retention_;  // guarded by mutex_
