@@ -1,5 +1,7 @@
 #include "common/database.hpp"
 
+#include <sqlite3.h>
+
 #include <system_error>
 
 #include "common/error.hpp"
@@ -91,6 +93,11 @@ std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& f
   } catch (const SQLite::Exception& e) {
     throw Error(std::string("cannot open ") + describe(kind) + " " + file.string() + ": " + e.what());
   }
+}
+
+void configure_sqlite_for_threads() {
+  // SQLITE_MISUSE once SQLite is initialised: the setting then stays as it was.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 }  // namespace sharelink

@@ -25,4 +25,10 @@ void require_current_schema(const std::filesystem::path& file, SchemaKind kind);
 // PRAGMA user_version of an existing database; throws Error if it cannot be opened.
 int schema_version(const std::filesystem::path& file);
 
+// Process-wide SQLite setting for a server with many threads: turns off
+// SQLite's allocation statistics, whose one global mutex every allocation of
+// every connection takes. Call before the first connection opens (afterwards
+// it changes nothing). Not thread-safe: call at the start of main.
+void configure_sqlite_for_threads();
+
 }  // namespace sharelink

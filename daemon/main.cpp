@@ -106,6 +106,7 @@ int run(const DaemonOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  configure_sqlite_for_threads();  // before the first connection
 
   // 2. Configuration: the demo's throwaway installation, or the config file.
   std::optional<DemoInstallation> demo;
