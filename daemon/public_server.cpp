@@ -161,12 +161,17 @@ struct PublicServer::Impl {
       const auto started = std::chrono::steady_clock::now();
       const std::string request_id = new_request_id();
       try {
-        worker_resolver(state.config().database.path).ping();
+        auto resolver = state.resolvers().acquire();
+        try {
+          resolver->ping();
+        } catch (...) {
+          resolver.discard();  // the next request reopens the connection
+          throw;
+        }
         set_request_headers(res, request_id, true);
         res.set_content(R"({"status":"ready"})", k_json_content_type);
         observe(MetricRoute::ready, "ok", started);
       } catch (const std::exception& e) {
-        reset_worker_resolver();
         log_event(LogLevel::warn, "not ready", {{"request_id", request_id}, {"error", e.what()}});
         send_error(res, PublicError::service_unavailable, request_id);
         observe(MetricRoute::ready, "unavailable_db", started);

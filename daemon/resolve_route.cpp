@@ -9,8 +9,6 @@
 namespace sharelink {
 namespace {
 
-thread_local std::unique_ptr<Resolver> t_resolver;
-
 // Audit outcome and metric label for a resolver answer.
 const char* outcome_label(ResolveOutcome outcome, bool preview) {
   if (outcome == ResolveOutcome::ok && preview) return "preview";
@@ -18,13 +16,6 @@ const char* outcome_label(ResolveOutcome outcome, bool preview) {
 }
 
 }  // namespace
-
-Resolver& worker_resolver(const std::filesystem::path& db_file) {
-  if (!t_resolver) t_resolver = std::make_unique<Resolver>(db_file);
-  return *t_resolver;
-}
-
-void reset_worker_resolver() { t_resolver.reset(); }
 
 void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
@@ -65,10 +56,14 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   options.views = &state.views();
   ResolveResult result;
   try {
-    result = worker_resolver(state.config().database.path)
-                 .resolve(token, options, system_clock_now(), ctx.settings->signer.get());
+    auto resolver = state.resolvers().acquire();
+    try {
+      result = resolver->resolve(token, options, system_clock_now(), ctx.settings->signer.get());
+    } catch (...) {
+      resolver.discard();  // the next request reopens the connection
+      throw;
+    }
   } catch (const std::exception& e) {
-    reset_worker_resolver();
     const bool unavailable = dynamic_cast<const Error*>(&e) != nullptr;
     log_event(LogLevel::error, "resolve failed",
               {{"request_id", ctx.request_id}, {"error", e.what()}});

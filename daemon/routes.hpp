@@ -5,18 +5,9 @@
 
 #include <filesystem>
 
-#include "common/resolver.hpp"
 #include "daemon/server_state.hpp"
 
 namespace sharelink {
-
-// The calling worker thread's Resolver (its own SQLite connection and
-// prepared statements), opened on first use. Throws DatabaseUnavailable or
-// Error if the database cannot be opened.
-Resolver& worker_resolver(const std::filesystem::path& db_file);
-// Forgets the calling thread's Resolver after a database failure, so the
-// next request reopens the connection.
-void reset_worker_resolver();
 
 // GET/HEAD /v1/music/shared/{token} (SPEC 4).
 void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res);

@@ -2,12 +2,22 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
 
 namespace sharelink {
 namespace {
+
+// Resolver connections per core: SQLite work is a fraction of a request, so a
+// few per core keep every core busy while one holder waits to be scheduled.
+constexpr std::size_t k_resolvers_per_core = 4;
+constexpr std::size_t k_min_resolvers = 4;
+
+std::size_t resolver_connections() {
+  return std::max<std::size_t>(k_min_resolvers, k_resolvers_per_core * std::thread::hardware_concurrency());
+}
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -37,7 +47,8 @@ ServerState::ServerState(Config config, AuditWriter& audit)
           static_cast<std::size_t>(config_.rate_limit.max_clients)),
       miss_limiter_(BucketPolicy::per_minute(config_.rate_limit.misses_per_minute, config_.rate_limit.misses_per_minute),
                     static_cast<std::size_t>(config_.rate_limit.max_clients)),
-      views_(config_.database.path) {
+      views_(config_.database.path),
+      resolvers_(config_.database.path, resolver_connections()) {
   for (const auto& agent : config_.shares.preview_user_agents) preview_agents_lower_.push_back(lowercase(agent));
   reload(config_);
 }

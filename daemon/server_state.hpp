@@ -1,4 +1,4 @@
-// What every request handler of shared-linkd shares: settings, limiters, audit writer, view counter, metrics.
+// What every request handler of shared-linkd shares: settings, limiters, resolvers, audit writer, view counter, metrics.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@
 #include "common/metrics.hpp"
 #include "common/playback_signer.hpp"
 #include "common/rate_limiter.hpp"
+#include "common/resolver_pool.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
@@ -24,8 +25,9 @@ struct RuntimeSettings {
   int ipv6_prefix_length = 64;
 };
 
-// Shared by all worker threads. Threading: the limiters, the audit writer,
-// the view counter and the metrics are thread-safe themselves; the settings
+// Shared by all worker threads. Threading: the limiters, the resolver pool,
+// the audit writer, the view counter and the metrics are thread-safe
+// themselves; the settings
 // snapshot is guarded by settings_mutex_ (held only to copy or swap the
 // pointer).
 class ServerState {
@@ -44,6 +46,8 @@ class ServerState {
   RateLimiter& miss_limiter() { return miss_limiter_; }
   // Every view the resolve route counts goes through here.
   ViewCounter& views() { return views_; }
+  // The SQLite connections resolve and readyz borrow, a few per core.
+  ResolverPool& resolvers() { return resolvers_; }
 
   std::shared_ptr<const RuntimeSettings> settings() const;
   // Rebuilds the settings (keys, trusted proxies) and the limiter policies
@@ -65,6 +69,7 @@ class ServerState {
   RateLimiter media_limiter_;
   RateLimiter miss_limiter_;
   ViewCounter views_;
+  ResolverPool resolvers_;
   std::vector<std::string> preview_agents_lower_;
   mutable std::mutex settings_mutex_;
   std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_
