@@ -748,16 +748,20 @@ class Bench:
     # --- report ----------------------------------------------------------
     def report(self):
         out = []
-        out.append("| scenario | conns | shared-linkd req/s | p50 ms | p99 ms | httplib req/s | nginx req/s | "
-                   "vs httplib | vs nginx |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("| scenario | conns | shared-linkd req/s | p50 ms | p99 ms | httplib req/s | p99 ms | "
+                   "nginx req/s | p99 ms | vs httplib | vs nginx |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+        def rps_p99(m):
+            return (fmt_rps(m["rps"]), "%.2f" % (m["p99_us"] / 1000)) if m else ("-", "-")
+
         for row in self.results["scenarios"]:
             d = row["daemon"]
             h, n = row.get("httplib"), row.get("nginx")
-            out.append("| %s | %d | %s | %.2f | %.2f | %s | %s | %s | %s |" % (
-                row["name"], row["connections"], fmt_rps(d["rps"]), d["p50_us"] / 1000, d["p99_us"] / 1000,
-                fmt_rps(h["rps"]) if h else "-", fmt_rps(n["rps"]) if n else "-",
-                "%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-"))
+            out.append("| %s | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |" % (
+                (row["name"], row["connections"], fmt_rps(d["rps"]), d["p50_us"] / 1000, d["p99_us"] / 1000) +
+                rps_p99(h) + rps_p99(n) +
+                ("%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-")))
         lines = ["\n".join(out)]
         s = self.results["scale"]
         if s:
