@@ -19,6 +19,12 @@ namespace {
 // for milliseconds. Only other processes (sharectl) can still make us wait.
 std::mutex g_view_count_mutex;
 
+// Page cache of each Resolver connection. The daemon keeps a few; 1 MB holds
+// the interior pages of the share and track indexes even for millions of
+// links (leaf pages come from the OS cache), where SQLite's 2 MB default
+// mostly held leaves that random tokens rarely hit twice.
+constexpr int k_resolver_cache_kib = 1024;
+
 constexpr const char* k_track_view_columns =
     "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
     "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
@@ -98,8 +104,14 @@ struct Resolver::Impl {
   SQLite::Statement collection_tracks;
   SQLite::Statement count_view;
 
+  static std::unique_ptr<SQLite::Database> open(const std::filesystem::path& file) {
+    auto connection = open_connection(file, SchemaKind::main);
+    connection->exec("PRAGMA cache_size = -" + std::to_string(k_resolver_cache_kib));
+    return connection;
+  }
+
   explicit Impl(const std::filesystem::path& file)
-      : db(open_connection(file, SchemaKind::main)),
+      : db(open(file)),
         find_share(*db,
                    "SELECT id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
                    "FROM shares WHERE token_digest = ?"),
