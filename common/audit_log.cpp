@@ -161,6 +161,16 @@ void bind_text(SQLite::Statement& statement, int index, const std::string& text)
   }
 }
 
+// As bind_text, without SQLite copying the text: text must stay unchanged
+// until the statement has run (the caller's record outlives exec()).
+void bind_text_no_copy(SQLite::Statement& statement, int index, const std::string& text) {
+  if (text.empty()) {
+    statement.bind(index);
+  } else {
+    statement.bindNoCopy(index, text);
+  }
+}
+
 std::string text_or_empty(const SQLite::Column& column) {
   return column.isNull() ? std::string() : column.getString();
 }
@@ -225,25 +235,26 @@ class AuditDb {
 
   SQLite::Database& db() { return *db_; }
 
-  // One INSERT, in the caller's transaction (or autocommit).
+  // One INSERT, in the caller's transaction (or autocommit). The record's
+  // text is bound without copies: it lives until exec() has run.
   void insert(const AuditRecord& record) {
     insert_.tryReset();
     insert_.bind(1, static_cast<std::int64_t>(to_unix_millis(record.ts)));
-    insert_.bind(2, record.event);
-    insert_.bind(3, record.outcome);
+    insert_.bindNoCopy(2, record.event);
+    insert_.bindNoCopy(3, record.outcome);
     if (record.status) {
       insert_.bind(4, *record.status);
     } else {
       insert_.bind(4);
     }
-    bind_text(insert_, 5, record.client_ip);
-    bind_text(insert_, 6, record.share_id);
-    bind_text(insert_, 7, record.token_fp);
-    bind_text(insert_, 8, record.request_id);
-    bind_text(insert_, 9, record.user_agent);
-    bind_text(insert_, 10, record.actor);
-    bind_text(insert_, 11, record.action);
-    bind_text(insert_, 12, record.detail);
+    bind_text_no_copy(insert_, 5, record.client_ip);
+    bind_text_no_copy(insert_, 6, record.share_id);
+    bind_text_no_copy(insert_, 7, record.token_fp);
+    bind_text_no_copy(insert_, 8, record.request_id);
+    bind_text_no_copy(insert_, 9, record.user_agent);
+    bind_text_no_copy(insert_, 10, record.actor);
+    bind_text_no_copy(insert_, 11, record.action);
+    bind_text_no_copy(insert_, 12, record.detail);
     insert_.exec();
     insert_.reset();
   }

@@ -29,6 +29,28 @@ constexpr const char* k_track_view_columns =
     "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
     "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
 
+// What the licence registry says about a (class, version), if it has it.
+struct RegistryFlags {
+  bool commercial_use;
+  bool requires_attribution;
+};
+
+// licence_facts() without building a Licence: the licence truth rule, once.
+LicenceFacts licence_facts_from(std::optional<RegistryFlags> registry, std::string_view licence_class,
+                                std::string_view licence_version, bool track_no_commercial) {
+  LicenceFacts facts;
+  facts.licence_class = licence_class;
+  facts.licence_version = licence_version;
+  if (!registry || licence_class == "unclear") {
+    facts.commercial_use = false;
+    facts.requires_attribution = true;
+    return facts;
+  }
+  facts.commercial_use = registry->commercial_use && !track_no_commercial;
+  facts.requires_attribution = registry->requires_attribution;
+  return facts;
+}
+
 struct TrackRow {
   TrackView view;
   std::string audio_path;
@@ -44,16 +66,19 @@ TrackRow read_track_row(SQLite::Statement& st) {
   v.mode = st.getColumn(3).getString();
   v.measured_duration_seconds = optional_real(st.getColumn(4));
   v.instrumental = st.getColumn(5).getInt() != 0;
-  const std::string licence_class = st.getColumn(6).getString();
-  const std::string licence_version = st.getColumn(7).getString();
+  const SQLite::Column licence_class = st.getColumn(6);
+  const SQLite::Column licence_version = st.getColumn(7);
   const bool no_commercial = st.getColumn(8).getInt() != 0;
   row.audio_path = st.getColumn(9).getString();
   row.removed = !st.getColumn(10).isNull();
-  std::optional<Licence> registry;
-  if (!st.getColumn(11).isNull()) {
-    registry = Licence{licence_class, licence_version, st.getColumn(11).getInt() != 0, st.getColumn(12).getInt() != 0};
+  const SQLite::Column registry_commercial = st.getColumn(11);
+  const std::string_view class_text(licence_class.getText(), static_cast<std::size_t>(licence_class.getBytes()));
+  const std::string_view version_text(licence_version.getText(), static_cast<std::size_t>(licence_version.getBytes()));
+  std::optional<RegistryFlags> registry;
+  if (!registry_commercial.isNull()) {
+    registry = RegistryFlags{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
   }
-  v.licence = licence_facts(registry, licence_class, licence_version, no_commercial);
+  v.licence = licence_facts_from(registry, class_text, version_text, no_commercial);
   return row;
 }
 
@@ -82,17 +107,9 @@ PublicError public_error(ResolveOutcome outcome) {
 
 LicenceFacts licence_facts(const std::optional<Licence>& registry_entry, std::string_view licence_class,
                            std::string_view licence_version, bool track_no_commercial) {
-  LicenceFacts facts;
-  facts.licence_class = licence_class;
-  facts.licence_version = licence_version;
-  if (!registry_entry || licence_class == "unclear") {
-    facts.commercial_use = false;
-    facts.requires_attribution = true;
-    return facts;
-  }
-  facts.commercial_use = registry_entry->commercial_use && !track_no_commercial;
-  facts.requires_attribution = registry_entry->requires_attribution;
-  return facts;
+  std::optional<RegistryFlags> flags;
+  if (registry_entry) flags = RegistryFlags{registry_entry->commercial_use, registry_entry->requires_attribution};
+  return licence_facts_from(flags, licence_class, licence_version, track_no_commercial);
 }
 
 struct Resolver::Impl {

@@ -1,6 +1,8 @@
 #include "daemon/http_common.hpp"
 
-#include "common/ids.hpp"
+#include <algorithm>
+
+#include "common/crypto.hpp"
 
 namespace sharelink {
 namespace {
@@ -18,10 +20,34 @@ std::string forwarded_for(const httplib::Request& req) {
   return joined;
 }
 
+constexpr std::size_t k_id_bytes = 8;
+constexpr std::size_t k_random_refill_bytes = 4096;
+
 }  // namespace
 
+std::string next_request_id() {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  thread_local std::string pool;
+  thread_local std::size_t used = 0;
+  if (used + k_id_bytes > pool.size()) {
+    pool = random_bytes(k_random_refill_bytes);
+    used = 0;
+  }
+  std::string id = "req_";
+  id.reserve(4 + 2 * k_id_bytes);
+  for (std::size_t i = 0; i < k_id_bytes; ++i) {
+    const auto byte = static_cast<unsigned char>(pool[used + i]);
+    id += k_hex[byte >> 4];
+    id += k_hex[byte & 0x0F];
+  }
+  // Each byte is handed out once: wiped so no later id can repeat it.
+  std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), k_id_bytes, '\0');
+  used += k_id_bytes;
+  return id;
+}
+
 RequestContext::RequestContext(const httplib::Request& req, const ServerState& state)
-    : request_id(new_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
+    : request_id(next_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
   const auto peer = parse_ip(req.remote_addr).value_or(IpAddress{});
   client = client_address(peer, forwarded_for(req), settings->trusted_proxies);
   client_key = sharelink::client_key(client, settings->ipv6_prefix_length);
