@@ -84,10 +84,13 @@ void require_current_schema(const std::filesystem::path& file, SchemaKind kind) 
   }
 }
 
-std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind) {
+std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind,
+                                                  ConnectionThreading threading) {
   require_current_schema(file, kind);
   try {
-    auto db = std::make_unique<SQLite::Database>(file.string(), SQLite::OPEN_READWRITE, k_busy_timeout_ms);
+    const int flags = SQLite::OPEN_READWRITE |
+                      (threading == ConnectionThreading::one_thread_at_a_time ? SQLite::OPEN_NOMUTEX : 0);
+    auto db = std::make_unique<SQLite::Database>(file.string(), flags, k_busy_timeout_ms);
     configure(*db);
     return db;
   } catch (const SQLite::Exception& e) {

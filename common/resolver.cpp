@@ -1,5 +1,6 @@
 #include "common/resolver.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <mutex>
@@ -122,7 +123,8 @@ struct Resolver::Impl {
   SQLite::Statement count_view;
 
   static std::unique_ptr<SQLite::Database> open(const std::filesystem::path& file) {
-    auto connection = open_connection(file, SchemaKind::main);
+    // A Resolver is used by one thread at a time (see resolver.hpp).
+    auto connection = open_connection(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time);
     connection->exec("PRAGMA cache_size = -" + std::to_string(k_resolver_cache_kib));
     return connection;
   }
@@ -346,17 +348,22 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
 
 // A JSON string. A byte that starts no well-formed UTF-8 sequence becomes
 // U+FFFD, so a stored title can never make the answer invalid JSON.
+// Bytes copied as they are: printable ASCII except '"' and '\'.
+constexpr std::array<bool, 256> k_plain_json_byte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char k_hex[] = "0123456789abcdef";
   out += '"';
   std::size_t run = 0;  // start of the bytes copied as they are
   std::size_t i = 0;
   while (i < text.size()) {
+    while (i < text.size() && k_plain_json_byte[static_cast<unsigned char>(text[i])]) ++i;
+    if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      ++i;
-      continue;
-    }
     if (c >= 0x80) {
       const std::size_t length = utf8_length(text, i);
       if (length > 0) {

@@ -16,11 +16,18 @@ namespace sharelink {
 
 inline constexpr int k_busy_timeout_ms = 5000;
 
+// Who may use a connection: any thread (SQLite locks the connection on every
+// call), or one thread at a time, which the owner guarantees (a Resolver lent
+// by a pool, a connection behind the owner's mutex); SQLite then skips that
+// per-call lock.
+enum class ConnectionThreading { serialized, one_thread_at_a_time };
+
 // A read-write connection on an existing database with the current schema of
 // kind (throws Error naming the file and the fix otherwise), in WAL mode with
 // synchronous=NORMAL and a busy timeout, so the daemon and sharectl can work
 // on the same files at once.
-std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind);
+std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind,
+                                                  ConnectionThreading threading = ConnectionThreading::serialized);
 
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
 template <typename Fn>

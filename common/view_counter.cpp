@@ -34,7 +34,7 @@ void merge(PendingMap& into, const std::string& share_id, const PendingViews& vi
 struct ViewCounter::Impl {
   Impl(const std::filesystem::path& file, const ViewCounterOptions& opts)
       : options(opts),
-        db(open_connection(file, SchemaKind::main)),
+        db(open_connection(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time)),  // under write_mutex
         take_limited(*db,
                      "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
                      "WHERE id = ?1 AND (max_views IS NULL OR view_count < max_views) "
