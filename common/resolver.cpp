@@ -224,7 +224,9 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   if (!is_share_token(token)) return result;  // not_found, no lookup
 
   const std::int64_t now_s = to_unix_seconds(now);
-  auto share = impl_->load_share(token_digest(token));
+  const std::string digest = token_digest(token);
+  result.token_fp = digest.substr(0, 12);  // token_fingerprint(token), without hashing twice
+  auto share = impl_->load_share(digest);
   if (!share) return result;
 
   result.share_id = share->id;
@@ -299,7 +301,8 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
       lost.share_id = result.share_id;
       lost.target_type = result.target_type;
       lost.visibility = result.visibility;
-      auto current = impl_->load_share(token_digest(token));
+      lost.token_fp = result.token_fp;
+      auto current = impl_->load_share(digest);
       if (current) {
         if (current->expires_at) lost.expires_at = from_unix_seconds(*current->expires_at);
         lost.outcome = Impl::status_of(*current, now_s);

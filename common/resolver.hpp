@@ -64,6 +64,9 @@ struct ResolveResult {
   std::optional<CollectionView> collection;
   std::optional<std::vector<TrackView>> tracks;
   bool view_counted = false;
+  // First 12 hex of the token's SHA-256 (token_fingerprint), set when the
+  // token was well-formed: the lookup computes the digest anyway.
+  std::string token_fp;
 };
 
 struct ResolveOptions {

@@ -21,10 +21,12 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   const RequestContext ctx(req, state);
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, "resolve");
-  if (!token.empty()) record.token_fp = token_fingerprint(token);
 
   // The answer, the audit record and the metrics leave through here, once.
   auto finish = [&](const char* outcome) {
+    // The resolver hands back the fingerprint of a well-formed token; any
+    // other token (or a refused request) is fingerprinted here.
+    if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
     record.outcome = outcome;
     record.status = res.status;
     state.audit().append(std::move(record));
@@ -72,6 +74,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
     return finish("error");
   }
   record.share_id = result.share_id;
+  record.token_fp = std::move(result.token_fp);
 
   if (result.outcome == ResolveOutcome::ok || result.outcome == ResolveOutcome::unavailable) {
     res.status = 200;

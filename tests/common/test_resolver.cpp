@@ -9,6 +9,7 @@
 #include "common/catalog_store.hpp"
 #include "common/crypto.hpp"
 #include "common/database.hpp"
+#include "common/ids.hpp"
 #include "common/installation.hpp"
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
@@ -174,6 +175,17 @@ TEST_CASE("Resolver: unknown and malformed tokens are not found", "[resolver]") 
     CHECK(result.outcome == ResolveOutcome::not_found);
     CHECK(result.share_id.empty());
   }
+}
+
+TEST_CASE("Resolver: a well-formed token's fingerprint comes back with the answer", "[resolver]") {
+  Fixture f;
+  f.add_track("mtrack_000000000001");
+  const auto created = f.share("track", "mtrack_000000000001");
+  Resolver resolver(f.db);
+  const std::string unknown = "shr_00000000000000000000000000000000";
+  CHECK(resolver.resolve(created.token, counting(), k_now, &f.signer).token_fp == token_fingerprint(created.token));
+  CHECK(resolver.resolve(unknown, counting(), k_now, &f.signer).token_fp == token_fingerprint(unknown));
+  CHECK(resolver.resolve("shr_0000", counting(), k_now, &f.signer).token_fp.empty());  // no lookup, no hash
 }
 
 TEST_CASE("Resolver: removed content answers unavailable and counts no view", "[resolver]") {
