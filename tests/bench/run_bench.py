@@ -108,6 +108,13 @@ def wait_for_port(port, proc, timeout=20):
     return False
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -441,10 +448,13 @@ class Bench:
                         self.scenario_lua(scenario, inst, ADDR_WARMUP, urls_file))
             before = daemon.metrics()
             perf = self.start_perf(daemon.pid, label)
+            cpu_before = cpu_seconds(daemon.pid)
             result = run_wrk(self.bin, daemon.port, connections, duration,
                              self.scenario_lua(scenario, inst, ADDR_MEASURE, urls_file))
+            cpu_after = cpu_seconds(daemon.pid)
             self.stop_perf(perf)
             after = daemon.metrics()
+            result["cpu_us_per_request"] = (cpu_after - cpu_before) * 1e6 / max(1, result["requests"])
             route = "media" if scenario == "media" else "resolve"
             outcomes = {}
             for (r, outcome), n in after.items():
@@ -748,9 +758,9 @@ class Bench:
     # --- report ----------------------------------------------------------
     def report(self):
         out = []
-        out.append("| scenario | conns | shared-linkd req/s | p50 ms | p99 ms | httplib req/s | p99 ms | "
+        out.append("| scenario | conns | shared-linkd req/s | p50 ms | p99 ms | CPU us/req | httplib req/s | p99 ms | "
                    "nginx req/s | p99 ms | vs httplib | vs nginx |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
         def rps_p99(m):
             return (fmt_rps(m["rps"]), "%.2f" % (m["p99_us"] / 1000)) if m else ("-", "-")
@@ -758,8 +768,9 @@ class Bench:
         for row in self.results["scenarios"]:
             d = row["daemon"]
             h, n = row.get("httplib"), row.get("nginx")
-            out.append("| %s | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |" % (
-                (row["name"], row["connections"], fmt_rps(d["rps"]), d["p50_us"] / 1000, d["p99_us"] / 1000) +
+            out.append("| %s | %d | %s | %.2f | %.2f | %.0f | %s | %s | %s | %s | %s | %s |" % (
+                (row["name"], row["connections"], fmt_rps(d["rps"]), d["p50_us"] / 1000, d["p99_us"] / 1000,
+                 d["cpu_us_per_request"]) +
                 rps_p99(h) + rps_p99(n) +
                 ("%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-")))
         lines = ["\n".join(out)]
