@@ -31,16 +31,12 @@ constexpr int k_ip_scan_page_rows = 512;
 constexpr int k_writer_cache_kib = 16384;
 // The idle writer wakes this often to see whether retention is due.
 constexpr auto k_idle_wake = std::chrono::seconds(1);
-// Under load one transaction stays open for up to k_commit_interval and
-// takes the queued records every k_chunk_interval: a commit writes every page
-// the transaction touched (the table and three indexes, random keys), so
-// fewer, larger transactions write far fewer pages, and inserting in small
-// chunks spreads the writer's CPU instead of taking a core in bursts (which
-// showed as tail latency of the requests). A transaction that gets no new
-// record for one chunk interval commits at once, so a quiet daemon's records
-// are committed within k_chunk_interval.
-constexpr auto k_chunk_interval = std::chrono::milliseconds(2);
-constexpr auto k_commit_interval = std::chrono::milliseconds(100);
+// Under load, a batch starts at most this long after the previous one, so
+// records gather into fewer, larger transactions: a commit writes every page
+// the batch touched (the table and three indexes), whatever its size, and
+// cost more than the inserts themselves when batches were a few records each.
+// The first record after a quiet spell is written at once.
+constexpr auto k_batch_interval = std::chrono::milliseconds(10);
 constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
@@ -259,16 +255,11 @@ class AuditDb {
     insert_.reset();
   }
 
-  // A write transaction spanning several insert() calls (the writer's).
-  void begin() { db_->exec("BEGIN IMMEDIATE"); }
-  void commit() { db_->exec("COMMIT"); }
-  // Never throws: without an open transaction (BEGIN failed, or SQLite
-  // already rolled back) there is nothing to undo.
-  void rollback() noexcept {
-    try {
-      db_->exec("ROLLBACK");
-    } catch (...) {
-    }
+  // Every record of batch in one transaction: all or none.
+  void insert_batch(const std::vector<AuditRecord>& batch) {
+    with_write_transaction(*db_, [&] {
+      for (const auto& record : batch) insert(record);
+    });
   }
 
   // One retention transaction: deletes up to k_prune_step_rows expired rows,
@@ -371,8 +362,9 @@ struct AuditWriter::Impl {
     depth_.store(queue_.size(), std::memory_order_relaxed);
     const bool wake = queue_.size() == 1 || queue_.size() == options_.batch_limit;
     lock.unlock();
-    // The writer waits for a first record, or for a chunk interval, a full
-    // batch, a flush or stop; otherwise it comes back for this record anyway.
+    // The writer waits for a first record, or gathers until a batch is full
+    // or k_batch_interval has passed; otherwise it comes back for this record
+    // after its current batch.
     if (wake) work_ready_.notify_one();
   }
 
@@ -407,63 +399,52 @@ struct AuditWriter::Impl {
 
   bool retention_due_locked() const { return retention_ && retention_->clock() >= retention_->next_run; }
 
-  // The writer thread. Order per round: take the queued records (under the
-  // lock, together with the retention decision, so a flush() after a clock
-  // step sees the retention run), run one retention step if no transaction is
-  // open, insert the records into the open transaction (opening one if
-  // needed), commit when it is due. Never throws.
+  // The writer thread. Order per round: take a batch (under the lock, together
+  // with the retention decision, so a flush() after a clock step sees the
+  // retention run), run one retention step, write the batch. Never throws.
   void run() {
-    // Records of the open transaction (or of one to retry), in order.
     std::vector<AuditRecord> batch;
-    std::size_t inserted = 0;  // records of batch inserted in the open transaction
-    bool open = false;
-    auto opened_at = std::chrono::steady_clock::time_point();
     std::optional<PruneCutoffs> prune;
     auto backoff = k_first_backoff;
     // When the first failure after stop() was seen; time_point::max() = none yet.
     auto failing_since_stop = std::chrono::steady_clock::time_point::max();
     bool abandon = false;
-    // After a failure the records in hand are retried as they are: nothing
-    // more is taken meanwhile, so the queue fills and appenders wait.
-    bool retrying = false;
+    auto last_batch = std::chrono::steady_clock::time_point::min();
     for (;;) {
       bool stopping = false;
-      bool flushing = false;
-      std::size_t took = 0;
       {
         std::unique_lock lock(mutex_);
-        if (open) {
-          // More records for the open transaction, a chunk at a time.
-          work_ready_.wait_for(lock, k_chunk_interval, [&] {
-            return stopping_ || flushers_ > 0 || batch.size() + queue_.size() >= options_.batch_limit;
-          });
-        } else if (batch.empty() && !prune) {
-          work_ready_.wait_for(lock, k_idle_wake,
-                               [&] { return !queue_.empty() || stopping_ || retention_due_locked(); });
+        if (batch.empty()) {
+          if (!prune) {
+            work_ready_.wait_for(lock, k_idle_wake,
+                                 [&] { return !queue_.empty() || stopping_ || retention_due_locked(); });
+            if (!queue_.empty() && last_batch != std::chrono::steady_clock::time_point::min()) {
+              work_ready_.wait_until(lock, last_batch + k_batch_interval, [&] {
+                return queue_.size() >= options_.batch_limit || stopping_ || flushers_ > 0;
+              });
+            }
+          }
+          if (queue_.empty() && stopping_) {
+            closed_ = true;
+            lock.unlock();
+            progress_.notify_all();
+            return;
+          }
+          const std::size_t take = std::min(queue_.size(), options_.batch_limit);
+          std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take), std::back_inserter(batch));
+          queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+          depth_.store(queue_.size(), std::memory_order_relaxed);
+          if (take > 0) progress_.notify_all();  // room for blocked appenders
         }
-        if (queue_.empty() && stopping_ && batch.empty()) {
-          closed_ = true;
-          lock.unlock();
-          progress_.notify_all();
-          return;
-        }
-        if (!retrying) took = std::min(queue_.size(), options_.batch_limit - std::min(options_.batch_limit, batch.size()));
-        std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(took), std::back_inserter(batch));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(took));
-        depth_.store(queue_.size(), std::memory_order_relaxed);
-        if (took > 0) progress_.notify_all();  // room for blocked appenders
         stopping = stopping_;
-        flushing = flushers_ > 0;
-        if (!open && !prune && !stopping && retention_due_locked()) {
+        if (!prune && !stopping && retention_due_locked()) {
           const TimePoint now = retention_->clock();
           prune = cutoffs_for(now, retention_->retention_days, retention_->ip_retention_days);
           retention_->next_run = now + options_.prune_interval;
         }
       }
 
-      // Retention runs between transactions, in steps, so it never holds the
-      // write lock for long and the batches keep flowing.
-      if (prune && !open) run_prune_step(prune);
+      if (prune) run_prune_step(prune);
       if (batch.empty()) continue;
 
       if (abandon) {
@@ -471,33 +452,16 @@ struct AuditWriter::Impl {
         continue;
       }
       try {
-        const auto now = std::chrono::steady_clock::now();
-        if (!open) {
-          db_.begin();
-          open = true;
-          opened_at = now;
-          inserted = 0;
-        }
-        for (; inserted < batch.size(); ++inserted) db_.insert(batch[inserted]);
-        const bool quiet = took == 0;  // nothing arrived for a whole chunk interval
-        if (quiet || stopping || flushing || batch.size() >= options_.batch_limit ||
-            now - opened_at >= k_commit_interval) {
-          db_.commit();
-          open = false;
-          finish_batch(batch, true);
-          retrying = false;
-          backoff = k_first_backoff;
-          failing_since_stop = std::chrono::steady_clock::time_point::max();
-        }
+        last_batch = std::chrono::steady_clock::now();
+        db_.insert_batch(batch);
+        finish_batch(batch, true);
+        backoff = k_first_backoff;
+        failing_since_stop = std::chrono::steady_clock::time_point::max();
         continue;
       } catch (...) {
         errors_.fetch_add(1, std::memory_order_relaxed);
-        db_.rollback();
-        open = false;
-        inserted = 0;
-        retrying = true;
       }
-      // The records stay in hand and are retried: records are never dropped
+      // The batch stays in hand and is retried: records are never dropped
       // while the daemon runs. Only a stop() facing a database that keeps
       // refusing writes gives up, after options_.stop_deadline.
       if (stopping) {
