@@ -13,9 +13,10 @@ namespace sharelink {
 struct ViewCounterOptions {
   // How long a view of a link without max_views may wait before the
   // background thread writes it. Each write makes every other connection of
-  // the process drop its page cache, so writes stay a few per second. Default
-  // 250 ms.
-  std::chrono::milliseconds flush_interval{250};
+  // the process drop its page cache (with a million links, about 2 MB of
+  // index pages each to read again), so writes stay about one per second.
+  // Default 1 s.
+  std::chrono::milliseconds flush_interval{1000};
   // Distinct links whose views may wait at once; at the bound, add() writes
   // at once (and so waits for a write under way). At least 1, default 65536
   // (a few MB).
