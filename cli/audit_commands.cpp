@@ -109,7 +109,7 @@ Format choose_format(const Context& context, const std::optional<std::string>& f
   return choice == "json" ? Format::json : choice == "csv" ? Format::csv : Format::table;
 }
 
-AuditFilter filter_of(const Context& context, const AuditQueryArgs& args) {
+AuditFilter filter_of(Context& context, const AuditQueryArgs& args) {
   AuditFilter filter;
   if (args.ip) {
     filter.ip = parse_cidr(*args.ip);
@@ -132,6 +132,8 @@ AuditFilter filter_of(const Context& context, const AuditQueryArgs& args) {
       throw UsageError("--token: expected a share token (shr_ followed by 32 lowercase hex)");
     }
     filter.token_fp = token_fingerprint(*args.token);
+    // The token's own link, if it has one: its records are found through it.
+    if (const auto share = context.shares().find_by_token(*args.token)) filter.token_share_id = share->id;
   }
   if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "media", "admin"});
   if (args.outcome) {

@@ -125,7 +125,12 @@ struct AuditFilter {
   // address is a /32 or /128.
   std::optional<Cidr> ip;
   std::optional<std::string> share_id;
+  // Records of the token with this fingerprint. Records that name a share
+  // link are indexed by their link only, so a token that belongs to a link
+  // also needs token_share_id; without it, only the records that name no
+  // link match (unknown tokens, requests refused before the lookup).
   std::optional<std::string> token_fp;
+  std::optional<std::string> token_share_id;  // the link of token_fp's token, if it has one
   std::optional<std::string> event;
   std::optional<std::string> outcome;
   std::optional<TimePoint> since;  // inclusive

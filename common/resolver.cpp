@@ -123,6 +123,9 @@ struct Resolver::Impl {
   SQLite::Statement find_collection;
   SQLite::Statement collection_tracks;
   SQLite::Statement count_view;
+  SQLite::Statement begin_read;
+  SQLite::Statement end_read;
+  SQLite::Statement abandon_read;
 
   static std::unique_ptr<SQLite::Database> open(const std::filesystem::path& file) {
     // A Resolver is used by one thread at a time (see resolver.hpp).
@@ -148,7 +151,40 @@ struct Resolver::Impl {
         count_view(*db,
                    "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
                    "WHERE id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2) "
-                   "AND (max_views IS NULL OR view_count < max_views)") {}
+                   "AND (max_views IS NULL OR view_count < max_views)"),
+        begin_read(*db, "BEGIN"),
+        end_read(*db, "COMMIT"),
+        abandon_read(*db, "ROLLBACK") {}
+
+  // One read transaction around a resolve's lookups: they see one snapshot,
+  // and SQLite takes its WAL read lock once instead of once per statement
+  // (each time through process-wide mutexes that every worker thread
+  // contends for). Ended before any write on this connection.
+  class ReadSnapshot {
+   public:
+    explicit ReadSnapshot(Impl& impl) : impl_(impl) { run(impl_.begin_read); }
+    ~ReadSnapshot() {
+      if (!open_) return;
+      try {
+        run(impl_.abandon_read);
+      } catch (...) {  // NOLINT(bugprone-empty-catch): the connection is discarded by the caller anyway
+      }
+    }
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+    void end() {
+      open_ = false;
+      run(impl_.end_read);
+    }
+
+   private:
+    static void run(SQLite::Statement& st) {
+      StatementScope scope(st);
+      st.exec();
+    }
+    Impl& impl_;
+    bool open_ = true;
+  };
 
   struct ShareRow {
     std::string id, target_type, target_id, visibility;
@@ -178,6 +214,11 @@ struct Resolver::Impl {
     if (row.max_views && row.view_count >= *row.max_views) return ResolveOutcome::limit_reached;
     return ResolveOutcome::ok;
   }
+
+  // Fills result from share and its target (status, track or collection,
+  // playback URLs), inside the caller's read snapshot.
+  void read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options, TimePoint now,
+                   const PlaybackSigner* signer);
 
   // Takes the view atomically with the status check; false if the link
   // stopped being active since it was read (revoked, expired, or another
@@ -228,93 +269,102 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   const std::int64_t now_s = to_unix_seconds(now);
   const std::string digest = token_digest(token);
   result.token_fp = digest.substr(0, 12);  // token_fingerprint(token), without hashing twice
-  auto share = impl_->load_share(digest);
-  if (!share) return result;
+  std::optional<Impl::ShareRow> share;
+  {
+    Impl::ReadSnapshot snapshot(*impl_);
+    share = impl_->load_share(digest);
+    if (share) impl_->read_target(*share, result, options, now, signer);
+    snapshot.end();
+  }
+  if (!share || result.outcome != ResolveOutcome::ok || !options.count_view) return result;
 
-  result.share_id = share->id;
-  result.target_type = share->target_type;
-  result.visibility = share->visibility;
-  if (share->expires_at) result.expires_at = from_unix_seconds(*share->expires_at);
-  result.outcome = Impl::status_of(*share, now_s);
-  if (result.outcome != ResolveOutcome::ok) return result;
+  bool counted = true;
+  if (options.views == nullptr) {
+    counted = impl_->take_view(share->id, now_s);
+  } else if (share->max_views) {
+    counted = options.views->take_limited(share->id, now_s);
+  } else {
+    options.views->add(share->id, now_s);  // no limit to check: written in a batch
+  }
+  if (!counted) {
+    // Lost a race: answer with the link's status as it is now.
+    ResolveResult lost;
+    lost.share_id = result.share_id;
+    lost.target_type = result.target_type;
+    lost.visibility = result.visibility;
+    lost.token_fp = result.token_fp;
+    auto current = impl_->load_share(digest);
+    if (current) {
+      if (current->expires_at) lost.expires_at = from_unix_seconds(*current->expires_at);
+      lost.outcome = Impl::status_of(*current, now_s);
+    }
+    if (lost.outcome == ResolveOutcome::ok) lost.outcome = ResolveOutcome::limit_reached;
+    return lost;
+  }
+  result.view_counted = true;
+  return result;
+}
+
+void Resolver::Impl::read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options,
+                                 TimePoint now, const PlaybackSigner* signer) {
+  const std::int64_t now_s = to_unix_seconds(now);
+  result.share_id = share.id;
+  result.target_type = share.target_type;
+  result.visibility = share.visibility;
+  if (share.expires_at) result.expires_at = from_unix_seconds(*share.expires_at);
+  result.outcome = status_of(share, now_s);
+  if (result.outcome != ResolveOutcome::ok) return;
 
   // Playback URLs live until min(now + ttl, share expiry).
   std::int64_t playback_exp = 0;
   const bool mint = options.mint_playback && signer != nullptr;
   if (mint) {
     playback_exp = now_s + signer->ttl_seconds();
-    if (share->expires_at && *share->expires_at < playback_exp) playback_exp = *share->expires_at;
+    if (share.expires_at && *share.expires_at < playback_exp) playback_exp = *share.expires_at;
   }
   auto add_playback = [&](TrackRow& row) {
-    if (mint) row.view.playback_url = signer->mint(row.view.id, row.audio_path, share->id, playback_exp, now);
+    if (mint) row.view.playback_url = signer->mint(row.view.id, row.audio_path, share.id, playback_exp, now);
   };
 
-  if (share->target_type == "track") {
-    StatementScope scope(impl_->find_track);
-    impl_->find_track.bind(1, share->target_id);
-    if (!impl_->find_track.executeStep()) {
+  if (share.target_type == "track") {
+    StatementScope scope(find_track);
+    find_track.bind(1, share.target_id);
+    if (!find_track.executeStep()) {
       result.outcome = ResolveOutcome::unavailable;
-      return result;
+      return;
     }
-    TrackRow row = read_track_row(impl_->find_track);
+    TrackRow row = read_track_row(find_track);
     if (row.removed) {
       result.outcome = ResolveOutcome::unavailable;
-      return result;
+      return;
     }
     add_playback(row);
     result.track = std::move(row.view);
-  } else {
-    {
-      StatementScope scope(impl_->find_collection);
-      impl_->find_collection.bind(1, share->target_id);
-      if (!impl_->find_collection.executeStep() || !impl_->find_collection.getColumn(3).isNull()) {
-        result.outcome = ResolveOutcome::unavailable;
-        return result;
-      }
-      CollectionView collection;
-      collection.id = impl_->find_collection.getColumn(0).getString();
-      collection.name = impl_->find_collection.getColumn(1).getString();
-      collection.description = optional_text(impl_->find_collection.getColumn(2));
-      result.collection = std::move(collection);
-    }
-    StatementScope scope(impl_->collection_tracks);
-    impl_->collection_tracks.bind(1, share->target_id);
-    std::vector<TrackView> tracks;
-    while (impl_->collection_tracks.executeStep()) {
-      TrackRow row = read_track_row(impl_->collection_tracks);
-      add_playback(row);
-      tracks.push_back(std::move(row.view));
-    }
-    result.tracks = std::move(tracks);
+    return;
   }
 
-  if (options.count_view) {
-    bool counted = true;
-    if (options.views == nullptr) {
-      counted = impl_->take_view(share->id, now_s);
-    } else if (share->max_views) {
-      counted = options.views->take_limited(share->id, now_s);
-    } else {
-      options.views->add(share->id, now_s);  // no limit to check: written in a batch
+  {
+    StatementScope scope(find_collection);
+    find_collection.bind(1, share.target_id);
+    if (!find_collection.executeStep() || !find_collection.getColumn(3).isNull()) {
+      result.outcome = ResolveOutcome::unavailable;
+      return;
     }
-    if (!counted) {
-      // Lost a race: answer with the link's status as it is now.
-      ResolveResult lost;
-      lost.share_id = result.share_id;
-      lost.target_type = result.target_type;
-      lost.visibility = result.visibility;
-      lost.token_fp = result.token_fp;
-      auto current = impl_->load_share(digest);
-      if (current) {
-        if (current->expires_at) lost.expires_at = from_unix_seconds(*current->expires_at);
-        lost.outcome = Impl::status_of(*current, now_s);
-      }
-      if (lost.outcome == ResolveOutcome::ok) lost.outcome = ResolveOutcome::limit_reached;
-      return lost;
-    }
-    result.view_counted = true;
+    CollectionView collection;
+    collection.id = find_collection.getColumn(0).getString();
+    collection.name = find_collection.getColumn(1).getString();
+    collection.description = optional_text(find_collection.getColumn(2));
+    result.collection = std::move(collection);
   }
-  return result;
+  StatementScope scope(collection_tracks);
+  collection_tracks.bind(1, share.target_id);
+  std::vector<TrackView> tracks;
+  while (collection_tracks.executeStep()) {
+    TrackRow row = read_track_row(collection_tracks);
+    add_playback(row);
+    tracks.push_back(std::move(row.view));
+  }
+  result.tracks = std::move(tracks);
 }
 
 namespace {

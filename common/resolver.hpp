@@ -82,8 +82,9 @@ struct ResolveOptions {
 };
 
 // One SQLite connection with its prepared statements. Not thread-safe: the
-// daemon keeps one per worker thread. Every statement is reset after use, so
-// each resolve sees the latest committed changes (sharectl revoke, remove...).
+// daemon lends them out from a small ResolverPool. Each resolve reads in one
+// fresh read transaction, so it sees the latest committed changes (sharectl
+// revoke, remove...).
 // Database failures throw Error; every domain answer is a ResolveOutcome.
 class Resolver {
  public:

@@ -96,7 +96,8 @@ class AuditFixtureTest(CliTestCase):
             row(3, 2 * DAY_MS, "resolve", "ok", 200, "2001:db8::1", self.share["id"], self.fp,
                 ua='Mozilla, "quoted"'),
             row(4, 3600 * 1000, "media", "ok", 200, "198.51.100.4", self.share["id"]),
-            row(5, 3600 * 1000, "resolve", "rate_limited", 429, "203.0.113.7"),
+            # Refused before the lookup: the token's fingerprint, no share.
+            row(5, 3600 * 1000, "resolve", "rate_limited", 429, "203.0.113.7", fp=self.fp),
         ]
         self.insert_audit_records(self.rows)
 
@@ -125,7 +126,7 @@ class AuditFixtureTest(CliTestCase):
             (["--ip", "2001:db8::/32"], [3]),
             (["--ip", "192.0.2.1"], []),
             (["--share", self.share["id"]], [4, 3, 1]),
-            (["--token", self.share["token"]], [3, 1]),
+            (["--token", self.share["token"]], [5, 3, 1]),
             (["--event", "media"], [4]),
             (["--outcome", "not_found"], [2]),
             (["--outcome", "rate_limited", "--event", "resolve"], [5]),

@@ -368,7 +368,16 @@ TEST_CASE("AuditLog: query filters", "[audit_log]") {
   add_case("ip: every IPv6, no IPv4", [&](AuditFilter& f) { f.ip = cidr("::/0"); }, {"r6", "r3"});
   add_case("share", [](AuditFilter& f) { f.share_id = "mslink_aaaaaaaaaaaa"; }, {"r7", "r5", "r4", "r1"});
   add_case("share: unknown", [](AuditFilter& f) { f.share_id = "mslink_ffffffffffff"; }, {});
-  add_case("token_fp", [](AuditFilter& f) { f.token_fp = "fp_b00000000"; }, {"r2"});
+  add_case("token_fp: a token that names no link", [](AuditFilter& f) { f.token_fp = "fp_b00000000"; }, {"r2"});
+  add_case("token_fp: a link's token, with its link", [](AuditFilter& f) {
+    f.token_fp = "fp_a00000000";
+    f.token_share_id = "mslink_aaaaaaaaaaaa";
+  }, {"r7", "r1"});
+  add_case("token_fp: a link's records need the link", [](AuditFilter& f) { f.token_fp = "fp_a00000000"; }, {});
+  add_case("token_fp: the link does not widen the token", [](AuditFilter& f) {
+    f.token_fp = "fp_b00000000";
+    f.token_share_id = "mslink_aaaaaaaaaaaa";
+  }, {"r2"});
   add_case("event: media", [](AuditFilter& f) { f.event = "media"; }, {"r4"});
   add_case("event: admin", [](AuditFilter& f) { f.event = "admin"; }, {"r5"});
   add_case("outcome", [](AuditFilter& f) { f.outcome = "ok"; }, {"r7", "r5", "r4", "r3", "r1"});
