@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <iterator>
 #include <mutex>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/sqlite_connection.hpp"
@@ -432,9 +432,16 @@ struct AuditWriter::Impl {
             progress_.notify_all();
             return;
           }
+          // Every request thread appends under this lock, so it is held for
+          // as little as possible: the usual whole-queue take is a swap (the
+          // queue gets the last batch's emptied buffer back).
           const std::size_t take = std::min(queue_.size(), options_.batch_limit);
-          std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take), std::back_inserter(batch));
-          queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+          if (take == queue_.size()) {
+            batch.swap(queue_);
+          } else {
+            std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take), std::back_inserter(batch));
+            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+          }
           depth_.store(queue_.size(), std::memory_order_relaxed);
           if (take > 0) progress_.notify_all();  // room for blocked appenders
         }
@@ -514,7 +521,7 @@ struct AuditWriter::Impl {
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;  // writer waits: records queued, stop, retention due
   std::condition_variable progress_;    // appenders wait for room, flushers for done_
-  std::deque<AuditRecord> queue_;       // guarded by mutex_
+  std::vector<AuditRecord> queue_;      // guarded by mutex_
   std::uint64_t appended_ = 0;          // guarded by mutex_: records ever queued
   std::uint64_t done_ = 0;              // guarded by mutex_: of those, committed or abandoned
   int flushers_ = 0;                    // guarded by mutex_: threads waiting in flush()
