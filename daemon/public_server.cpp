@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -101,6 +103,8 @@ struct PublicServer::Impl {
   ServerState& state;
   TunedServer server;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> serving{false};  // serve() has been called
+  std::atomic<bool> served{false};   // serve() is returning
   const std::regex resolve_route_{k_resolve_pattern};
   const std::regex media_route_{k_media_pattern};
 
@@ -273,10 +277,25 @@ int PublicServer::bind() {
   return bound;
 }
 
-bool PublicServer::serve() { return impl_->server.listen_after_bind(); }
+// httplib's stop() does nothing until listen_after_bind() has marked the
+// server running, so a signal that arrives just after "listening" was logged
+// could be lost and leave the accept loop running for good. serve() and
+// stop() each publish their flag, then read the other's: at least one of them
+// sees the other, so either serve() returns at once or stop() waits for the
+// loop to be running before stopping it.
+bool PublicServer::serve() {
+  impl_->serving.store(true);
+  bool ok = true;
+  if (!impl_->stopping.load()) ok = impl_->server.listen_after_bind();
+  impl_->served.store(true);
+  return ok;
+}
 
 void PublicServer::stop() {
   impl_->stopping.store(true);
+  while (impl_->serving.load() && !impl_->served.load() && !impl_->server.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->server.stop();
 }
 

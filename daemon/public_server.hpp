@@ -24,6 +24,7 @@ class PublicServer {
   // Accepts and serves until stop(). Returns false if the server failed.
   bool serve();
   // Stops accepting; requests arriving on open connections answer 503.
+  // Safe at any time, also before or while serve() starts.
   void stop();
 
  private:

@@ -432,6 +432,23 @@ class LifecycleTest(unittest.TestCase):
                 self.assertEqual(daemon.stop(signum), 0)
                 self.assertIn("msg=stopped", daemon.log())
 
+    def test_a_signal_during_startup_is_never_lost(self):
+        # A SIGTERM that arrives while the daemon starts (signals already
+        # blocked, the accept loop not yet running) must still stop it.
+        # Before the signal mask is set the default action ends it (-SIGTERM).
+        for delay_ms in (0, 2, 5, 10, 20, 40, 80):
+            with self.subTest(delay_ms=delay_ms):
+                proc = subprocess.Popen([SHARED_LINKD, "--config", self.inst.config_path],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    time.sleep(delay_ms / 1000)
+                    proc.send_signal(signal.SIGTERM)
+                    self.assertIn(proc.wait(20), (0, -signal.SIGTERM))
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+
     def test_listen_flag_and_public_base_url_follow_the_bound_port(self):
         daemon = Daemon(self.inst, ["--listen", "127.0.0.1:0"])
         try:
