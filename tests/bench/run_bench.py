@@ -297,6 +297,17 @@ class Daemon:
                 counts[(m.group(1), m.group(2))] = int(m.group(3))
         return counts
 
+    def latency_buckets(self, route):
+        """The daemon's own request-duration histogram for route: {le: cumulative count}."""
+        status, body = http_get(self.port, "/metrics")
+        buckets = {}
+        pattern = r'sharelink_request_duration_seconds_bucket\{route="%s",le="([^"]+)"\} (\d+)' % route
+        for line in body.decode().splitlines():
+            m = re.match(pattern, line)
+            if m:
+                buckets[m.group(1)] = int(m.group(2))
+        return buckets
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -320,6 +331,17 @@ class Baseline:
             self.stop()
             raise RuntimeError("baseline_server did not start")
         self.port = int(m.group(1))
+
+    def latency_buckets(self, route):
+        """The daemon's own request-duration histogram for route: {le: cumulative count}."""
+        status, body = http_get(self.port, "/metrics")
+        buckets = {}
+        pattern = r'sharelink_request_duration_seconds_bucket\{route="%s",le="([^"]+)"\} (\d+)' % route
+        for line in body.decode().splitlines():
+            m = re.match(pattern, line)
+            if m:
+                buckets[m.group(1)] = int(m.group(2))
+        return buckets
 
     def stop(self):
         if self.proc.poll() is None:
@@ -446,7 +468,9 @@ class Bench:
             if self.args.warmup > 0:
                 run_wrk(self.bin, daemon.port, connections, self.args.warmup,
                         self.scenario_lua(scenario, inst, ADDR_WARMUP, urls_file))
+            route = "media" if scenario == "media" else "resolve"
             before = daemon.metrics()
+            buckets_before = daemon.latency_buckets(route)
             perf = self.start_perf(daemon.pid, label)
             cpu_before = cpu_seconds(daemon.pid)
             result = run_wrk(self.bin, daemon.port, connections, duration,
@@ -454,8 +478,13 @@ class Bench:
             cpu_after = cpu_seconds(daemon.pid)
             self.stop_perf(perf)
             after = daemon.metrics()
+            buckets_after = daemon.latency_buckets(route)
             result["cpu_us_per_request"] = (cpu_after - cpu_before) * 1e6 / max(1, result["requests"])
-            route = "media" if scenario == "media" else "resolve"
+            # The daemon's own view of slow requests (handler time, no client or
+            # network queueing): a cross-check of wrk's percentiles.
+            handled = buckets_after.get("+Inf", 0) - buckets_before.get("+Inf", 0)
+            fast = buckets_after.get("0.1", 0) - buckets_before.get("0.1", 0)
+            result["daemon_over_100ms"] = (handled - fast) / handled if handled else 0.0
             outcomes = {}
             for (r, outcome), n in after.items():
                 if r == route and n - before.get((r, outcome), 0) > 0:
@@ -781,6 +810,9 @@ class Bench:
                              s["connections"], fmt_count(s["small_shares"]), fmt_rps(s["small"]["rps"]),
                              s["small"]["p99_us"] / 1000, fmt_count(s["large_shares"]), fmt_rps(s["large"]["rps"]),
                              s["large"]["p99_us"] / 1000, s["ratio"]))
+            lines.append("  requests the daemon's own histogram shows over 100 ms: %.3f%% (%s shares), %.3f%% (%s)" % (
+                100 * s["small"]["daemon_over_100ms"], fmt_count(s["small_shares"]),
+                100 * s["large"]["daemon_over_100ms"], fmt_count(s["large_shares"])))
         m = self.results["memory"]
         if m:
             lines.append("Memory: RSS %.1f MB before, %.1f MB after a flood from %s distinct addresses "
