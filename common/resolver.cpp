@@ -9,6 +9,7 @@
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
 #include "common/sqlite_connection.hpp"
+#include "common/utf8.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
@@ -374,33 +375,6 @@ namespace {
 // an ordered map per object). Output matches nlohmann's dump(): compact, UTF-8
 // passed through, only '"', '\' and control characters escaped.
 
-// Length of the well-formed UTF-8 sequence (RFC 3629) starting at text[i]; 0 if none.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto byte = static_cast<unsigned char>(text[i + k]);
-    if (byte < (k == 1 ? low : 0x80) || byte > (k == 1 ? high : 0xBF)) return 0;
-  }
-  return length;
-}
-
 // A JSON string. A byte that starts no well-formed UTF-8 sequence becomes
 // U+FFFD, so a stored title can never make the answer invalid JSON.
 // Bytes copied as they are: printable ASCII except '"' and '\'.
@@ -420,7 +394,7 @@ void append_json_string(std::string& out, std::string_view text) {
     if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t length = utf8_length(text, i);
+      const std::size_t length = utf8_sequence_length(text, i);
       if (length > 0) {
         i += length;
         continue;

@@ -289,24 +289,23 @@ class Daemon:
         return self.proc.pid
 
     def metrics(self):
+        """Request counts: {(route, outcome): n}."""
+        return self.scrape()[0]
+
+    def scrape(self):
+        """Request counts as metrics() gives them, and the daemon's own
+        request-duration histograms: {route: {le: cumulative count}}."""
         status, body = http_get(self.port, "/metrics")
-        counts = {}
+        counts, buckets = {}, {}
         for line in body.decode().splitlines():
             m = re.match(r'sharelink_requests_total\{route="(\w+)",outcome="(\w+)"\} (\d+)', line)
             if m:
                 counts[(m.group(1), m.group(2))] = int(m.group(3))
-        return counts
-
-    def latency_buckets(self, route):
-        """The daemon's own request-duration histogram for route: {le: cumulative count}."""
-        status, body = http_get(self.port, "/metrics")
-        buckets = {}
-        pattern = r'sharelink_request_duration_seconds_bucket\{route="%s",le="([^"]+)"\} (\d+)' % route
-        for line in body.decode().splitlines():
-            m = re.match(pattern, line)
+                continue
+            m = re.match(r'sharelink_request_duration_seconds_bucket\{route="(\w+)",le="([^"]+)"\} (\d+)', line)
             if m:
-                buckets[m.group(1)] = int(m.group(2))
-        return buckets
+                buckets.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3))
+        return counts, buckets
 
     def stop(self):
         if self.proc.poll() is None:
@@ -331,17 +330,6 @@ class Baseline:
             self.stop()
             raise RuntimeError("baseline_server did not start")
         self.port = int(m.group(1))
-
-    def latency_buckets(self, route):
-        """The daemon's own request-duration histogram for route: {le: cumulative count}."""
-        status, body = http_get(self.port, "/metrics")
-        buckets = {}
-        pattern = r'sharelink_request_duration_seconds_bucket\{route="%s",le="([^"]+)"\} (\d+)' % route
-        for line in body.decode().splitlines():
-            m = re.match(pattern, line)
-            if m:
-                buckets[m.group(1)] = int(m.group(2))
-        return buckets
 
     def stop(self):
         if self.proc.poll() is None:
@@ -469,16 +457,16 @@ class Bench:
                 run_wrk(self.bin, daemon.port, connections, self.args.warmup,
                         self.scenario_lua(scenario, inst, ADDR_WARMUP, urls_file))
             route = "media" if scenario == "media" else "resolve"
-            before = daemon.metrics()
-            buckets_before = daemon.latency_buckets(route)
+            before, buckets = daemon.scrape()
+            buckets_before = buckets.get(route, {})
             perf = self.start_perf(daemon.pid, label)
             cpu_before = cpu_seconds(daemon.pid)
             result = run_wrk(self.bin, daemon.port, connections, duration,
                              self.scenario_lua(scenario, inst, ADDR_MEASURE, urls_file))
             cpu_after = cpu_seconds(daemon.pid)
             self.stop_perf(perf)
-            after = daemon.metrics()
-            buckets_after = daemon.latency_buckets(route)
+            after, buckets = daemon.scrape()
+            buckets_after = buckets.get(route, {})
             result["cpu_us_per_request"] = (cpu_after - cpu_before) * 1e6 / max(1, result["requests"])
             # The daemon's own view of slow requests (handler time, no client or
             # network queueing): a cross-check of wrk's percentiles.

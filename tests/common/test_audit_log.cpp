@@ -1,5 +1,6 @@
 // Unit tests of the audit log: sanitising, the batched writer, queries, stats and retention.
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/test_support.hpp"
 #include "common/audit_log.hpp"
 
 #include <sqlite3.h>
@@ -25,6 +26,8 @@ namespace sharelink {
 namespace {
 
 using sharelink::testing::TempDir;
+using sharelink::testing::wait_until;
+using sharelink::testing::WriteLockHolder;
 
 using namespace std::chrono_literals;
 
@@ -62,37 +65,7 @@ std::vector<std::string> request_ids(const std::vector<AuditRecord>& records) {
   return ids;
 }
 
-// Waits for a condition another thread brings about; fails rather than hangs.
-template <typename Predicate>
-void wait_until(Predicate predicate) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > give_up) FAIL("condition not reached");
-    std::this_thread::sleep_for(1ms);
-  }
-}
 
-// Holds the database's write lock from another connection, as a long sharectl
-// transaction or a stuck process would.
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::filesystem::path& file) {
-    REQUIRE(sqlite3_open(file.c_str(), &db_) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-  }
-  ~WriteLockHolder() { release(); }
-  WriteLockHolder(const WriteLockHolder&) = delete;
-  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
-  void release() {
-    if (db_ == nullptr) return;
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 // A clock the test moves by hand; safe to read from the writer thread.
 class ManualClock {

@@ -7,17 +7,18 @@
 #include <thread>
 #include <vector>
 
-#include "common/catalog_store.hpp"
 #include "common/database.hpp"
 #include "common/error.hpp"
-#include "common/installation.hpp"
 #include "common/share_store.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace sharelink {
 namespace {
 
 using sharelink::testing::TempDir;
+using sharelink::testing::wait_until;
+using sharelink::testing::seed_one_track;
 using namespace std::chrono_literals;
 
 const TimePoint k_now = from_unix_seconds(1785000000);
@@ -29,20 +30,8 @@ struct Fixture {
   std::string token;
 
   Fixture() {
-    migrate_database(db, SchemaKind::main);
-    CatalogStore catalog(db);
-    for (const auto& licence : default_licences()) catalog.set_licence(licence);
-    Track t;
-    t.id = "mtrack_000000000001";
-    t.title = "Late Night Study";
-    t.engine = "studio";
-    t.mode = "creation";
-    t.licence_class = "personal_only";
-    t.licence_version = "2026-01";
-    t.audio_path = "t.mp3";
-    t.created_at = k_now;
-    REQUIRE(catalog.add_track(t));
-    token = ShareStore(db).create({"track", t.id, "link_only", {}, {}, {}, "tester"}, k_now).token;
+    seed_one_track(db, k_now);
+    token = ShareStore(db).create({"track", testing::k_test_track_id, "link_only", {}, {}, {}, "tester"}, k_now).token;
   }
 };
 
@@ -53,14 +42,6 @@ ResolveOptions offline() {
   return o;
 }
 
-template <typename Predicate>
-void wait_until(Predicate predicate) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > give_up) FAIL("condition not reached");
-    std::this_thread::sleep_for(1ms);
-  }
-}
 
 }  // namespace
 

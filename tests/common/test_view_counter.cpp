@@ -1,8 +1,6 @@
 // Unit tests of the view counter: writes at once when idle, batches under load, exact max_views, stop.
 #include "common/view_counter.hpp"
 
-#include <sqlite3.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -11,19 +9,21 @@
 #include <thread>
 #include <vector>
 
-#include "common/catalog_store.hpp"
 #include "common/database.hpp"
 #include "common/error.hpp"
-#include "common/installation.hpp"
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
 #include "common/share_store.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace sharelink {
 namespace {
 
 using sharelink::testing::TempDir;
+using sharelink::testing::wait_until;
+using sharelink::testing::WriteLockHolder;
+using sharelink::testing::seed_one_track;
 using namespace std::chrono_literals;
 
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
@@ -36,24 +36,12 @@ struct Fixture {
   std::unique_ptr<ShareStore> shares;
 
   Fixture() {
-    migrate_database(db, SchemaKind::main);
-    CatalogStore catalog(db);
-    for (const auto& licence : default_licences()) catalog.set_licence(licence);
-    Track t;
-    t.id = "mtrack_000000000001";
-    t.title = "Late Night Study";
-    t.engine = "studio";
-    t.mode = "creation";
-    t.licence_class = "personal_only";
-    t.licence_version = "2026-01";
-    t.audio_path = "t.mp3";
-    t.created_at = k_now;
-    REQUIRE(catalog.add_track(t));
+    seed_one_track(db, k_now);
     shares = std::make_unique<ShareStore>(db);
   }
 
   CreatedShare share(std::optional<std::int64_t> max_views = {}, std::optional<TimePoint> expires = {}) {
-    return shares->create({"track", "mtrack_000000000001", "link_only", expires, max_views, {}, "tester"},
+    return shares->create({"track", testing::k_test_track_id, "link_only", expires, max_views, {}, "tester"},
                           k_now - 1h);
   }
   std::int64_t views(const std::string& id) { return shares->find(id)->view_count; }
@@ -69,37 +57,7 @@ ViewCounterOptions manual(std::size_t max_pending_links = 65536) {
   return o;
 }
 
-// Holds the database's write lock from another connection, as a long
-// sharectl transaction would.
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::filesystem::path& file) {
-    REQUIRE(sqlite3_open(file.c_str(), &db_) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-  }
-  ~WriteLockHolder() { release(); }
-  WriteLockHolder(const WriteLockHolder&) = delete;
-  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
-  void release() {
-    if (db_ == nullptr) return;
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
 
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// Waits for a condition another thread brings about; fails rather than hangs.
-template <typename Predicate>
-void wait_until(Predicate predicate) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > give_up) FAIL("condition not reached");
-    std::this_thread::sleep_for(1ms);
-  }
-}
 
 }  // namespace
 

@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "../common/temp_dir.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "common/audit_log.hpp"
 #include "common/installation.hpp"
 #include "daemon/public_server.hpp"

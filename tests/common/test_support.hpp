@@ -1,0 +1,70 @@
+// Test support shared by the unit tests: waiting for another thread, holding
+// a database's write lock, and a database with one track.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "common/catalog_store.hpp"
+#include "common/database.hpp"
+#include "common/installation.hpp"
+
+namespace sharelink::testing {
+
+// Waits for a condition another thread brings about; fails rather than hangs.
+template <typename Predicate>
+void wait_until(Predicate predicate) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > give_up) FAIL("condition not reached");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Holds the database's write lock from another connection, as a long sharectl
+// transaction or a stuck process would.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::filesystem::path& file) {
+    REQUIRE(sqlite3_open(file.c_str(), &db_) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  ~WriteLockHolder() { release(); }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+  void release() {
+    if (db_ == nullptr) return;
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+inline constexpr const char* k_test_track_id = "mtrack_000000000001";
+
+// Migrates db to the main schema, seeds the default licences and adds one
+// track, k_test_track_id, created at created_at.
+inline void seed_one_track(const std::filesystem::path& db, TimePoint created_at) {
+  migrate_database(db, SchemaKind::main);
+  CatalogStore catalog(db);
+  for (const auto& licence : default_licences()) catalog.set_licence(licence);
+  Track t;
+  t.id = k_test_track_id;
+  t.title = "Late Night Study";
+  t.engine = "studio";
+  t.mode = "creation";
+  t.licence_class = "personal_only";
+  t.licence_version = "2026-01";
+  t.audio_path = "t.mp3";
+  t.created_at = created_at;
+  REQUIRE(catalog.add_track(t));
+}
+
+}  // namespace sharelink::testing
