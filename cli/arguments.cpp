@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "common/catalog_store.hpp"
 #include "common/error.hpp"
 
 namespace sharelink {
@@ -120,12 +119,17 @@ std::string parse_text(std::string_view flag, std::string_view text, std::size_t
   return std::string(text);
 }
 
-std::string parse_licence_class(std::string_view what, std::string_view text) {
-  if (!is_licence_class(text)) {
+LicenceClass parse_licence_class_arg(std::string_view what, std::string_view text) {
+  const auto licence_class = parse_licence_class(text);
+  if (!licence_class) {
     throw UsageError(std::string(what) + ": unknown licence class " + quote_value(text) +
                      " (one of commercial_cleared, commercial_enterprise, personal_only, unclear)");
   }
-  return std::string(text);
+  return *licence_class;
+}
+
+Visibility parse_visibility_arg(std::string_view flag, std::string_view text) {
+  return *parse_visibility(parse_choice(flag, text, {"link_only", "public"}));
 }
 
 std::string parse_licence_version(std::string_view what, std::string_view text) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/domain.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
@@ -48,7 +49,9 @@ std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text
 std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes);
 
 // One of the four licence classes of SPEC 4. Throws UsageError listing them otherwise.
-std::string parse_licence_class(std::string_view what, std::string_view text);
+LicenceClass parse_licence_class_arg(std::string_view what, std::string_view text);
+// link_only or public. Throws UsageError listing them otherwise.
+Visibility parse_visibility_arg(std::string_view flag, std::string_view text);
 // A licence version: 1 to 32 of A-Z a-z 0-9 . _ -. Throws UsageError otherwise.
 std::string parse_licence_version(std::string_view what, std::string_view text);
 

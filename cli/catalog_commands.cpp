@@ -35,15 +35,21 @@ std::string duration_text(const std::optional<double>& seconds) {
   return out.str();
 }
 
+// The registry entry of a track's (class, version), if the registry has one.
+std::optional<Licence> registry_entry(Context& context, const Track& track) {
+  const auto licence_class = parse_licence_class(track.licence_class);
+  if (!licence_class) return std::nullopt;
+  return context.catalog().licence(*licence_class, track.licence_version);
+}
+
 // Accepted (SPEC 4), but the operator should know the view will not promise more than the registry does.
-void warn_about_licence(Context& context, const std::string& licence_class,
-                        const std::string& licence_version) {
+void warn_about_licence(Context& context, const Track& track) {
   const std::string consequence =
       ": the track is shown with commercial_use false and requires_attribution true";
-  if (licence_class == "unclear") {
+  if (track.licence_class == to_string(LicenceClass::unclear)) {
     print_warning("licence class \"unclear\"" + consequence);
-  } else if (!context.catalog().licence(licence_class, licence_version)) {
-    print_warning("licence " + licence_class + "@" + licence_version + " is not in the licence registry" +
+  } else if (!registry_entry(context, track)) {
+    print_warning("licence " + track.licence_class + "@" + track.licence_version + " is not in the licence registry" +
                   consequence + " until it is added (see \"sharectl licence list\")");
   }
 }
@@ -53,7 +59,7 @@ void warn_about_licence(Context& context, const std::string& licence_class,
 void print_licences(const std::vector<Licence>& licences) {
   Table table({"CLASS", "VERSION", "COMMERCIAL_USE", "REQUIRES_ATTRIBUTION"});
   for (const auto& licence : licences) {
-    table.add_row({licence.licence_class, licence.licence_version, yes_no(licence.commercial_use),
+    table.add_row({to_string(licence.licence_class), licence.licence_version, yes_no(licence.commercial_use),
                    yes_no(licence.requires_attribution)});
   }
   table.print(std::cout);
@@ -74,8 +80,7 @@ struct TrackKind {
   static std::string json(const Track& track) { return track_json(track); }
 
   static void print(Context& c, const Track& track) {
-    const LicenceFacts facts = licence_facts(c.catalog().licence(track.licence_class, track.licence_version),
-                                             track.licence_class, track.licence_version, track.no_commercial);
+    const LicenceFacts facts = licence_facts(track, registry_entry(c, track));
     print_fields(std::cout,
                  {{"id", track.id},
                   {"title", track.title},
@@ -247,12 +252,12 @@ ImportPlan plan_import(Context& context, std::istream& in, const std::string& la
 
 CommandResult run_licence_set(Context& context, const LicenceSetArgs& args) {
   Licence licence;
-  licence.licence_class = parse_licence_class("CLASS", args.licence_class);
+  licence.licence_class = parse_licence_class_arg("CLASS", args.licence_class);
   licence.licence_version = parse_licence_version("VERSION", args.licence_version);
   licence.commercial_use = parse_yes_no("--commercial-use", args.commercial_use);
   licence.requires_attribution = parse_yes_no("--requires-attribution", args.requires_attribution);
   context.catalog().set_licence(licence);
-  const std::string summary = licence.licence_class + "@" + licence.licence_version + ": commercial use " +
+  const std::string summary = std::string(to_string(licence.licence_class)) + "@" + licence.licence_version + ": commercial use " +
                               yes_no(licence.commercial_use) + ", attribution " +
                               (licence.requires_attribution ? "required" : "not required");
   context.record_admin("licence.set", "", summary);
@@ -286,7 +291,7 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
     throw UsageError("--licence: expected CLASS@VERSION (e.g. personal_only@2026-01), got " +
                      quote_value(args.licence));
   }
-  track.licence_class = parse_licence_class("--licence", args.licence.substr(0, at));
+  track.licence_class = to_string(parse_licence_class_arg("--licence", args.licence.substr(0, at)));
   track.licence_version = parse_licence_version("--licence", args.licence.substr(at + 1));
   const fs::path& media_root = context.config().playback.media_root;
   track.audio_path = audio_path_inside("--audio", args.audio, media_root);
@@ -304,7 +309,7 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
                                 "\" already exists (see \"sharectl track show " + track.id +
                                 "\"; \"sharectl track import\" updates tracks)";
   if (context.catalog().track(track.id)) throw UsageError(duplicate);
-  warn_about_licence(context, track.licence_class, track.licence_version);
+  warn_about_licence(context, track);
   if (const fs::path file = media_root / track.audio_path; !fs::exists(file)) {
     print_warning("audio file " + file.string() +
                   " does not exist yet (copy it there before sharing the track)");
@@ -345,7 +350,7 @@ CommandResult run_track_import(Context& context, const std::string& file) {
   std::size_t created = 0;
   for (const auto& track : plan.tracks) {
     if (licences.emplace(track.licence_class, track.licence_version).second) {
-      warn_about_licence(context, track.licence_class, track.licence_version);
+      warn_about_licence(context, track);
     }
     if (!context.catalog().track(track.id)) ++created;
   }

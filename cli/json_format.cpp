@@ -96,7 +96,7 @@ std::string json_array(const std::vector<std::string>& documents) {
 std::string json_strings(const std::vector<std::string>& texts) { return serialise(Json(texts)); }
 
 std::string licence_json(const Licence& licence) {
-  return serialise(Json{{"licence_class", licence.licence_class},
+  return serialise(Json{{"licence_class", to_string(licence.licence_class)},
                         {"licence_version", licence.licence_version},
                         {"commercial_use", licence.commercial_use},
                         {"requires_attribution", licence.requires_attribution}});
@@ -132,9 +132,9 @@ std::string created_share_json(const CreatedShare& created, std::string_view url
   return serialise(Json{{"id", share.id},
                         {"token", created.token},
                         {"url", url},
-                        {"target_type", share.target_type},
+                        {"target_type", to_string(share.target_type)},
                         {"target_id", share.target_id},
-                        {"visibility", share.visibility},
+                        {"visibility", to_string(share.visibility)},
                         {"expires_at", time_or_null(share.expires_at)},
                         {"max_views", value_or_null(share.max_views)},
                         {"created_at", format_rfc3339(share.created_at)}});
@@ -143,9 +143,9 @@ std::string created_share_json(const CreatedShare& created, std::string_view url
 std::string share_json(const ShareReport& report) {
   const Share& share = report.share;
   Json object{{"id", share.id},
-              {"target_type", share.target_type},
+              {"target_type", to_string(share.target_type)},
               {"target_id", share.target_id},
-              {"visibility", share.visibility},
+              {"visibility", to_string(share.visibility)},
               {"created_at", format_rfc3339(share.created_at)},
               {"expires_at", time_or_null(share.expires_at)},
               {"max_views", value_or_null(share.max_views)},
@@ -221,8 +221,7 @@ ImportedTrack parse_track_line(std::string_view line) {
   track.title = required_string(object, "title");
   track.engine = required_string(object, "engine");
   track.mode = required_string(object, "mode");
-  track.licence_class = required_string(object, "licence_class");
-  parse_licence_class("\"licence_class\"", track.licence_class);
+  track.licence_class = to_string(parse_licence_class_arg("\"licence_class\"", required_string(object, "licence_class")));
   track.licence_version =
       parse_licence_version("\"licence_version\"", required_string(object, "licence_version"));
   track.audio_path = required_string(object, "audio_path");

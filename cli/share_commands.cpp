@@ -41,8 +41,9 @@ void print_share(const ShareReport& report) {
   Fields fields = {
       {"id", share.id},
       {"status", to_string(report.status)},
-      {"target", share.target_type + " " + share.target_id + (report.target_removed ? " (removed)" : "")},
-      {"visibility", share.visibility},
+      {"target", std::string(to_string(share.target_type)) + " " + share.target_id +
+                     (report.target_removed ? " (removed)" : "")},
+      {"visibility", to_string(share.visibility)},
       {"created_at", format_rfc3339(share.created_at)},
       {"created_by", share.created_by},
       {"expires_at", time_or(share.expires_at, "never")},
@@ -93,8 +94,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   }
   const TimePoint now = context.now();
   NewShare request;
-  request.visibility =
-      args.visibility ? parse_choice("--visibility", *args.visibility, {"link_only", "public"}) : "link_only";
+  request.visibility = args.visibility ? parse_visibility_arg("--visibility", *args.visibility) : Visibility::link_only;
   if (args.expires_in_days) {
     const std::int64_t max_days = context.config().shares.max_expires_in_days;
     std::int64_t days = parse_whole_number("--expires-in-days", *args.expires_in_days, 1, INT64_MAX, "days");
@@ -114,7 +114,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   if (args.note) request.note = parse_text("--note", *args.note, k_max_note_bytes);
   request.created_by = context.actor();
 
-  request.target_type = args.track ? "track" : "collection";
+  request.target_type = args.track ? TargetType::track : TargetType::collection;
   request.target_id = args.track ? *args.track : *args.collection;
   std::optional<TimePoint> removed_at;
   if (args.track) {
@@ -127,7 +127,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
     removed_at = collection->removed_at;
   }
   if (removed_at) {
-    print_warning(request.target_type + " " + request.target_id +
+    print_warning(std::string(to_string(request.target_type)) + " " + request.target_id +
                   " is removed: the link answers available:false until it is restored");
   }
 
@@ -136,7 +136,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   // The token goes to stdout once and nowhere else: not to the audit log, not to stderr.
   const std::string url = context.config().public_base_url() + "/v1/music/shared/" + created.token;
   context.record_admin("share.create", share.id,
-                       share.target_type + " " + share.target_id + ", expires " +
+                       std::string(to_string(share.target_type)) + " " + share.target_id + ", expires " +
                            time_or(share.expires_at, "never") + ", max views " +
                            (share.max_views ? std::to_string(*share.max_views) : "unlimited"),
                        share.token_fp);
@@ -144,10 +144,10 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
     context.print_json(created_share_json(created, url));
     return CommandResult::ok();
   }
-  std::cout << "created share link " << share.id << " for " << share.target_type << " " << share.target_id
+  std::cout << "created share link " << share.id << " for " << to_string(share.target_type) << " " << share.target_id
             << "\n";
   print_fields(std::cout, {{"url", url},
-                           {"visibility", share.visibility},
+                           {"visibility", to_string(share.visibility)},
                            {"expires_at", time_or(share.expires_at, "never")},
                            {"max_views", share.max_views ? std::to_string(*share.max_views) : "unlimited"},
                            {"token_fp", share.token_fp}});
@@ -177,7 +177,8 @@ CommandResult run_share_list(Context& context, const std::optional<std::string>&
   for (const auto& report : reports) {
     const Share& share = report.share;
     table.add_row({share.id, to_string(report.status),
-                   share.target_type + " " + share.target_id + (report.target_removed ? " (removed)" : ""),
+                   std::string(to_string(share.target_type)) + " " + share.target_id +
+                       (report.target_removed ? " (removed)" : ""),
                    views_text(share), time_or(share.expires_at, "never"), share.created_by,
                    or_dash(share.note.value_or(""))});
   }

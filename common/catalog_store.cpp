@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/error.hpp"
 #include "common/sqlite_connection.hpp"
 
 namespace sharelink {
@@ -47,11 +48,6 @@ void bind_track(SQLite::Statement& st, const Track& t) {
 }
 
 }  // namespace
-
-bool is_licence_class(std::string_view licence_class) {
-  return licence_class == "commercial_cleared" || licence_class == "commercial_enterprise" ||
-         licence_class == "personal_only" || licence_class == "unclear";
-}
 
 struct CatalogStore::Impl {
   std::unique_ptr<SQLite::Database> db;
@@ -104,7 +100,7 @@ void CatalogStore::set_licence(const Licence& licence) {
                        "VALUES (?, ?, ?, ?) ON CONFLICT (licence_class, licence_version) DO UPDATE SET "
                        "commercial_use = excluded.commercial_use, "
                        "requires_attribution = excluded.requires_attribution");
-  st.bind(1, licence.licence_class);
+  st.bind(1, to_string(licence.licence_class));
   st.bind(2, licence.licence_version);
   st.bind(3, licence.commercial_use ? 1 : 0);
   st.bind(4, licence.requires_attribution ? 1 : 0);
@@ -117,20 +113,23 @@ std::vector<Licence> CatalogStore::licences() {
                        "ORDER BY licence_class, licence_version");
   std::vector<Licence> out;
   while (st.executeStep()) {
-    out.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(), st.getColumn(2).getInt() != 0,
+    // The registry's CHECK constraint admits the four classes only.
+    const auto licence_class = parse_licence_class(st.getColumn(0).getText());
+    if (!licence_class) throw Error("licence registry holds an unknown class \"" + st.getColumn(0).getString() + "\"");
+    out.push_back({*licence_class, st.getColumn(1).getString(), st.getColumn(2).getInt() != 0,
                    st.getColumn(3).getInt() != 0});
   }
   return out;
 }
 
-std::optional<Licence> CatalogStore::licence(std::string_view licence_class, std::string_view licence_version) {
+std::optional<Licence> CatalogStore::licence(LicenceClass licence_class, std::string_view licence_version) {
   SQLite::Statement st(*impl_->db,
                        "SELECT commercial_use, requires_attribution FROM licences "
                        "WHERE licence_class = ? AND licence_version = ?");
-  st.bind(1, std::string(licence_class));
+  st.bind(1, to_string(licence_class));
   st.bind(2, std::string(licence_version));
   if (!st.executeStep()) return std::nullopt;
-  return Licence{std::string(licence_class), std::string(licence_version), st.getColumn(0).getInt() != 0,
+  return Licence{licence_class, std::string(licence_version), st.getColumn(0).getInt() != 0,
                  st.getColumn(1).getInt() != 0};
 }
 
@@ -179,7 +178,7 @@ bool CatalogStore::set_track_removed(std::string_view id, std::optional<TimePoin
   return impl_->set_removed("tracks", id, removed_at);
 }
 
-bool CatalogStore::add_collection(const Collection& collection) {
+bool CatalogStore::add_collection(const CollectionRecord& collection) {
   SQLite::Statement st(*impl_->db,
                        "INSERT INTO collections (id, name, description, removed_at, created_at) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT (id) DO NOTHING");

@@ -8,44 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/time_format.hpp"
+#include "common/domain.hpp"
 
 namespace sharelink {
-
-// The four licence classes of SPEC 4.
-bool is_licence_class(std::string_view licence_class);
-
-struct Licence {
-  std::string licence_class;
-  std::string licence_version;
-  bool commercial_use = false;
-  bool requires_attribution = false;
-};
-
-struct Track {
-  std::string id;
-  std::string title;
-  std::string engine;
-  std::string mode;
-  std::optional<double> measured_duration_seconds;
-  bool instrumental = false;
-  std::string licence_class;
-  std::string licence_version;
-  bool no_commercial = false;  // narrows the registry's commercial_use, never widens it
-  std::string mime_type = "audio/mpeg";
-  std::string audio_path;  // relative to playback.media_root
-  std::optional<TimePoint> removed_at;
-  TimePoint created_at;
-};
-
-struct Collection {
-  std::string id;
-  std::string name;
-  std::optional<std::string> description;
-  std::vector<std::string> track_ids;  // in the collection's order
-  std::optional<TimePoint> removed_at;
-  TimePoint created_at;
-};
 
 // Read/write access to the catalogue over one SQLite connection of its own.
 // Not thread-safe: one CatalogStore per thread. Requires the current schema
@@ -61,7 +26,7 @@ class CatalogStore {
   // Inserts or replaces one registry entry.
   void set_licence(const Licence& licence);
   std::vector<Licence> licences();
-  std::optional<Licence> licence(std::string_view licence_class, std::string_view licence_version);
+  std::optional<Licence> licence(LicenceClass licence_class, std::string_view licence_version);
 
   // Inserts a new track; false if the id is taken.
   bool add_track(const Track& track);
@@ -73,7 +38,7 @@ class CatalogStore {
   bool set_track_removed(std::string_view id, std::optional<TimePoint> removed_at);
 
   // Inserts a new collection (track_ids ignored); false if the id is taken.
-  bool add_collection(const Collection& collection);
+  bool add_collection(const CollectionRecord& collection);
   std::optional<Collection> collection(std::string_view id);
   std::vector<Collection> collections();
   bool set_collection_removed(std::string_view id, std::optional<TimePoint> removed_at);

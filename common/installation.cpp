@@ -22,10 +22,10 @@ bool ensure_directory(const std::filesystem::path& dir) {
 
 std::vector<Licence> default_licences() {
   return {
-      {"commercial_cleared", "2026-01", true, false},
-      {"commercial_enterprise", "2026-01", true, false},
-      {"personal_only", "2026-01", false, false},
-      {"unclear", "2026-01", false, true},
+      {LicenceClass::commercial_cleared, "2026-01", true, false},
+      {LicenceClass::commercial_enterprise, "2026-01", true, false},
+      {LicenceClass::personal_only, "2026-01", false, false},
+      {LicenceClass::unclear, "2026-01", false, true},
   };
 }
 

@@ -75,6 +75,16 @@ bool starts_with_bytes_unit(std::string_view text) {
 
 }  // namespace
 
+MediaOutcome media_outcome(ShareStatus status) {
+  switch (status) {
+    case ShareStatus::active: return MediaOutcome::ok;
+    case ShareStatus::revoked: return MediaOutcome::revoked;
+    case ShareStatus::expired: return MediaOutcome::expired;
+    case ShareStatus::exhausted: return MediaOutcome::limit_reached;
+  }
+  return MediaOutcome::not_found;
+}
+
 const char* audit_outcome(MediaOutcome outcome) {
   switch (outcome) {
     case MediaOutcome::ok:
@@ -108,35 +118,27 @@ struct MediaAccess::Impl {
 
   MediaGrant check(std::string_view share_id, std::string_view track_id, TimePoint now) {
     MediaGrant grant;
-    std::string target_type;
-    std::string target_id;
+    ShareRecord share;
     {
       StatementScope scope(find_share);
       find_share.bind(1, std::string(share_id));
       if (!find_share.executeStep()) return grant;  // not_found
-      target_type = find_share.getColumn(0).getString();
-      target_id = find_share.getColumn(1).getString();
-      grant.visibility = find_share.getColumn(2).getString();
-      const auto expires_at = optional_int(find_share.getColumn(3));
-      const auto max_views = optional_int(find_share.getColumn(4));
-      const std::int64_t view_count = find_share.getColumn(5).getInt64();
-      const bool revoked = !find_share.getColumn(6).isNull();
-      // SPEC 3 precedence: revoked, expired, exhausted.
-      if (revoked) {
-        grant.outcome = MediaOutcome::revoked;
-        return grant;
-      }
-      if (expires_at && *expires_at <= to_unix_seconds(now)) {
-        grant.outcome = MediaOutcome::expired;
-        return grant;
-      }
-      if (max_views && view_count >= *max_views) {
-        grant.outcome = MediaOutcome::limit_reached;
-        return grant;
-      }
+      share.id = std::string(share_id);
+      share.target_type = read_target_type(find_share.getColumn(0));
+      share.target_id = find_share.getColumn(1).getString();
+      share.visibility = read_visibility(find_share.getColumn(2));
+      share.expires_at = optional_time(find_share.getColumn(3));
+      share.max_views = optional_int(find_share.getColumn(4));
+      share.view_count = find_share.getColumn(5).getInt64();
+      share.revoked_at = optional_time(find_share.getColumn(6));
     }
+    grant.visibility = share.visibility;
+    grant.outcome = media_outcome(share_status(share, now));
+    if (grant.outcome != MediaOutcome::ok) return grant;
+    grant.outcome = MediaOutcome::not_found;  // until the track is found below
+    const std::string& target_id = share.target_id;
 
-    if (target_type == "track") {
+    if (share.target_type == TargetType::track) {
       if (target_id != track_id) return grant;
     } else {
       StatementScope scope(find_collection);

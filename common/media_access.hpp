@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/time_format.hpp"
+#include "common/domain.hpp"
 
 namespace sharelink {
 
@@ -23,6 +23,10 @@ enum class MediaOutcome {
   limit_reached,  // the share's max_views is reached (status exhausted)
 };
 
+// A share's status as a media outcome: active is ok (if the share still
+// includes the track), the others refuse the request.
+MediaOutcome media_outcome(ShareStatus status);
+
 // The audit outcome of SPEC 7: "ok", "not_found", or "share_inactive" for
 // revoked, expired and limit_reached.
 const char* audit_outcome(MediaOutcome outcome);
@@ -33,8 +37,8 @@ struct MediaGrant {
   std::string
       audio_path;  // as stored: relative to playback.media_root (not yet checked, see open_media_file)
   std::string mime_type;
-  // The share's visibility ("link_only" | "public"); empty when the share is unknown.
-  std::string visibility;
+  // The share's visibility; link_only when the share is unknown.
+  Visibility visibility = Visibility::link_only;
 };
 
 // One SQLite connection with its prepared statements. Not thread-safe: the

@@ -33,28 +33,6 @@ constexpr const char* k_track_view_columns =
     "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
     "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
 
-// What the licence registry says about a (class, version), if it has it.
-struct RegistryFlags {
-  bool commercial_use;
-  bool requires_attribution;
-};
-
-// licence_facts() without building a Licence: the licence truth rule, once.
-LicenceFacts licence_facts_from(std::optional<RegistryFlags> registry, std::string_view licence_class,
-                                std::string_view licence_version, bool track_no_commercial) {
-  LicenceFacts facts;
-  facts.licence_class = licence_class;
-  facts.licence_version = licence_version;
-  if (!registry || licence_class == "unclear") {
-    facts.commercial_use = false;
-    facts.requires_attribution = true;
-    return facts;
-  }
-  facts.commercial_use = registry->commercial_use && !track_no_commercial;
-  facts.requires_attribution = registry->requires_attribution;
-  return facts;
-}
-
 struct TrackRow {
   TrackView view;
   std::string audio_path;
@@ -78,27 +56,15 @@ TrackRow read_track_row(SQLite::Statement& st) {
   const SQLite::Column registry_commercial = st.getColumn(11);
   const std::string_view class_text(licence_class.getText(), static_cast<std::size_t>(licence_class.getBytes()));
   const std::string_view version_text(licence_version.getText(), static_cast<std::size_t>(licence_version.getBytes()));
-  std::optional<RegistryFlags> registry;
+  std::optional<LicenceTerms> registry;
   if (!registry_commercial.isNull()) {
-    registry = RegistryFlags{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
+    registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
   }
-  v.licence = licence_facts_from(registry, class_text, version_text, no_commercial);
+  v.licence = licence_facts(registry, class_text, version_text, no_commercial);
   return row;
 }
 
 }  // namespace
-
-const char* to_string(ResolveOutcome outcome) {
-  switch (outcome) {
-    case ResolveOutcome::ok: return "ok";
-    case ResolveOutcome::unavailable: return "unavailable";
-    case ResolveOutcome::not_found: return "not_found";
-    case ResolveOutcome::revoked: return "revoked";
-    case ResolveOutcome::expired: return "expired";
-    case ResolveOutcome::limit_reached: return "limit_reached";
-  }
-  return "error";
-}
 
 PublicError public_error(ResolveOutcome outcome) {
   switch (outcome) {
@@ -107,13 +73,6 @@ PublicError public_error(ResolveOutcome outcome) {
     case ResolveOutcome::limit_reached: return PublicError::share_limit_reached;
     default: return PublicError::share_not_found;
   }
-}
-
-LicenceFacts licence_facts(const std::optional<Licence>& registry_entry, std::string_view licence_class,
-                           std::string_view licence_version, bool track_no_commercial) {
-  std::optional<RegistryFlags> flags;
-  if (registry_entry) flags = RegistryFlags{registry_entry->commercial_use, registry_entry->requires_attribution};
-  return licence_facts_from(flags, licence_class, licence_version, track_no_commercial);
 }
 
 struct Resolver::Impl {
@@ -187,38 +146,25 @@ struct Resolver::Impl {
     bool open_ = true;
   };
 
-  struct ShareRow {
-    std::string id, target_type, target_id, visibility;
-    std::optional<std::int64_t> expires_at, max_views, revoked_at;
-    std::int64_t view_count = 0;
-  };
-
-  std::optional<ShareRow> load_share(const std::string& digest) {
+  std::optional<ShareRecord> load_share(const std::string& digest) {
     StatementScope scope(find_share);
     find_share.bind(1, digest);
     if (!find_share.executeStep()) return std::nullopt;
-    ShareRow row;
+    ShareRecord row;
     row.id = find_share.getColumn(0).getString();
-    row.target_type = find_share.getColumn(1).getString();
+    row.target_type = read_target_type(find_share.getColumn(1));
     row.target_id = find_share.getColumn(2).getString();
-    row.visibility = find_share.getColumn(3).getString();
-    row.expires_at = optional_int(find_share.getColumn(4));
+    row.visibility = read_visibility(find_share.getColumn(3));
+    row.expires_at = optional_time(find_share.getColumn(4));
     row.max_views = optional_int(find_share.getColumn(5));
     row.view_count = find_share.getColumn(6).getInt64();
-    row.revoked_at = optional_int(find_share.getColumn(7));
+    row.revoked_at = optional_time(find_share.getColumn(7));
     return row;
-  }
-
-  static ResolveOutcome status_of(const ShareRow& row, std::int64_t now_s) {
-    if (row.revoked_at) return ResolveOutcome::revoked;
-    if (row.expires_at && *row.expires_at <= now_s) return ResolveOutcome::expired;
-    if (row.max_views && row.view_count >= *row.max_views) return ResolveOutcome::limit_reached;
-    return ResolveOutcome::ok;
   }
 
   // Fills result from share and its target (status, track or collection,
   // playback URLs), inside the caller's read snapshot.
-  void read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options, TimePoint now,
+  void read_target(const ShareRecord& share, ResolveResult& result, const ResolveOptions& options, TimePoint now,
                    const PlaybackSigner* signer);
 
   // Takes the view atomically with the status check; false if the link
@@ -270,7 +216,7 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   const std::int64_t now_s = to_unix_seconds(now);
   const std::string digest = token_digest(token);
   result.token_fp = digest.substr(0, 12);  // token_fingerprint(token), without hashing twice
-  std::optional<Impl::ShareRow> share;
+  std::optional<ShareRecord> share;
   {
     Impl::ReadSnapshot snapshot(*impl_);
     share = impl_->load_share(digest);
@@ -296,8 +242,8 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
     lost.token_fp = result.token_fp;
     auto current = impl_->load_share(digest);
     if (current) {
-      if (current->expires_at) lost.expires_at = from_unix_seconds(*current->expires_at);
-      lost.outcome = Impl::status_of(*current, now_s);
+      lost.expires_at = current->expires_at;
+      lost.outcome = resolve_outcome(share_status(*current, now));
     }
     if (lost.outcome == ResolveOutcome::ok) lost.outcome = ResolveOutcome::limit_reached;
     return lost;
@@ -306,28 +252,25 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   return result;
 }
 
-void Resolver::Impl::read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options,
+void Resolver::Impl::read_target(const ShareRecord& share, ResolveResult& result, const ResolveOptions& options,
                                  TimePoint now, const PlaybackSigner* signer) {
-  const std::int64_t now_s = to_unix_seconds(now);
   result.share_id = share.id;
   result.target_type = share.target_type;
   result.visibility = share.visibility;
-  if (share.expires_at) result.expires_at = from_unix_seconds(*share.expires_at);
-  result.outcome = status_of(share, now_s);
+  result.expires_at = share.expires_at;
+  result.outcome = resolve_outcome(share_status(share, now));
   if (result.outcome != ResolveOutcome::ok) return;
 
-  // Playback URLs live until min(now + ttl, share expiry).
   std::int64_t playback_exp = 0;
   const bool mint = options.mint_playback && signer != nullptr;
   if (mint) {
-    playback_exp = now_s + signer->ttl_seconds();
-    if (share.expires_at && *share.expires_at < playback_exp) playback_exp = *share.expires_at;
+    playback_exp = to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at));
   }
   auto add_playback = [&](TrackRow& row) {
     if (mint) row.view.playback_url = signer->mint(row.view.id, row.audio_path, share.id, playback_exp, now);
   };
 
-  if (share.target_type == "track") {
+  if (share.target_type == TargetType::track) {
     StatementScope scope(find_track);
     find_track.bind(1, share.target_id);
     if (!find_track.executeStep()) {
@@ -497,7 +440,9 @@ std::string render_view(const ResolveResult& result) {
   out.reserve(size);
 
   out += R"({"kind":)";
-  append_json_string(out, result.target_type);
+  out += '"';
+  out += to_string(result.target_type);
+  out += '"';
   out += R"(,"available":)";
   append_json_bool(out, available);
   out += R"(,"message":)";
@@ -506,10 +451,11 @@ std::string render_view(const ResolveResult& result) {
   } else {
     append_json_string(out, k_unavailable_message);
   }
-  out += R"(,"share":{"target_type":)";
-  append_json_string(out, result.target_type);
-  out += R"(,"visibility":)";
-  append_json_string(out, result.visibility);
+  out += R"(,"share":{"target_type":")";
+  out += to_string(result.target_type);
+  out += R"(","visibility":")";
+  out += to_string(result.visibility);
+  out += '"';
   out += R"(,"expires_at":)";
   if (result.expires_at) {
     append_json_string(out, format_rfc3339(*result.expires_at));

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/catalog_store.hpp"
+#include "common/domain.hpp"
 #include "common/public_errors.hpp"
 #include "common/time_format.hpp"
 
@@ -17,23 +17,8 @@ namespace sharelink {
 class PlaybackSigner;
 class ViewCounter;
 
-enum class ResolveOutcome { ok, unavailable, not_found, revoked, expired, limit_reached };
-const char* to_string(ResolveOutcome outcome);  // audit outcome: ok, unavailable, not_found, ...
 // The error answer of a non-200 outcome (ok and unavailable answer 200).
 PublicError public_error(ResolveOutcome outcome);
-
-struct LicenceFacts {
-  std::string licence_class;
-  std::string licence_version;
-  bool commercial_use = false;
-  bool requires_attribution = true;
-};
-
-// Licence truth: registry facts narrowed by the track, never widened. An
-// unknown (class, version) or the class "unclear" gives commercial_use false
-// and requires_attribution true.
-LicenceFacts licence_facts(const std::optional<Licence>& registry_entry, std::string_view licence_class,
-                           std::string_view licence_version, bool track_no_commercial);
 
 struct TrackView {
   std::string id;
@@ -56,8 +41,8 @@ struct ResolveResult {
   ResolveOutcome outcome = ResolveOutcome::not_found;
   // Set when the token matched a link (every outcome but not_found).
   std::string share_id;
-  std::string target_type;  // "track" | "collection"
-  std::string visibility;
+  TargetType target_type = TargetType::track;
+  Visibility visibility = Visibility::link_only;
   std::optional<TimePoint> expires_at;
   // ok: the track (track share) or collection + tracks (collection share).
   std::optional<TrackView> track;

@@ -13,9 +13,9 @@ constexpr const char* k_share_columns =
 Share read_share(SQLite::Statement& st) {
   Share s;
   s.id = st.getColumn(0).getString();
-  s.target_type = st.getColumn(1).getString();
+  s.target_type = read_target_type(st.getColumn(1));
   s.target_id = st.getColumn(2).getString();
-  s.visibility = st.getColumn(3).getString();
+  s.visibility = read_visibility(st.getColumn(3));
   s.created_at = from_unix_seconds(st.getColumn(4).getInt64());
   s.expires_at = optional_time(st.getColumn(5));
   s.max_views = optional_int(st.getColumn(6));
@@ -31,30 +31,6 @@ Share read_share(SQLite::Statement& st) {
 }
 
 }  // namespace
-
-const char* to_string(ShareStatus status) {
-  switch (status) {
-    case ShareStatus::active: return "active";
-    case ShareStatus::revoked: return "revoked";
-    case ShareStatus::expired: return "expired";
-    case ShareStatus::exhausted: return "exhausted";
-  }
-  return "active";
-}
-
-std::optional<ShareStatus> parse_share_status(std::string_view text) {
-  for (auto status : {ShareStatus::active, ShareStatus::revoked, ShareStatus::expired, ShareStatus::exhausted}) {
-    if (text == to_string(status)) return status;
-  }
-  return std::nullopt;
-}
-
-ShareStatus share_status(const Share& share, TimePoint now) {
-  if (share.revoked_at) return ShareStatus::revoked;
-  if (share.expires_at && *share.expires_at <= now) return ShareStatus::expired;
-  if (share.max_views && share.view_count >= *share.max_views) return ShareStatus::exhausted;
-  return ShareStatus::active;
-}
 
 struct ShareStore::Impl {
   std::unique_ptr<SQLite::Database> db;
@@ -94,9 +70,9 @@ CreatedShare ShareStore::create(const NewShare& request, TimePoint now) {
                        "expires_at, max_views, note, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, s.id);
   st.bind(2, digest);
-  st.bind(3, s.target_type);
+  st.bind(3, to_string(s.target_type));
   st.bind(4, s.target_id);
-  st.bind(5, s.visibility);
+  st.bind(5, to_string(s.visibility));
   st.bind(6, static_cast<int64_t>(to_unix_seconds(s.created_at)));
   bind_optional(st, 7, s.expires_at);
   bind_optional(st, 8, s.max_views);
@@ -146,7 +122,7 @@ bool ShareStore::expire(std::string_view id, TimePoint at) {
 }
 
 bool ShareStore::target_removed(const Share& share) {
-  const char* table = share.target_type == "collection" ? "collections" : "tracks";
+  const char* table = share.target_type == TargetType::collection ? "collections" : "tracks";
   SQLite::Statement st(*impl_->db, std::string("SELECT removed_at IS NOT NULL FROM ") + table + " WHERE id = ?");
   st.bind(1, share.target_id);
   if (!st.executeStep()) return true;

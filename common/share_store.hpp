@@ -9,38 +9,14 @@
 #include <string_view>
 #include <vector>
 
-#include "common/time_format.hpp"
+#include "common/domain.hpp"
 
 namespace sharelink {
 
-enum class ShareStatus { active, revoked, expired, exhausted };
-const char* to_string(ShareStatus status);
-std::optional<ShareStatus> parse_share_status(std::string_view text);
-
-struct Share {
-  std::string id;
-  std::string target_type;  // "track" | "collection"
-  std::string target_id;
-  std::string visibility = "link_only";  // "link_only" | "public"
-  TimePoint created_at;
-  std::optional<TimePoint> expires_at;
-  std::optional<std::int64_t> max_views;
-  std::int64_t view_count = 0;
-  std::optional<TimePoint> last_viewed_at;
-  std::optional<TimePoint> revoked_at;
-  std::optional<std::string> revoke_reason;
-  std::optional<std::string> note;
-  std::string created_by;
-  std::string token_fp;  // first 12 hex of SHA-256(token); the token itself is never stored
-};
-
-// Status by SPEC 3 precedence: revoked, expired (expires_at <= now), exhausted, active.
-ShareStatus share_status(const Share& share, TimePoint now);
-
 struct NewShare {
-  std::string target_type;
+  TargetType target_type = TargetType::track;
   std::string target_id;
-  std::string visibility = "link_only";
+  Visibility visibility = Visibility::link_only;
   std::optional<TimePoint> expires_at;
   std::optional<std::int64_t> max_views;
   std::optional<std::string> note;

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "common/domain.hpp"
+#include "common/error.hpp"
 #include "common/schema.hpp"
 #include "common/time_format.hpp"
 
@@ -87,6 +89,16 @@ inline std::optional<std::int64_t> optional_int(const SQLite::Column& column) {
 inline std::optional<double> optional_real(const SQLite::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getDouble();
+}
+
+// Typed columns the schema constrains (CHECK): text outside them is a damaged row.
+inline TargetType read_target_type(const SQLite::Column& column) {
+  if (const auto type = parse_target_type(column.getText())) return *type;
+  throw Error("a share link has an unknown target_type \"" + column.getString() + "\"");
+}
+inline Visibility read_visibility(const SQLite::Column& column) {
+  if (const auto visibility = parse_visibility(column.getText())) return *visibility;
+  throw Error("a share link has an unknown visibility \"" + column.getString() + "\"");
 }
 
 }  // namespace sharelink

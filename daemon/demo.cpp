@@ -76,14 +76,14 @@ DemoInstallation create_demo_installation(const std::string& listen) {
   struct DemoTrack {
     const char* id;
     const char* title;
-    const char* licence_class;
+    LicenceClass licence_class;
     double frequency;
     bool instrumental;
   };
   const DemoTrack samples[] = {
-      {"mtrack_b4d9e1c6a72f", "Late Night Study", "personal_only", 220.0, true},
-      {"mtrack_5e0a7c2d9b13", "Morning Commute", "commercial_cleared", 329.6, false},
-      {"mtrack_c81f3a6e0d42", "Rainy Window", "unclear", 392.0, true},
+      {"mtrack_b4d9e1c6a72f", "Late Night Study", LicenceClass::personal_only, 220.0, true},
+      {"mtrack_5e0a7c2d9b13", "Morning Commute", LicenceClass::commercial_cleared, 329.6, false},
+      {"mtrack_c81f3a6e0d42", "Rainy Window", LicenceClass::unclear, 392.0, true},
   };
   CatalogStore catalog(config.database.path);
   for (const auto& sample : samples) {
@@ -96,7 +96,7 @@ DemoInstallation create_demo_installation(const std::string& listen) {
     track.mode = "creation";
     track.measured_duration_seconds = 4.0;
     track.instrumental = sample.instrumental;
-    track.licence_class = sample.licence_class;
+    track.licence_class = to_string(sample.licence_class);
     track.licence_version = "2026-01";
     track.mime_type = "audio/wav";
     track.audio_path = file_name;
@@ -118,11 +118,11 @@ DemoInstallation create_demo_installation(const std::string& listen) {
     request.created_by = "demo";
     demo.links.push_back({description, shares.create(request, now).token});
   };
-  share("track share, expires in 7 days", {"track", samples[0].id, "link_only", now + std::chrono::hours(24 * 7), {}, {}, {}});
-  share("collection share (public)", {"collection", collection.id, "public", {}, {}, {}, {}});
-  share("track share limited to 3 views", {"track", samples[1].id, "link_only", {}, 3, {}, {}});
-  share("share of a removed track (available: false)", {"track", samples[2].id, "link_only", {}, {}, {}, {}});
-  auto revoked = shares.create({"track", samples[1].id, "link_only", {}, {}, {}, "demo"}, now);
+  share("track share, expires in 7 days", {TargetType::track, samples[0].id, Visibility::link_only, now + std::chrono::hours(24 * 7), {}, {}, {}});
+  share("collection share (public)", {TargetType::collection, collection.id, Visibility::public_link, {}, {}, {}, {}});
+  share("track share limited to 3 views", {TargetType::track, samples[1].id, Visibility::link_only, {}, 3, {}, {}});
+  share("share of a removed track (available: false)", {TargetType::track, samples[2].id, Visibility::link_only, {}, {}, {}, {}});
+  auto revoked = shares.create({TargetType::track, samples[1].id, Visibility::link_only, {}, {}, {}, "demo"}, now);
   shares.revoke(revoked.share.id, "demo of a revoked link", now);
   demo.links.push_back({"revoked share (410 SHARE_REVOKED)", revoked.token});
   return demo;

@@ -191,7 +191,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   }
 
   const std::string content_type = content_type_of(grant.mime_type);
-  set_request_headers(res, ctx.request_id, grant.visibility != "public");
+  set_request_headers(res, ctx.request_id, grant.visibility != Visibility::public_link);
   if (playback.mode == PlaybackMode::x_accel) {
     // nginx serves the file (and its ranges) from the internal location.
     res.status = 200;

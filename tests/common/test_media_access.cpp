@@ -77,7 +77,7 @@ struct CatalogFixture {
 
   std::string share(const std::string& type, const std::string& target, std::optional<TimePoint> expires = {},
                     std::optional<std::int64_t> max_views = {}, const std::string& visibility = "link_only") {
-    return shares->create({type, target, visibility, expires, max_views, {}, "tester"}, k_now - 1h).share.id;
+    return shares->create({*parse_target_type(type), target, *parse_visibility(visibility), expires, max_views, {}, "tester"}, k_now - 1h).share.id;
   }
 
   void exec(const std::string& sql) {
@@ -104,7 +104,7 @@ TEST_CASE("MediaAccess: track share grants its track's file and mime type", "[me
   CHECK(grant.outcome == MediaOutcome::ok);
   CHECK(grant.audio_path == "album/mtrack_000000000001.ogg");
   CHECK(grant.mime_type == "audio/flac");
-  CHECK(grant.visibility == "public");
+  CHECK(grant.visibility == Visibility::public_link);
 }
 
 TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedence", "[media_access]") {
@@ -138,7 +138,7 @@ TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedenc
       MediaAccess access(f.db);
       const MediaGrant grant = access.check(share_id, "mtrack_000000000001", k_now);
       CHECK(grant.outcome == c.expected);
-      CHECK(grant.visibility == "link_only");
+      CHECK(grant.visibility == Visibility::link_only);
       if (c.expected != MediaOutcome::ok) CHECK(grant.audio_path.empty());
     }
   }
@@ -171,7 +171,7 @@ TEST_CASE("MediaAccess: unknown share, unknown track and missing collection are 
 
   const MediaGrant unknown = access.check("mslink_000000000000", "mtrack_000000000001", k_now);
   CHECK(unknown.outcome == MediaOutcome::not_found);
-  CHECK(unknown.visibility.empty());
+  CHECK(unknown.visibility == Visibility::link_only);
   CHECK(access.check(dangling_track, "mtrack_00000000dead", k_now).outcome == MediaOutcome::not_found);
   CHECK(access.check(dangling_collection, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
 }

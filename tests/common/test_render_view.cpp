@@ -33,11 +33,11 @@ nlohmann::ordered_json reference_track(const TrackView& t) {
 std::string reference_body(const ResolveResult& r) {
   const bool available = r.outcome == ResolveOutcome::ok;
   nlohmann::ordered_json body;
-  body["kind"] = r.target_type;
+  body["kind"] = to_string(r.target_type);
   body["available"] = available;
   body["message"] = available ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(k_unavailable_message);
-  body["share"]["target_type"] = r.target_type;
-  body["share"]["visibility"] = r.visibility;
+  body["share"]["target_type"] = to_string(r.target_type);
+  body["share"]["visibility"] = to_string(r.visibility);
   body["share"]["expires_at"] = r.expires_at ? nlohmann::ordered_json(format_rfc3339(*r.expires_at)) : nullptr;
   body["track"] = available && r.track ? reference_track(*r.track) : nullptr;
   if (available && r.collection) {
@@ -74,8 +74,8 @@ ResolveResult track_result(TrackView t) {
   ResolveResult r;
   r.outcome = ResolveOutcome::ok;
   r.share_id = "mslink_3a7f2c9e8b14";
-  r.target_type = "track";
-  r.visibility = "link_only";
+  r.target_type = TargetType::track;
+  r.visibility = Visibility::link_only;
   r.expires_at = from_unix_seconds(1785234600);
   r.track = std::move(t);
   return r;
@@ -85,8 +85,8 @@ ResolveResult collection_result(std::vector<TrackView> tracks, std::optional<std
   ResolveResult r;
   r.outcome = ResolveOutcome::ok;
   r.share_id = "mslink_3a7f2c9e8b14";
-  r.target_type = "collection";
-  r.visibility = "public";
+  r.target_type = TargetType::collection;
+  r.visibility = Visibility::public_link;
   r.collection = CollectionView{"mcoll_0123456789ab", "Focus \"deep\" work", std::move(description)};
   r.tracks = std::move(tracks);
   return r;

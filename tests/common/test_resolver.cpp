@@ -64,7 +64,7 @@ struct Fixture {
 
   CreatedShare share(const std::string& type, const std::string& target, std::optional<TimePoint> expires = {},
                      std::optional<std::int64_t> max_views = {}, const std::string& visibility = "link_only") {
-    return shares->create({type, target, visibility, expires, max_views, {}, "tester"}, k_now - 1h);
+    return shares->create({*parse_target_type(type), target, *parse_visibility(visibility), expires, max_views, {}, "tester"}, k_now - 1h);
   }
 };
 
@@ -289,8 +289,8 @@ TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]") 
 }
 
 TEST_CASE("Resolver: a registry entry of class unclear never grants commercial use", "[resolver][licence]") {
-  const Licence generous{"unclear", "2026-02", true, false};
-  const auto facts = licence_facts(generous, "unclear", "2026-02", false);
+  const Licence generous{LicenceClass::unclear, "2026-02", true, false};
+  const auto facts = licence_facts(generous.terms(), "unclear", "2026-02", false);
   CHECK_FALSE(facts.commercial_use);
   CHECK(facts.requires_attribution);
 }

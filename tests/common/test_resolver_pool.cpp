@@ -31,7 +31,7 @@ struct Fixture {
 
   Fixture() {
     seed_one_track(db, k_now);
-    token = ShareStore(db).create({"track", testing::k_test_track_id, "link_only", {}, {}, {}, "tester"}, k_now).token;
+    token = ShareStore(db).create({TargetType::track, testing::k_test_track_id, Visibility::link_only, {}, {}, {}, "tester"}, k_now).token;
   }
 };
 

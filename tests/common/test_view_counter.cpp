@@ -41,7 +41,7 @@ struct Fixture {
   }
 
   CreatedShare share(std::optional<std::int64_t> max_views = {}, std::optional<TimePoint> expires = {}) {
-    return shares->create({"track", testing::k_test_track_id, "link_only", expires, max_views, {}, "tester"},
+    return shares->create({TargetType::track, testing::k_test_track_id, Visibility::link_only, expires, max_views, {}, "tester"},
                           k_now - 1h);
   }
   std::int64_t views(const std::string& id) { return shares->find(id)->view_count; }
