@@ -50,6 +50,11 @@ void Context::require_databases() const {
   require_current_schema(config_.database.audit_path, SchemaKind::audit);
 }
 
+StorageBackend& Context::storage() {
+  if (!storage_) storage_ = open_storage(config_.database);
+  return *storage_;
+}
+
 CatalogStore& Context::catalog() {
   if (!catalog_) catalog_ = std::make_unique<CatalogStore>(config_.database.path);
   return *catalog_;

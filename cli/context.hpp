@@ -12,6 +12,7 @@
 #include "common/catalog_store.hpp"
 #include "common/config.hpp"
 #include "common/share_store.hpp"
+#include "common/store.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
@@ -46,6 +47,8 @@ class Context {
   // both databases exist with the schema version this build knows.
   void require_databases() const;
 
+  // The installation's storage (--db, --audit-db and the configuration's [database]).
+  StorageBackend& storage();
   CatalogStore& catalog();
   ShareStore& shares();
   AuditStore& audit();
@@ -66,6 +69,7 @@ class Context {
   TimePoint now_;
   std::string actor_;
   std::string request_id_;
+  std::unique_ptr<StorageBackend> storage_;
   std::unique_ptr<CatalogStore> catalog_;
   std::unique_ptr<ShareStore> shares_;
   std::unique_ptr<AuditStore> audit_;

@@ -231,11 +231,10 @@ CommandResult run_share_expire(Context& context, const std::string& reference,
 CommandResult run_resolve(Context& context, const std::string& token) {
   const Config& config = context.config();
   const auto signer = load_playback_signer(config);
-  Resolver resolver(config.database.path);
+  const auto reader = context.storage().open_reader();
   ResolveOptions options;
-  options.count_view = false;  // an operator's look never uses up a view
-  options.mint_playback = true;
-  const ResolveResult result = resolver.resolve(token, options, context.now(), signer.get());
+  options.requester = Requester::operator_check;  // an operator's look never uses up a view
+  const ResolveResult result = resolve(*reader, token, options, context.now(), signer.get());
 
   int status = 200;
   std::string body;

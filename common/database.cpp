@@ -56,21 +56,21 @@ MigrationReport migrate_database(const std::filesystem::path& file, SchemaKind k
   }
 }
 
-int schema_version(const std::filesystem::path& file) {
+int schema_version(const std::filesystem::path& file, std::chrono::milliseconds lock_wait) {
   try {
-    SQLite::Database db(file.string(), SQLite::OPEN_READONLY, k_busy_timeout_ms);
+    SQLite::Database db(file.string(), SQLite::OPEN_READONLY, static_cast<int>(lock_wait.count()));
     return user_version(db);
   } catch (const SQLite::Exception& e) {
     throw Error("cannot open database " + file.string() + ": " + e.what());
   }
 }
 
-void require_current_schema(const std::filesystem::path& file, SchemaKind kind) {
+void require_current_schema(const std::filesystem::path& file, SchemaKind kind, std::chrono::milliseconds lock_wait) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     throw Error(std::string(describe(kind)) + " " + file.string() + " does not exist (run \"sharectl init\")");
   }
-  const int version = schema_version(file);
+  const int version = schema_version(file, lock_wait);
   const int latest = latest_schema_version(kind);
   if (version < latest) {
     throw Error(std::string(describe(kind)) + " " + file.string() + " has schema version " +
@@ -85,12 +85,12 @@ void require_current_schema(const std::filesystem::path& file, SchemaKind kind) 
 }
 
 std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind,
-                                                  ConnectionThreading threading) {
-  require_current_schema(file, kind);
+                                                  ConnectionThreading threading, std::chrono::milliseconds lock_wait) {
+  require_current_schema(file, kind, lock_wait);
   try {
     const int flags = SQLite::OPEN_READWRITE |
                       (threading == ConnectionThreading::one_thread_at_a_time ? SQLite::OPEN_NOMUTEX : 0);
-    auto db = std::make_unique<SQLite::Database>(file.string(), flags, k_busy_timeout_ms);
+    auto db = std::make_unique<SQLite::Database>(file.string(), flags, static_cast<int>(lock_wait.count()));
     configure(*db);
     return db;
   } catch (const SQLite::Exception& e) {

@@ -1,6 +1,7 @@
 // Opening, creating and migrating the two SQLite databases (WAL, busy timeout, user_version).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -19,11 +20,14 @@ struct MigrationReport {
 MigrationReport migrate_database(const std::filesystem::path& file, SchemaKind kind);
 
 // Throws Error, with the command that fixes it, unless the file exists and its
-// schema version is exactly the one this build knows.
-void require_current_schema(const std::filesystem::path& file, SchemaKind kind);
+// schema version is exactly the one this build knows. Waits at most
+// lock_wait for a lock another connection holds.
+void require_current_schema(const std::filesystem::path& file, SchemaKind kind,
+                            std::chrono::milliseconds lock_wait = std::chrono::milliseconds(5000));
 
 // PRAGMA user_version of an existing database; throws Error if it cannot be opened.
-int schema_version(const std::filesystem::path& file);
+int schema_version(const std::filesystem::path& file,
+                   std::chrono::milliseconds lock_wait = std::chrono::milliseconds(5000));
 
 // Process-wide SQLite setting for a server with many threads: turns off
 // SQLite's allocation statistics, whose one global mutex every allocation of

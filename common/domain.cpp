@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <utility>
 
 namespace sharelink {
 namespace {
@@ -19,8 +20,10 @@ std::optional<Enum> parse_one_of(std::string_view text, std::initializer_list<En
 
 const char* to_string(TargetType type) {
   switch (type) {
-    case TargetType::track: return "track";
-    case TargetType::collection: return "collection";
+    case TargetType::track:
+      return "track";
+    case TargetType::collection:
+      return "collection";
   }
   return "track";
 }
@@ -31,8 +34,10 @@ std::optional<TargetType> parse_target_type(std::string_view text) {
 
 const char* to_string(Visibility visibility) {
   switch (visibility) {
-    case Visibility::link_only: return "link_only";
-    case Visibility::public_link: return "public";
+    case Visibility::link_only:
+      return "link_only";
+    case Visibility::public_link:
+      return "public";
   }
   return "link_only";
 }
@@ -43,10 +48,14 @@ std::optional<Visibility> parse_visibility(std::string_view text) {
 
 const char* to_string(LicenceClass licence_class) {
   switch (licence_class) {
-    case LicenceClass::commercial_cleared: return "commercial_cleared";
-    case LicenceClass::commercial_enterprise: return "commercial_enterprise";
-    case LicenceClass::personal_only: return "personal_only";
-    case LicenceClass::unclear: return "unclear";
+    case LicenceClass::commercial_cleared:
+      return "commercial_cleared";
+    case LicenceClass::commercial_enterprise:
+      return "commercial_enterprise";
+    case LicenceClass::personal_only:
+      return "personal_only";
+    case LicenceClass::unclear:
+      return "unclear";
   }
   return "unclear";
 }
@@ -58,16 +67,21 @@ std::optional<LicenceClass> parse_licence_class(std::string_view text) {
 
 const char* to_string(ShareStatus status) {
   switch (status) {
-    case ShareStatus::active: return "active";
-    case ShareStatus::revoked: return "revoked";
-    case ShareStatus::expired: return "expired";
-    case ShareStatus::exhausted: return "exhausted";
+    case ShareStatus::active:
+      return "active";
+    case ShareStatus::revoked:
+      return "revoked";
+    case ShareStatus::expired:
+      return "expired";
+    case ShareStatus::exhausted:
+      return "exhausted";
   }
   return "active";
 }
 
 std::optional<ShareStatus> parse_share_status(std::string_view text) {
-  return parse_one_of(text, {ShareStatus::active, ShareStatus::revoked, ShareStatus::expired, ShareStatus::exhausted});
+  return parse_one_of(
+      text, {ShareStatus::active, ShareStatus::revoked, ShareStatus::expired, ShareStatus::exhausted});
 }
 
 ShareStatus share_status(const ShareRecord& share, TimePoint now) {
@@ -77,12 +91,12 @@ ShareStatus share_status(const ShareRecord& share, TimePoint now) {
   return ShareStatus::active;
 }
 
-LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string_view licence_class,
-                           std::string_view licence_version, bool no_commercial) {
+LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string licence_class,
+                           std::string licence_version, bool no_commercial) {
   LicenceFacts facts;
-  facts.licence_class = licence_class;
-  facts.licence_version = licence_version;
   const auto known_class = parse_licence_class(licence_class);
+  facts.licence_class = std::move(licence_class);
+  facts.licence_version = std::move(licence_version);
   if (!registry || !known_class || *known_class == LicenceClass::unclear) {
     facts.commercial_use = false;
     facts.requires_attribution = true;
@@ -99,29 +113,40 @@ LicenceFacts licence_facts(const Track& track, const std::optional<Licence>& reg
   return licence_facts(terms, track.licence_class, track.licence_version, track.no_commercial);
 }
 
-TimePoint playback_expiry(TimePoint now, std::chrono::seconds ttl, const std::optional<TimePoint>& share_expires_at) {
+TimePoint playback_expiry(TimePoint now, std::chrono::seconds ttl,
+                          const std::optional<TimePoint>& share_expires_at) {
   const TimePoint until = std::chrono::floor<std::chrono::seconds>(now) + ttl;
   return share_expires_at ? std::min(until, *share_expires_at) : until;
 }
 
 const char* to_string(ResolveOutcome outcome) {
   switch (outcome) {
-    case ResolveOutcome::ok: return "ok";
-    case ResolveOutcome::unavailable: return "unavailable";
-    case ResolveOutcome::not_found: return "not_found";
-    case ResolveOutcome::revoked: return "revoked";
-    case ResolveOutcome::expired: return "expired";
-    case ResolveOutcome::limit_reached: return "limit_reached";
+    case ResolveOutcome::ok:
+      return "ok";
+    case ResolveOutcome::unavailable:
+      return "unavailable";
+    case ResolveOutcome::not_found:
+      return "not_found";
+    case ResolveOutcome::revoked:
+      return "revoked";
+    case ResolveOutcome::expired:
+      return "expired";
+    case ResolveOutcome::limit_reached:
+      return "limit_reached";
   }
   return "error";
 }
 
 ResolveOutcome resolve_outcome(ShareStatus status) {
   switch (status) {
-    case ShareStatus::active: return ResolveOutcome::ok;
-    case ShareStatus::revoked: return ResolveOutcome::revoked;
-    case ShareStatus::expired: return ResolveOutcome::expired;
-    case ShareStatus::exhausted: return ResolveOutcome::limit_reached;
+    case ShareStatus::active:
+      return ResolveOutcome::ok;
+    case ShareStatus::revoked:
+      return ResolveOutcome::revoked;
+    case ShareStatus::expired:
+      return ResolveOutcome::expired;
+    case ShareStatus::exhausted:
+      return ResolveOutcome::limit_reached;
   }
   return ResolveOutcome::not_found;
 }

@@ -136,14 +136,15 @@ struct LicenceFacts {
 // A (class, version) the registry lacks (registry nullopt), the class
 // "unclear", or a class outside the four gives commercial_use false and
 // requires_attribution true.
-LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string_view licence_class,
-                           std::string_view licence_version, bool no_commercial);
+LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string licence_class,
+                           std::string licence_version, bool no_commercial);
 // The same for a catalogue track and the registry entry of its (class, version).
 LicenceFacts licence_facts(const Track& track, const std::optional<Licence>& registry_entry);
 
 // SPEC 5: a playback URL minted at now lives until min(now + ttl, the
 // share's expires_at), in whole seconds (now's fraction dropped).
-TimePoint playback_expiry(TimePoint now, std::chrono::seconds ttl, const std::optional<TimePoint>& share_expires_at);
+TimePoint playback_expiry(TimePoint now, std::chrono::seconds ttl,
+                          const std::optional<TimePoint>& share_expires_at);
 
 // The removed-content rule (SPEC 4): a share's target (a track, or the
 // collection itself) that is missing or removed by its creator makes the

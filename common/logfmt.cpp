@@ -48,7 +48,7 @@ void append_value(std::string& out, std::string_view value) {
 
 }  // namespace
 
-std::string format_logfmt(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+std::string format_logfmt(LogLevel level, std::string_view message, std::span<const LogField> fields) {
   std::string line = "ts=" + format_rfc3339_millis(system_clock_now()) + " level=" + level_name(level) + " msg=";
   append_value(line, message);
   for (const auto& [key, value] : fields) {
@@ -62,6 +62,10 @@ std::string format_logfmt(LogLevel level, std::string_view message, std::initial
 }
 
 void log_event(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  log_event(level, message, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void log_event(LogLevel level, std::string_view message, std::span<const LogField> fields) {
   const std::string line = format_logfmt(level, message, fields);
   // One write() per line: lines from concurrent threads never interleave.
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line.data(), line.size());

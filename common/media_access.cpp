@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {
@@ -99,82 +98,33 @@ const char* audit_outcome(MediaOutcome outcome) {
   return "error";
 }
 
-struct MediaAccess::Impl {
-  // The connection outlives its statements (declared first, destroyed last).
-  std::unique_ptr<SQLite::Database> db;
-  SQLite::Statement find_share;
-  SQLite::Statement find_collection;
-  SQLite::Statement find_track;
-
-  explicit Impl(const std::filesystem::path& file)
-      : db(open_connection(file, SchemaKind::main)),
-        find_share(*db,
-                   "SELECT target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
-                   "FROM shares WHERE id = ?"),
-        find_collection(*db,
-                        "SELECT removed_at, EXISTS (SELECT 1 FROM collection_tracks "
-                        "WHERE collection_id = ?1 AND track_id = ?2) FROM collections WHERE id = ?1"),
-        find_track(*db, "SELECT audio_path, mime_type, removed_at FROM tracks WHERE id = ?") {}
-
-  MediaGrant check(std::string_view share_id, std::string_view track_id, TimePoint now) {
-    MediaGrant grant;
-    ShareRecord share;
-    {
-      StatementScope scope(find_share);
-      find_share.bind(1, std::string(share_id));
-      if (!find_share.executeStep()) return grant;  // not_found
-      share.id = std::string(share_id);
-      share.target_type = read_target_type(find_share.getColumn(0));
-      share.target_id = find_share.getColumn(1).getString();
-      share.visibility = read_visibility(find_share.getColumn(2));
-      share.expires_at = optional_time(find_share.getColumn(3));
-      share.max_views = optional_int(find_share.getColumn(4));
-      share.view_count = find_share.getColumn(5).getInt64();
-      share.revoked_at = optional_time(find_share.getColumn(6));
+MediaGrant check_media(CatalogReader& reader, const std::string& share_id, const std::string& track_id,
+                       TimePoint now) {
+  MediaGrant grant;
+  ReadSnapshot snapshot(reader);
+  const auto share = reader.share_by_id(share_id);
+  if (share) {
+    grant.visibility = share->visibility;
+    grant.outcome = media_outcome(share_status(*share, now));
+    if (grant.outcome == MediaOutcome::ok) {
+      grant.outcome = MediaOutcome::not_found;  // until the track passes below
+      const bool included =
+          share->target_type == TargetType::track
+              ? share->target_id == track_id
+              : content_available(reader.collection(share->target_id)) &&
+                    reader.collection_contains(share->target_id, track_id);
+      if (included) {
+        auto track = reader.track(track_id);
+        if (content_available(track)) {
+          grant.audio_path = std::move(track->audio_path);
+          grant.mime_type = std::move(track->mime_type);
+          grant.outcome = MediaOutcome::ok;
+        }
+      }
     }
-    grant.visibility = share.visibility;
-    grant.outcome = media_outcome(share_status(share, now));
-    if (grant.outcome != MediaOutcome::ok) return grant;
-    grant.outcome = MediaOutcome::not_found;  // until the track is found below
-    const std::string& target_id = share.target_id;
-
-    if (share.target_type == TargetType::track) {
-      if (target_id != track_id) return grant;
-    } else {
-      StatementScope scope(find_collection);
-      find_collection.bind(1, target_id);
-      find_collection.bind(2, std::string(track_id));
-      if (!find_collection.executeStep()) return grant;              // collection gone
-      if (!find_collection.getColumn(0).isNull()) return grant;      // collection removed
-      if (find_collection.getColumn(1).getInt() == 0) return grant;  // track dropped from it
-    }
-
-    StatementScope scope(find_track);
-    find_track.bind(1, std::string(track_id));
-    if (!find_track.executeStep() || !find_track.getColumn(2).isNull()) return grant;
-    grant.audio_path = find_track.getColumn(0).getString();
-    grant.mime_type = find_track.getColumn(1).getString();
-    grant.outcome = MediaOutcome::ok;
-    return grant;
   }
-};
-
-MediaAccess::MediaAccess(const std::filesystem::path& db_file) {
-  try {
-    impl_ = std::make_unique<Impl>(db_file);
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable("cannot open database " + db_file.string() + ": " + e.what());
-  }
-}
-
-MediaAccess::~MediaAccess() = default;
-
-MediaGrant MediaAccess::check(std::string_view share_id, std::string_view track_id, TimePoint now) {
-  try {
-    return impl_->check(share_id, track_id, now);
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable(std::string("media access: ") + e.what());
-  }
+  snapshot.end();
+  return grant;
 }
 
 MediaFile::~MediaFile() { ::close(fd_); }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/domain.hpp"
+#include "common/store.hpp"
 
 namespace sharelink {
 
@@ -41,31 +42,17 @@ struct MediaGrant {
   Visibility visibility = Visibility::link_only;
 };
 
-// One SQLite connection with its prepared statements. Not thread-safe: the
-// daemon keeps one per worker thread. Every statement is reset after use, so
-// each check sees the latest committed change (sharectl revoke, track remove,
-// collection drop): revocation is instant for URLs already handed out.
-// Never counts a view. Database failures throw DatabaseUnavailable; every
-// domain answer is a MediaOutcome.
-class MediaAccess {
- public:
-  // Opens db_file, which must exist with the current schema. Throws Error
-  // naming the file and the fix otherwise.
-  explicit MediaAccess(const std::filesystem::path& db_file);
-  ~MediaAccess();
-  MediaAccess(const MediaAccess&) = delete;
-  MediaAccess& operator=(const MediaAccess&) = delete;
-
-  // Checks, in this order: the share exists (else not_found); its status by
-  // SPEC 3 precedence at now (revoked, expired, limit_reached); its target is
-  // track_id, or a collection that is not removed and contains track_id
-  // (else not_found); the track exists and is not removed (else not_found).
-  MediaGrant check(std::string_view share_id, std::string_view track_id, TimePoint now);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The media check of SPEC 5, in this order: the share exists (else
+// not_found); its status by SPEC 3 precedence at now (revoked, expired,
+// limit_reached); its target is track_id, or a collection that is available
+// (not removed, not missing) and still lists track_id (else not_found); the
+// track is available (else not_found). Reads one snapshot of reader, so a
+// change committed before the call (sharectl revoke, track remove,
+// collection drop) is seen: revocation is instant for URLs already handed
+// out. Never counts a view. Storage failures propagate (DatabaseUnavailable,
+// Error); every domain answer is a MediaOutcome. reader: one thread at a time.
+MediaGrant check_media(CatalogReader& reader, const std::string& share_id, const std::string& track_id,
+                       TimePoint now);
 
 // An open, regular media file. Immutable; read_at may run on any thread.
 class MediaFile {

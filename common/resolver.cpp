@@ -3,65 +3,75 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <mutex>
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
-#include "common/sqlite_connection.hpp"
+#include "common/store.hpp"
 #include "common/utf8.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
 namespace {
 
-// View-count updates of every Resolver in the process take turns here.
-// Without it, worker threads with their own connections contend for SQLite's
-// write lock, and SQLite's busy handler resolves that contention by sleeping
-// for milliseconds. Only other processes (sharectl) can still make us wait.
-std::mutex g_view_count_mutex;
+// A catalogue track as a view shows it; its strings are moved, not copied.
+TrackView track_view(CatalogTrack&& t) {
+  TrackView v;
+  v.licence = licence_facts(t.registry, std::move(t.licence_class), std::move(t.licence_version), t.no_commercial);
+  v.id = std::move(t.id);
+  v.title = std::move(t.title);
+  v.engine = std::move(t.engine);
+  v.mode = std::move(t.mode);
+  v.measured_duration_seconds = t.measured_duration_seconds;
+  v.instrumental = t.instrumental;
+  return v;
+}
 
-// Page cache of each Resolver connection (the daemon keeps a few). A lookup
-// walks the token digest index and the shares table: with a million links
-// their interior pages are about 1.8 MB and 0.4 MB, and they are what every
-// lookup reads; 2 MB keeps nearly all of them, while leaf pages, which random
-// tokens rarely hit twice, come from the OS cache. Every MB here counts once
-// per pooled connection in the daemon's resident memory.
-constexpr int k_resolver_cache_kib = 2048;
+// Fills result from share and its target (status, track or collection,
+// playback URLs), inside the caller's read snapshot.
+void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult& result,
+                 const ResolveOptions& options, TimePoint now, const PlaybackSigner* signer) {
+  result.share_id = share.id;
+  result.target_type = share.target_type;
+  result.visibility = share.visibility;
+  result.expires_at = share.expires_at;
+  result.outcome = resolve_outcome(share_status(share, now));
+  if (result.outcome != ResolveOutcome::ok) return;
 
-constexpr const char* k_track_view_columns =
-    "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
-    "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
+  const bool mint = mints_playback(options.requester) && signer != nullptr;
+  const std::int64_t playback_exp =
+      mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
+  auto view_of = [&](CatalogTrack&& track) {
+    std::string audio_path = std::move(track.audio_path);
+    TrackView view = track_view(std::move(track));
+    if (mint) view.playback_url = signer->mint(view.id, audio_path, share.id, playback_exp, now);
+    return view;
+  };
 
-struct TrackRow {
-  TrackView view;
-  std::string audio_path;
-  bool removed = false;
-};
-
-TrackRow read_track_row(SQLite::Statement& st) {
-  TrackRow row;
-  TrackView& v = row.view;
-  v.id = st.getColumn(0).getString();
-  v.title = st.getColumn(1).getString();
-  v.engine = st.getColumn(2).getString();
-  v.mode = st.getColumn(3).getString();
-  v.measured_duration_seconds = optional_real(st.getColumn(4));
-  v.instrumental = st.getColumn(5).getInt() != 0;
-  const SQLite::Column licence_class = st.getColumn(6);
-  const SQLite::Column licence_version = st.getColumn(7);
-  const bool no_commercial = st.getColumn(8).getInt() != 0;
-  row.audio_path = st.getColumn(9).getString();
-  row.removed = !st.getColumn(10).isNull();
-  const SQLite::Column registry_commercial = st.getColumn(11);
-  const std::string_view class_text(licence_class.getText(), static_cast<std::size_t>(licence_class.getBytes()));
-  const std::string_view version_text(licence_version.getText(), static_cast<std::size_t>(licence_version.getBytes()));
-  std::optional<LicenceTerms> registry;
-  if (!registry_commercial.isNull()) {
-    registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
+  if (share.target_type == TargetType::track) {
+    auto track = reader.track(share.target_id);
+    if (!content_available(track)) {
+      result.outcome = ResolveOutcome::unavailable;
+      return;
+    }
+    result.track = view_of(std::move(*track));
+    return;
   }
-  v.licence = licence_facts(registry, class_text, version_text, no_commercial);
-  return row;
+
+  auto collection = reader.collection(share.target_id);
+  if (!content_available(collection)) {
+    result.outcome = ResolveOutcome::unavailable;
+    return;
+  }
+  result.collection = CollectionView{std::move(collection->id), std::move(collection->name),
+                                     std::move(collection->description)};
+  std::vector<CatalogTrack> members = reader.collection_tracks(share.target_id);
+  std::vector<TrackView> tracks;
+  tracks.reserve(members.size());
+  for (auto& member : members) {
+    if (listed_in_collection(member)) tracks.push_back(view_of(std::move(member)));
+  }
+  result.tracks = std::move(tracks);
 }
 
 }  // namespace
@@ -75,173 +85,35 @@ PublicError public_error(ResolveOutcome outcome) {
   }
 }
 
-struct Resolver::Impl {
-  // The connection outlives its statements (declared first, destroyed last).
-  std::unique_ptr<SQLite::Database> db;
-  SQLite::Statement find_share;
-  SQLite::Statement find_track;
-  SQLite::Statement find_collection;
-  SQLite::Statement collection_tracks;
-  SQLite::Statement count_view;
-  SQLite::Statement begin_read;
-  SQLite::Statement end_read;
-  SQLite::Statement abandon_read;
-
-  static std::unique_ptr<SQLite::Database> open(const std::filesystem::path& file) {
-    // A Resolver is used by one thread at a time (see resolver.hpp).
-    auto connection = open_connection(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time);
-    connection->exec("PRAGMA cache_size = -" + std::to_string(k_resolver_cache_kib));
-    return connection;
+ResolveResult resolve(CatalogReader& reader, std::string_view token, const ResolveOptions& options, TimePoint now,
+                      const PlaybackSigner* signer) {
+  if (options.views == nullptr && counts_view(options.requester, ResolveOutcome::ok)) {
+    throw Error("resolve: a visitor's resolve needs a view counter");
   }
-
-  explicit Impl(const std::filesystem::path& file)
-      : db(open(file)),
-        find_share(*db,
-                   "SELECT id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
-                   "FROM shares WHERE token_digest = ?"),
-        find_track(*db, std::string("SELECT ") + k_track_view_columns +
-                            " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
-                            "AND l.licence_version = t.licence_version WHERE t.id = ?"),
-        find_collection(*db, "SELECT id, name, description, removed_at FROM collections WHERE id = ?"),
-        collection_tracks(*db, std::string("SELECT ") + k_track_view_columns +
-                                   " FROM collection_tracks ct JOIN tracks t ON t.id = ct.track_id "
-                                   "LEFT JOIN licences l ON l.licence_class = t.licence_class "
-                                   "AND l.licence_version = t.licence_version "
-                                   "WHERE ct.collection_id = ? AND t.removed_at IS NULL ORDER BY ct.position"),
-        count_view(*db,
-                   "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
-                   "WHERE id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2) "
-                   "AND (max_views IS NULL OR view_count < max_views)"),
-        begin_read(*db, "BEGIN"),
-        end_read(*db, "COMMIT"),
-        abandon_read(*db, "ROLLBACK") {}
-
-  // One read transaction around a resolve's lookups: they see one snapshot,
-  // and SQLite takes its WAL read lock once instead of once per statement
-  // (each time through process-wide mutexes that every worker thread
-  // contends for). Ended before any write on this connection.
-  class ReadSnapshot {
-   public:
-    explicit ReadSnapshot(Impl& impl) : impl_(impl) { run(impl_.begin_read); }
-    ~ReadSnapshot() {
-      if (!open_) return;
-      try {
-        run(impl_.abandon_read);
-      } catch (...) {  // NOLINT(bugprone-empty-catch): the connection is discarded by the caller anyway
-      }
-    }
-    ReadSnapshot(const ReadSnapshot&) = delete;
-    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
-    void end() {
-      open_ = false;
-      run(impl_.end_read);
-    }
-
-   private:
-    static void run(SQLite::Statement& st) {
-      StatementScope scope(st);
-      st.exec();
-    }
-    Impl& impl_;
-    bool open_ = true;
-  };
-
-  std::optional<ShareRecord> load_share(const std::string& digest) {
-    StatementScope scope(find_share);
-    find_share.bind(1, digest);
-    if (!find_share.executeStep()) return std::nullopt;
-    ShareRecord row;
-    row.id = find_share.getColumn(0).getString();
-    row.target_type = read_target_type(find_share.getColumn(1));
-    row.target_id = find_share.getColumn(2).getString();
-    row.visibility = read_visibility(find_share.getColumn(3));
-    row.expires_at = optional_time(find_share.getColumn(4));
-    row.max_views = optional_int(find_share.getColumn(5));
-    row.view_count = find_share.getColumn(6).getInt64();
-    row.revoked_at = optional_time(find_share.getColumn(7));
-    return row;
-  }
-
-  // Fills result from share and its target (status, track or collection,
-  // playback URLs), inside the caller's read snapshot.
-  void read_target(const ShareRecord& share, ResolveResult& result, const ResolveOptions& options, TimePoint now,
-                   const PlaybackSigner* signer);
-
-  // Takes the view atomically with the status check; false if the link
-  // stopped being active since it was read (revoked, expired, or another
-  // request took the last view).
-  bool take_view(const std::string& share_id, std::int64_t now_s) {
-    std::lock_guard lock(g_view_count_mutex);
-    StatementScope scope(count_view);
-    count_view.bind(1, share_id);
-    count_view.bind(2, static_cast<int64_t>(now_s));
-    return count_view.exec() == 1;
-  }
-};
-
-Resolver::Resolver(const std::filesystem::path& db_file) {
-  try {
-    impl_ = std::make_unique<Impl>(db_file);
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable("cannot open database " + db_file.string() + ": " + e.what());
-  }
-}
-
-Resolver::~Resolver() = default;
-
-ResolveResult Resolver::resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
-                                const PlaybackSigner* signer) {
-  try {
-    return resolve_unguarded(token, options, now, signer);
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable(std::string("resolve: ") + e.what());
-  }
-}
-
-void Resolver::ping() {
-  try {
-    StatementScope scope(impl_->find_share);
-    impl_->find_share.bind(1, std::string());
-    impl_->find_share.executeStep();
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable(std::string("ping: ") + e.what());
-  }
-}
-
-ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveOptions& options, TimePoint now,
-                                          const PlaybackSigner* signer) {
   ResolveResult result;
   if (!is_share_token(token)) return result;  // not_found, no lookup
 
-  const std::int64_t now_s = to_unix_seconds(now);
   const std::string digest = token_digest(token);
   result.token_fp = digest.substr(0, 12);  // token_fingerprint(token), without hashing twice
   std::optional<ShareRecord> share;
   {
-    Impl::ReadSnapshot snapshot(*impl_);
-    share = impl_->load_share(digest);
-    if (share) impl_->read_target(*share, result, options, now, signer);
+    ReadSnapshot snapshot(reader);
+    share = reader.share_by_digest(digest);
+    if (share) read_target(reader, *share, result, options, now, signer);
     snapshot.end();
   }
-  if (!share || result.outcome != ResolveOutcome::ok || !options.count_view) return result;
+  if (!share || !counts_view(options.requester, result.outcome)) return result;
 
-  bool counted = true;
-  if (options.views == nullptr) {
-    counted = impl_->take_view(share->id, now_s);
-  } else if (share->max_views) {
-    counted = options.views->take_limited(share->id, now_s);
-  } else {
-    options.views->add(share->id, now_s);  // no limit to check: written in a batch
-  }
-  if (!counted) {
+  // The view is counted after the snapshot has ended: a backend's write never
+  // waits inside a read transaction of the same request.
+  if (!options.views->count(*share, now)) {
     // Lost a race: answer with the link's status as it is now.
     ResolveResult lost;
     lost.share_id = result.share_id;
     lost.target_type = result.target_type;
     lost.visibility = result.visibility;
     lost.token_fp = result.token_fp;
-    auto current = impl_->load_share(digest);
-    if (current) {
+    if (const auto current = reader.share_by_digest(digest)) {
       lost.expires_at = current->expires_at;
       lost.outcome = resolve_outcome(share_status(*current, now));
     }
@@ -250,65 +122,6 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
   }
   result.view_counted = true;
   return result;
-}
-
-void Resolver::Impl::read_target(const ShareRecord& share, ResolveResult& result, const ResolveOptions& options,
-                                 TimePoint now, const PlaybackSigner* signer) {
-  result.share_id = share.id;
-  result.target_type = share.target_type;
-  result.visibility = share.visibility;
-  result.expires_at = share.expires_at;
-  result.outcome = resolve_outcome(share_status(share, now));
-  if (result.outcome != ResolveOutcome::ok) return;
-
-  std::int64_t playback_exp = 0;
-  const bool mint = options.mint_playback && signer != nullptr;
-  if (mint) {
-    playback_exp = to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at));
-  }
-  auto add_playback = [&](TrackRow& row) {
-    if (mint) row.view.playback_url = signer->mint(row.view.id, row.audio_path, share.id, playback_exp, now);
-  };
-
-  if (share.target_type == TargetType::track) {
-    StatementScope scope(find_track);
-    find_track.bind(1, share.target_id);
-    if (!find_track.executeStep()) {
-      result.outcome = ResolveOutcome::unavailable;
-      return;
-    }
-    TrackRow row = read_track_row(find_track);
-    if (row.removed) {
-      result.outcome = ResolveOutcome::unavailable;
-      return;
-    }
-    add_playback(row);
-    result.track = std::move(row.view);
-    return;
-  }
-
-  {
-    StatementScope scope(find_collection);
-    find_collection.bind(1, share.target_id);
-    if (!find_collection.executeStep() || !find_collection.getColumn(3).isNull()) {
-      result.outcome = ResolveOutcome::unavailable;
-      return;
-    }
-    CollectionView collection;
-    collection.id = find_collection.getColumn(0).getString();
-    collection.name = find_collection.getColumn(1).getString();
-    collection.description = optional_text(find_collection.getColumn(2));
-    result.collection = std::move(collection);
-  }
-  StatementScope scope(collection_tracks);
-  collection_tracks.bind(1, share.target_id);
-  std::vector<TrackView> tracks;
-  while (collection_tracks.executeStep()) {
-    TrackRow row = read_track_row(collection_tracks);
-    add_playback(row);
-    tracks.push_back(std::move(row.view));
-  }
-  result.tracks = std::move(tracks);
 }
 
 namespace {

@@ -1,8 +1,6 @@
 // The one resolver: share token -> outcome and read-only view (SPEC 3 and 4), used by shared-linkd and sharectl.
 #pragma once
 
-#include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +12,7 @@
 
 namespace sharelink {
 
+class CatalogReader;
 class PlaybackSigner;
 class ViewCounter;
 
@@ -55,46 +54,30 @@ struct ResolveResult {
 };
 
 struct ResolveOptions {
-  // Count one view on an ok answer (atomically with the max_views check).
-  // False for sharectl resolve, HEAD and link-preview fetchers.
-  bool count_view = true;
-  // Mint playback URLs; false gives null playback_url (link-preview fetchers).
-  bool mint_playback = true;
-  // Where views are counted: the daemon's shared ViewCounter (exact for
-  // max_views links, batched for the rest), or null for an UPDATE on this
-  // Resolver's own connection.
+  // Who asks: decides playback URLs (mints_playback) and whether an ok
+  // answer counts a view (counts_view).
+  Requester requester = Requester::visitor;
+  // Where a view is counted (exact for max_views links, batched for the
+  // rest). Required when the requester counts views.
   ViewCounter* views = nullptr;
 };
 
-// One SQLite connection with its prepared statements. Not thread-safe: the
-// daemon lends them out from a small ResolverPool. Each resolve reads in one
-// fresh read transaction, so it sees the latest committed changes (sharectl
-// revoke, remove...).
-// Database failures throw Error; every domain answer is a ResolveOutcome.
-class Resolver {
- public:
-  // Opens db_file (which must have the current schema; throws Error otherwise).
-  explicit Resolver(const std::filesystem::path& db_file);
-  ~Resolver();
-  Resolver(const Resolver&) = delete;
-  Resolver& operator=(const Resolver&) = delete;
-
-  // Resolves a raw token. A malformed token is not_found without a lookup.
-  // signer may be null only when options.mint_playback is false.
-  // Database failures throw DatabaseUnavailable.
-  ResolveResult resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
-                        const PlaybackSigner* signer);
-
-  // Runs a trivial query; throws DatabaseUnavailable if the database cannot answer.
-  void ping();
-
- private:
-  ResolveResult resolve_unguarded(std::string_view token, const ResolveOptions& options, TimePoint now,
-                                  const PlaybackSigner* signer);
-
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The one resolver (SPEC 4 steps 2-6): token syntax, lookup by digest,
+// status by SPEC 3 precedence, removed content, the view and its playback
+// URLs, and the view count. A malformed token is not_found without a lookup.
+// The reads take one snapshot of reader, so the answer reflects every change
+// committed before the call (sharectl revoke, remove...). When the view is
+// counted and the count loses a race (another request took the last view,
+// or the link changed meanwhile), the answer is the link's status read
+// afresh, limit_reached if it still looks active.
+//
+// signer may be null: then no playback URLs are minted. Throws Error if the
+// requester counts views and options.views is null; storage failures
+// propagate (DatabaseUnavailable, Error); every domain answer is a
+// ResolveOutcome. Thread-safe as far as its arguments are (reader: one
+// thread at a time).
+ResolveResult resolve(CatalogReader& reader, std::string_view token, const ResolveOptions& options, TimePoint now,
+                      const PlaybackSigner* signer);
 
 // The 200 body (available true or false) with SPEC 4's field order; nulls written.
 std::string render_view(const ResolveResult& result);

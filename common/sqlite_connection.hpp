@@ -3,6 +3,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "common/domain.hpp"
 #include "common/error.hpp"
 #include "common/schema.hpp"
+#include "common/store.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
@@ -19,7 +21,7 @@ namespace sharelink {
 inline constexpr int k_busy_timeout_ms = 5000;
 
 // Who may use a connection: any thread (SQLite locks the connection on every
-// call), or one thread at a time, which the owner guarantees (a Resolver lent
+// call), or one thread at a time, which the owner guarantees (a reader lent
 // by a pool, a connection behind the owner's mutex); SQLite then skips that
 // per-call lock.
 enum class ConnectionThreading { serialized, one_thread_at_a_time };
@@ -28,8 +30,30 @@ enum class ConnectionThreading { serialized, one_thread_at_a_time };
 // kind (throws Error naming the file and the fix otherwise), in WAL mode with
 // synchronous=NORMAL and a busy timeout, so the daemon and sharectl can work
 // on the same files at once.
-std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& file, SchemaKind kind,
-                                                  ConnectionThreading threading = ConnectionThreading::serialized);
+std::unique_ptr<SQLite::Database> open_connection(
+    const std::filesystem::path& file, SchemaKind kind, ConnectionThreading threading = ConnectionThreading::serialized,
+    std::chrono::milliseconds lock_wait = std::chrono::milliseconds(k_busy_timeout_ms));
+
+// The SQLite backend's one translation of SQLite failures into the project's
+// errors (common/store.hpp): a database that cannot be opened, locked past
+// lock_wait, full, read-only or failing I/O is DatabaseUnavailable;
+// anything else is Error. The message is what ("database /path/file.db"),
+// SQLite's text and, where one is known, the fix.
+[[noreturn]] void throw_storage_failure(const SQLite::Exception& e, std::string_view what,
+                                        std::chrono::milliseconds lock_wait);
+
+// A connection for the backend's readers and writers: an existing database
+// with the current schema of kind, configured like open_connection, with
+// lock_wait as its busy timeout. Every failure to open (a missing file,
+// another schema version, an unreadable file) is DatabaseUnavailable naming
+// the file and the fix: the daemon answers 503 and tries again later.
+std::unique_ptr<SQLite::Database> open_current_database(const std::filesystem::path& file, SchemaKind kind,
+                                                        ConnectionThreading threading,
+                                                        std::chrono::milliseconds lock_wait);
+
+// The backend's connection objects (common/store_sqlite_catalog.cpp).
+std::unique_ptr<CatalogReader> open_sqlite_reader(const std::filesystem::path& db_file, const StorageOptions& options);
+std::unique_ptr<ViewStore> open_sqlite_view_store(const std::filesystem::path& db_file, const StorageOptions& options);
 
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
 template <typename Fn>

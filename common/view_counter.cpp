@@ -8,9 +8,9 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {
@@ -18,7 +18,7 @@ namespace {
 // Views of one link waiting to be written.
 struct PendingViews {
   std::int64_t count = 0;
-  std::int64_t last_viewed_at = 0;
+  TimePoint last_viewed_at;
 };
 
 using PendingMap = std::unordered_map<std::string, PendingViews>;
@@ -32,23 +32,14 @@ void merge(PendingMap& into, const std::string& share_id, const PendingViews& vi
 }  // namespace
 
 struct ViewCounter::Impl {
-  Impl(const std::filesystem::path& file, const ViewCounterOptions& opts)
-      : options(opts),
-        db(open_connection(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time)),  // under write_mutex
-        take_limited(*db,
-                     "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
-                     "WHERE id = ?1 AND (max_views IS NULL OR view_count < max_views) "
-                     "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)"),
-        add_views(*db,
-                  "UPDATE shares SET view_count = view_count + ?2, "
-                  "last_viewed_at = max(coalesce(last_viewed_at, ?3), ?3) WHERE id = ?1") {
+  Impl(ViewStore& view_store, const ViewCounterOptions& opts) : options(opts), store(view_store) {
     if (options.max_pending_links == 0) throw Error("view counter needs room for at least one pending link");
-    db->setBusyTimeout(static_cast<int>(options.busy_timeout.count()));
     if (options.background) thread = std::thread([this] { run(); });
   }
 
   // Writes everything pending in one transaction. On failure the views go
-  // back to pending and DatabaseUnavailable is thrown.
+  // back to pending and the store's error (DatabaseUnavailable, or Error) is
+  // rethrown.
   void write_pending() {
     std::lock_guard write_lock(write_mutex);
     PendingMap batch;
@@ -62,22 +53,17 @@ struct ViewCounter::Impl {
       writing = false;
       return;
     }
+    std::vector<ViewIncrement> increments;
+    increments.reserve(batch.size());
+    for (const auto& [share_id, views] : batch) increments.push_back({share_id, views.count, views.last_viewed_at});
     try {
-      with_write_transaction(*db, [&] {
-        for (const auto& [share_id, views] : batch) {
-          StatementScope scope(add_views);
-          add_views.bind(1, share_id);
-          add_views.bind(2, static_cast<int64_t>(views.count));
-          add_views.bind(3, static_cast<int64_t>(views.last_viewed_at));
-          add_views.exec();
-        }
-      });
-    } catch (const SQLite::Exception& e) {
+      store.add_views(increments);
+    } catch (const std::exception&) {
       errors.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard lock(pending_mutex);
       for (const auto& [share_id, views] : batch) merge(pending, share_id, views);
       writing = false;
-      throw DatabaseUnavailable(std::string("writing view counts: ") + e.what());
+      throw;
     }
     std::lock_guard lock(pending_mutex);
     writing = false;
@@ -92,7 +78,7 @@ struct ViewCounter::Impl {
       lock.unlock();
       try {
         write_pending();
-      } catch (const DatabaseUnavailable&) {
+      } catch (const std::exception&) {
         // Kept pending and counted; the next round retries.
       }
       lock.lock();
@@ -100,11 +86,8 @@ struct ViewCounter::Impl {
   }
 
   const ViewCounterOptions options;
-  // Declared before the statements: they must be destroyed first.
-  std::unique_ptr<SQLite::Database> db;   // guarded by write_mutex
-  SQLite::Statement take_limited;         // guarded by write_mutex
-  SQLite::Statement add_views;            // guarded by write_mutex
-  std::mutex write_mutex;
+  ViewStore& store;        // thread-safe itself
+  std::mutex write_mutex;  // one write of pending views at a time
 
   mutable std::mutex pending_mutex;
   std::condition_variable wake;  // stop
@@ -118,40 +101,34 @@ struct ViewCounter::Impl {
   std::thread thread;
 };
 
-ViewCounter::ViewCounter(const std::filesystem::path& db_file, ViewCounterOptions options) {
-  try {
-    impl_ = std::make_unique<Impl>(db_file, options);
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable("cannot open database " + db_file.string() + ": " + e.what());
-  }
-}
+ViewCounter::ViewCounter(ViewStore& store, ViewCounterOptions options)
+    : impl_(std::make_unique<Impl>(store, options)) {}
 
 ViewCounter::~ViewCounter() { stop(); }
 
-bool ViewCounter::take_limited(std::string_view share_id, std::int64_t now_s) {
-  std::lock_guard write_lock(impl_->write_mutex);
-  try {
-    StatementScope scope(impl_->take_limited);
-    impl_->take_limited.bind(1, std::string(share_id));
-    impl_->take_limited.bind(2, static_cast<int64_t>(now_s));
-    return impl_->take_limited.exec() == 1;
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable(std::string("counting a view: ") + e.what());
-  }
+bool ViewCounter::count(const ShareRecord& share, TimePoint now) {
+  if (share.max_views) return take_limited(share, now);
+  add(share.id, now);  // no limit to check: written in a batch
+  return true;
 }
 
-void ViewCounter::add(std::string_view share_id, std::int64_t now_s) {
+bool ViewCounter::take_limited(const ShareRecord& share, TimePoint now) {
+  if (share_status(share, now) != ShareStatus::active) return false;
+  return impl_->store.take_view_under_limit(share.id, now);
+}
+
+void ViewCounter::add(std::string_view share_id, TimePoint now) {
   {
     std::lock_guard lock(impl_->pending_mutex);
     const bool idle = impl_->pending.empty() && !impl_->writing;
-    merge(impl_->pending, std::string(share_id), {1, now_s});
+    merge(impl_->pending, std::string(share_id), {1, now});
     const bool full = impl_->pending.size() >= impl_->options.max_pending_links;
     // Under load, the write under way or the background thread takes it.
     if (!idle && !full && !impl_->stopping) return;
   }
   try {
     impl_->write_pending();
-  } catch (const DatabaseUnavailable&) {
+  } catch (const std::exception&) {
     // Kept pending and counted in write_errors(); retried by the next write.
   }
 }
@@ -168,7 +145,7 @@ void ViewCounter::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
   try {
     impl_->write_pending();
-  } catch (const DatabaseUnavailable&) {
+  } catch (const std::exception&) {
     std::lock_guard lock(impl_->pending_mutex);
     std::uint64_t views = 0;
     for (const auto& [share_id, pending] : impl_->pending) views += static_cast<std::uint64_t>(pending.count);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/crypto.hpp"
+#include "common/error.hpp"
 
 namespace sharelink {
 namespace {
@@ -77,6 +78,11 @@ void send_error(httplib::Response& res, PublicError error, const std::string& re
   set_request_headers(res, request_id, true);
   if (error == PublicError::method_not_allowed) res.set_header("Allow", "GET, HEAD, OPTIONS");
   res.set_content(error_body(error, request_id), k_json_content_type);
+}
+
+PublicError failure_error(const std::exception& failure) {
+  return dynamic_cast<const DatabaseUnavailable*>(&failure) != nullptr ? PublicError::service_unavailable
+                                                                      : PublicError::internal_error;
 }
 
 void set_rate_limit_headers(httplib::Response& res, const RateLimiter& limiter, const RateDecision& decision) {

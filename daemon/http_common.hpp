@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <exception>
 #include <string>
 
 #include "common/audit_log.hpp"
@@ -42,6 +43,11 @@ void set_request_headers(httplib::Response& res, const std::string& request_id, 
 
 // Writes the JSON error answer with its status and headers.
 void send_error(httplib::Response& res, PublicError error, const std::string& request_id);
+
+// The one place where a failure of the work behind a route becomes an answer:
+// DatabaseUnavailable (the database cannot be reached, is locked, full...)
+// is 503 SERVICE_UNAVAILABLE, any other exception 500 INTERNAL_ERROR.
+PublicError failure_error(const std::exception& failure);
 
 // RateLimit-Policy and RateLimit headers; Retry-After on refusals.
 void set_rate_limit_headers(httplib::Response& res, const RateLimiter& limiter, const RateDecision& decision);

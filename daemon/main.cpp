@@ -9,11 +9,11 @@
 
 #include "common/audit_log.hpp"
 #include "common/config.hpp"
-#include "common/database.hpp"
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
 #include "common/playback_signer.hpp"
 #include "common/signing_keys.hpp"
+#include "common/store.hpp"
 #include "daemon/demo.hpp"
 #include "daemon/public_server.hpp"
 #include "daemon/server_state.hpp"
@@ -31,8 +31,8 @@ struct DaemonOptions {
 };
 
 // Every problem --check-config can find, beyond the config file's own.
-std::vector<std::string> check_installation(const Config& config) {
-  std::vector<std::string> problems;
+std::vector<std::string> check_installation(const Config& config, const StorageBackend& storage) {
+  std::vector<std::string> problems = storage.schema_problems();
   auto check = [&](auto&& fn) {
     try {
       fn();
@@ -40,8 +40,6 @@ std::vector<std::string> check_installation(const Config& config) {
       problems.push_back(e.what());
     }
   };
-  check([&] { require_current_schema(config.database.path, SchemaKind::main); });
-  check([&] { require_current_schema(config.database.audit_path, SchemaKind::audit); });
   check([&] { load_playback_signer(config); });
   if (config.playback.mode == PlaybackMode::builtin && !std::filesystem::is_directory(config.playback.media_root)) {
     problems.push_back("playback.media_root " + config.playback.media_root.string() +
@@ -106,7 +104,7 @@ int run(const DaemonOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  configure_sqlite_for_threads();  // before the first connection
+  prepare_storage_for_threads();  // before the first connection
 
   // 2. Configuration: the demo's throwaway installation, or the config file.
   std::optional<DemoInstallation> demo;
@@ -120,23 +118,23 @@ int run(const DaemonOptions& options) {
   if (options.listen) config.server.listen = *options.listen;
   if (options.db) config.database.path = *options.db;
 
+  const auto storage = open_storage(config.database);
   if (options.check_config) {
-    const auto problems = check_installation(config);
+    const auto problems = check_installation(config, *storage);
     for (const auto& problem : problems) std::cerr << "shared-linkd: error: " << problem << "\n";
     if (problems.empty()) std::cout << "configuration OK" << (config.source.empty() ? " (built-in defaults)" : "") << "\n";
     return problems.empty() ? 0 : 1;
   }
 
-  // 3. Stores: refuse databases of another schema version, with the fix.
-  require_current_schema(config.database.path, SchemaKind::main);
-  require_current_schema(config.database.audit_path, SchemaKind::audit);
+  // 3. Storage: refuse databases of another schema version, with the fix.
+  storage->require_current_schema();
 
   // 4. The audit writer runs for the whole life of the server and is drained last.
   AuditWriter audit(config.database.audit_path);
   audit.set_retention(config.audit.retention_days, config.audit.ip_retention_days);
 
   // 5. Shared state (keys, limiters, metrics) and the HTTP server.
-  ServerState state(config, audit);
+  ServerState state(config, *storage, audit);
   add_runtime_metrics(state);
   PublicServer server(state);
   const int port = server.bind();
@@ -144,13 +142,13 @@ int run(const DaemonOptions& options) {
   const std::string host = parse_listen_address(config.server.listen)->host;
   bound.server.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   state.reload(bound);  // playback URLs name the port actually bound
-  log_event(LogLevel::info, "listening",
-            {{"version", SHARELINK_VERSION},
-             {"addr", bound.server.listen},
-             {"database", config.database.path.string()},
-             {"audit_database", config.database.audit_path.string()},
-             {"schema_version", std::to_string(latest_schema_version(SchemaKind::main))},
-             {"playback_mode", to_string(config.playback.mode)}});
+  const auto where = storage->describe();
+  const std::string schema_version = std::to_string(storage->schema_version());
+  std::vector<LogField> fields = {{"version", SHARELINK_VERSION}, {"addr", bound.server.listen}};
+  for (const auto& [key, value] : where) fields.emplace_back(key, value);
+  fields.emplace_back("schema_version", schema_version);
+  fields.emplace_back("playback_mode", to_string(config.playback.mode));
+  log_event(LogLevel::info, "listening", fields);
   if (demo) std::cout << demo_instructions(*demo, bound.public_base_url()) << std::flush;
 
   // 6. Serve until a signal; then finish in-flight requests and flush the audit log.

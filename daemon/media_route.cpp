@@ -22,13 +22,6 @@ constexpr std::size_t k_chunk_bytes = 64 * 1024;
 constexpr const char* k_exposed_headers =
     "Accept-Ranges, Content-Length, Content-Range, X-Request-Id, RateLimit, RateLimit-Policy, Retry-After";
 
-thread_local std::unique_ptr<MediaAccess> t_media_access;
-
-MediaAccess& worker_media_access(const std::filesystem::path& db_file) {
-  if (!t_media_access) t_media_access = std::make_unique<MediaAccess>(db_file);
-  return *t_media_access;
-}
-
 // The one place a media check's outcome becomes an HTTP error.
 PublicError public_error(MediaOutcome outcome) {
   switch (outcome) {
@@ -160,12 +153,16 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   // 3. The share is still active and includes the track; the track is not removed.
   MediaGrant grant;
   try {
-    grant = worker_media_access(state.config().database.path).check(*share_id, track_id, now);
+    auto reader = state.readers().acquire();
+    try {
+      grant = check_media(*reader, *share_id, track_id, now);
+    } catch (...) {
+      reader.discard();  // the next request reopens the connection
+      throw;
+    }
   } catch (const std::exception& e) {
-    t_media_access.reset();  // reopen the connection on the next request
-    const bool unavailable = dynamic_cast<const Error*>(&e) != nullptr;
     log_event(LogLevel::error, "media check failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
-    return fail(unavailable ? PublicError::service_unavailable : PublicError::internal_error, "error");
+    return fail(failure_error(e), "error");
   }
   if (grant.outcome != MediaOutcome::ok)
     return fail(public_error(grant.outcome), audit_outcome(grant.outcome));

@@ -164,11 +164,11 @@ struct PublicServer::Impl {
       const auto started = std::chrono::steady_clock::now();
       const std::string request_id = next_request_id();
       try {
-        auto resolver = state.resolvers().acquire();
+        auto reader = state.readers().acquire();
         try {
-          resolver->ping();
+          reader->ping();
         } catch (...) {
-          resolver.discard();  // the next request reopens the connection
+          reader.discard();  // the next request reopens the connection
           throw;
         }
         set_request_headers(res, request_id, true);
@@ -176,7 +176,7 @@ struct PublicServer::Impl {
         observe(MetricRoute::ready, "ok", started);
       } catch (const std::exception& e) {
         log_event(LogLevel::warn, "not ready", {{"request_id", request_id}, {"error", e.what()}});
-        send_error(res, PublicError::service_unavailable, request_id);
+        send_error(res, failure_error(e), request_id);
         observe(MetricRoute::ready, "unavailable_db", started);
       }
     });

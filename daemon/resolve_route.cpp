@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
+#include "common/resolver.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -53,23 +54,21 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   const bool head = req.method == "HEAD";
   const bool preview = state.is_preview_agent(req.get_header_value("User-Agent"));
   ResolveOptions options;
-  options.count_view = !head && !preview;
-  options.mint_playback = !head && !preview;
+  options.requester = head ? Requester::head_request : preview ? Requester::preview_fetcher : Requester::visitor;
   options.views = &state.views();
   ResolveResult result;
   try {
-    auto resolver = state.resolvers().acquire();
+    auto reader = state.readers().acquire();
     try {
-      result = resolver->resolve(token, options, system_clock_now(), ctx.settings->signer.get());
+      result = resolve(*reader, token, options, system_clock_now(), ctx.settings->signer.get());
     } catch (...) {
-      resolver.discard();  // the next request reopens the connection
+      reader.discard();  // the next request reopens the connection
       throw;
     }
   } catch (const std::exception& e) {
-    const bool unavailable = dynamic_cast<const Error*>(&e) != nullptr;
     log_event(LogLevel::error, "resolve failed",
               {{"request_id", ctx.request_id}, {"error", e.what()}});
-    send_error(res, unavailable ? PublicError::service_unavailable : PublicError::internal_error, ctx.request_id);
+    send_error(res, failure_error(e), ctx.request_id);
     set_rate_limit_headers(res, state.resolve_limiter(), decision);
     return finish("error");
   }

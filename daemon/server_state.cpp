@@ -2,23 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
 
 namespace sharelink {
 namespace {
-
-// Resolver connections per core: SQLite work is a fraction of a request, so
-// two per core keep every core busy while one holder waits to be scheduled
-// (4 and 8 measured alike on 2 cores); each holds a 2 MB page cache.
-constexpr std::size_t k_resolvers_per_core = 2;
-constexpr std::size_t k_min_resolvers = 4;
-
-std::size_t resolver_connections() {
-  return std::max<std::size_t>(k_min_resolvers, k_resolvers_per_core * std::thread::hardware_concurrency());
-}
 
 // ASCII lowercase (User-Agent tokens are ASCII); no locale lookup per byte.
 std::string lowercase(std::string_view text) {
@@ -41,7 +30,7 @@ std::vector<Cidr> parse_trusted(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-ServerState::ServerState(Config config, AuditWriter& audit)
+ServerState::ServerState(Config config, StorageBackend& storage, AuditWriter& audit)
     : config_(std::move(config)),
       audit_(audit),
       resolve_limiter_(BucketPolicy::per_minute(config_.rate_limit.requests_per_minute, config_.rate_limit.burst),
@@ -51,8 +40,9 @@ ServerState::ServerState(Config config, AuditWriter& audit)
           static_cast<std::size_t>(config_.rate_limit.max_clients)),
       miss_limiter_(BucketPolicy::per_minute(config_.rate_limit.misses_per_minute, config_.rate_limit.misses_per_minute),
                     static_cast<std::size_t>(config_.rate_limit.max_clients)),
-      views_(config_.database.path),
-      resolvers_(config_.database.path, resolver_connections()) {
+      view_store_(storage.open_view_store()),
+      views_(*view_store_),
+      readers_(storage, storage.reader_connections(config_.server.threads)) {
   for (const auto& agent : config_.shares.preview_user_agents) preview_agents_lower_.push_back(lowercase(agent));
   reload(config_);
 }

@@ -12,7 +12,8 @@
 #include "common/metrics.hpp"
 #include "common/playback_signer.hpp"
 #include "common/rate_limiter.hpp"
-#include "common/resolver_pool.hpp"
+#include "common/reader_pool.hpp"
+#include "common/store.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
@@ -25,16 +26,15 @@ struct RuntimeSettings {
   int ipv6_prefix_length = 64;
 };
 
-// Shared by all worker threads. Threading: the limiters, the resolver pool,
+// Shared by all worker threads. Threading: the limiters, the reader pool,
 // the audit writer, the view counter and the metrics are thread-safe
-// themselves; the settings
-// snapshot is guarded by settings_mutex_ (held only to copy or swap the
-// pointer).
+// themselves; the settings snapshot is guarded by settings_mutex_ (held only
+// to copy or swap the pointer).
 class ServerState {
  public:
-  // Opens the view counter's connection on config.database.path (throws
-  // Error if it cannot).
-  ServerState(Config config, AuditWriter& audit);
+  // Opens the view store of storage (throws DatabaseUnavailable if it
+  // cannot). storage and audit must outlive the state.
+  ServerState(Config config, StorageBackend& storage, AuditWriter& audit);
   // Writes the views still pending (after the server has stopped).
   ~ServerState();
 
@@ -46,8 +46,8 @@ class ServerState {
   RateLimiter& miss_limiter() { return miss_limiter_; }
   // Every view the resolve route counts goes through here.
   ViewCounter& views() { return views_; }
-  // The SQLite connections resolve and readyz borrow, a few per core.
-  ResolverPool& resolvers() { return resolvers_; }
+  // The database connections the resolve and media routes and readyz borrow.
+  ReaderPool& readers() { return readers_; }
 
   std::shared_ptr<const RuntimeSettings> settings() const;
   // Rebuilds the settings (keys, trusted proxies) and the limiter policies
@@ -68,8 +68,9 @@ class ServerState {
   RateLimiter resolve_limiter_;
   RateLimiter media_limiter_;
   RateLimiter miss_limiter_;
+  std::unique_ptr<ViewStore> view_store_;  // before views_, which counts into it
   ViewCounter views_;
-  ResolverPool resolvers_;
+  ReaderPool readers_;
   std::vector<std::string> preview_agents_lower_;
   mutable std::mutex settings_mutex_;
   std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_

@@ -1,9 +1,10 @@
-// Unit tests of the domain rules: share status, licence truth, the view rule, playback expiry, removed content.
-#include "common/domain.hpp"
-
+// Unit tests of the domain rules: share status, licence truth, the view rule, playback expiry, removed
+// content.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
+
+#include "common/domain.hpp"
 
 namespace sharelink {
 namespace {
@@ -141,8 +142,9 @@ TEST_CASE("the view rule: only a visitor's ok answer counts a view", "[domain]")
       {Requester::preview_fetcher, "link-preview fetcher", false, false},
       {Requester::operator_check, "sharectl resolve", true, false},
   };
-  const ResolveOutcome others[] = {ResolveOutcome::unavailable, ResolveOutcome::not_found, ResolveOutcome::revoked,
-                                   ResolveOutcome::expired, ResolveOutcome::limit_reached};
+  const ResolveOutcome others[] = {ResolveOutcome::unavailable, ResolveOutcome::not_found,
+                                   ResolveOutcome::revoked, ResolveOutcome::expired,
+                                   ResolveOutcome::limit_reached};
   for (const auto& c : cases) {
     INFO(c.name);
     CHECK(mints_playback(c.requester) == c.mints);
@@ -183,7 +185,8 @@ TEST_CASE("typed values: to_string and parse round trip the spec's spellings", "
                                    LicenceClass::personal_only, LicenceClass::unclear}) {
     CHECK(parse_licence_class(to_string(licence_class)) == licence_class);
   }
-  for (const auto status : {ShareStatus::active, ShareStatus::revoked, ShareStatus::expired, ShareStatus::exhausted}) {
+  for (const auto status :
+       {ShareStatus::active, ShareStatus::revoked, ShareStatus::expired, ShareStatus::exhausted}) {
     CHECK(parse_share_status(to_string(status)) == status);
   }
   CHECK(std::string(to_string(Visibility::public_link)) == "public");

@@ -1,7 +1,6 @@
 // Unit tests of the media route's library side: share/track checks, safe file opening, byte ranges, X-Accel
 // URIs.
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,18 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/temp_dir.hpp"
-#include "common/catalog_store.hpp"
 #include "common/crypto.hpp"
-#include "common/database.hpp"
 #include "common/error.hpp"
-#include "common/installation.hpp"
 #include "common/media_access.hpp"
-#include "common/share_store.hpp"
+#include "tests/common/store_fixtures.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace sharelink {
 namespace {
 
+using sharelink::testing::MemoryFixture;
+using sharelink::testing::SqliteFixture;
 using sharelink::testing::TempDir;
 
 using namespace std::chrono_literals;
@@ -36,78 +34,57 @@ void write_file(const std::filesystem::path& file, const std::string& data) {
   out << data;
 }
 
-// A migrated database with the licence registry, and stores to fill it.
-struct CatalogFixture {
-  TempDir dir;
-  std::filesystem::path db = dir.path() / "shared-link.db";
-  std::unique_ptr<CatalogStore> catalog;
-  std::unique_ptr<ShareStore> shares;
-
-  CatalogFixture() {
-    migrate_database(db, SchemaKind::main);
-    catalog = std::make_unique<CatalogStore>(db);
-    for (const auto& licence : default_licences()) catalog->set_licence(licence);
-    shares = std::make_unique<ShareStore>(db);
-  }
+// A store with the licence registry, and a reader to check against.
+template <typename Store>
+struct Fixture : Store {
+  std::unique_ptr<CatalogReader> reader = this->storage().open_reader();
 
   std::string add_track(const std::string& id, const std::string& mime = "audio/ogg") {
-    Track t;
-    t.id = id;
-    t.title = "Title of " + id;
-    t.engine = "studio";
-    t.mode = "creation";
-    t.licence_class = "personal_only";
-    t.licence_version = "2026-01";
+    Track t = testing::make_track(id, "personal_only", false, "2026-01", k_now - 48h);
     t.mime_type = mime;
-    t.audio_path = "album/" + id + ".ogg";
-    t.created_at = k_now - 48h;
-    REQUIRE(catalog->add_track(t));
+    Store::add_track(t);
     return id;
   }
 
   std::string add_collection(const std::string& id, const std::vector<std::string>& track_ids) {
-    Collection c;
+    CollectionRecord c;
     c.id = id;
     c.name = "Collection " + id;
     c.created_at = k_now - 48h;
-    REQUIRE(catalog->add_collection(c));
-    REQUIRE(catalog->append_tracks(id, track_ids, nullptr) == CatalogStore::MembershipChange::ok);
+    Store::add_collection(c, track_ids);
     return id;
   }
 
-  std::string share(const std::string& type, const std::string& target, std::optional<TimePoint> expires = {},
-                    std::optional<std::int64_t> max_views = {}, const std::string& visibility = "link_only") {
-    return shares->create({*parse_target_type(type), target, *parse_visibility(visibility), expires, max_views, {}, "tester"}, k_now - 1h).share.id;
+  std::string share(TargetType type, const std::string& target, std::optional<TimePoint> expires = {},
+                    std::optional<std::int64_t> max_views = {}, Visibility visibility = Visibility::link_only) {
+    return Store::share(testing::new_share(type, target, expires, max_views, visibility), k_now - 1h).share.id;
   }
 
-  void exec(const std::string& sql) {
-    sqlite3* handle = nullptr;
-    REQUIRE(sqlite3_open(db.string().c_str(), &handle) == SQLITE_OK);
-    sqlite3_busy_timeout(handle, 5000);
-    const int rc = sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr);
-    sqlite3_close(handle);
-    REQUIRE(rc == SQLITE_OK);
+  MediaGrant check(const std::string& share_id, const std::string& track_id) {
+    return check_media(*reader, share_id, track_id, k_now);
   }
 };
 
 }  // namespace
 
-// --- MediaAccess ---------------------------------------------------------
+// --- check_media ---------------------------------------------------------
 
-TEST_CASE("MediaAccess: track share grants its track's file and mime type", "[media_access]") {
-  CatalogFixture f;
+TEMPLATE_TEST_CASE("check_media: track share grants its track's file and mime type", "[media_access]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001", "audio/flac");
-  const auto share_id = f.share("track", "mtrack_000000000001", std::nullopt, std::nullopt, "public");
-  MediaAccess access(f.db);
+  const auto share_id = f.share(TargetType::track, "mtrack_000000000001", std::nullopt, std::nullopt,
+                                Visibility::public_link);
 
-  const MediaGrant grant = access.check(share_id, "mtrack_000000000001", k_now);
+  const MediaGrant grant = f.check(share_id, "mtrack_000000000001");
   CHECK(grant.outcome == MediaOutcome::ok);
   CHECK(grant.audio_path == "album/mtrack_000000000001.ogg");
   CHECK(grant.mime_type == "audio/flac");
   CHECK(grant.visibility == Visibility::public_link);
 }
 
-TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedence", "[media_access]") {
+TEMPLATE_TEST_CASE("check_media: inactive shares answer their status, in SPEC 3 precedence", "[media_access]",
+                   MemoryFixture, SqliteFixture) {
   struct Case {
     const char* name;
     std::optional<TimePoint> expires_at;
@@ -127,16 +104,12 @@ TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedenc
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
-      CatalogFixture f;
+      Fixture<TestType> f;
       f.add_track("mtrack_000000000001");
-      const auto share_id = f.share("track", "mtrack_000000000001", c.expires_at, c.max_views);
-      if (c.views_taken > 0) {
-        f.exec("UPDATE shares SET view_count = " + std::to_string(c.views_taken) + " WHERE id = '" +
-               share_id + "'");
-      }
-      if (c.revoked) REQUIRE(f.shares->revoke(share_id, std::string("test"), k_now - 1s));
-      MediaAccess access(f.db);
-      const MediaGrant grant = access.check(share_id, "mtrack_000000000001", k_now);
+      const auto share_id = f.share(TargetType::track, "mtrack_000000000001", c.expires_at, c.max_views);
+      if (c.views_taken > 0) f.set_view_count(share_id, c.views_taken);
+      if (c.revoked) f.revoke(share_id, k_now - 1s);
+      const MediaGrant grant = f.check(share_id, "mtrack_000000000001");
       CHECK(grant.outcome == c.expected);
       CHECK(grant.visibility == Visibility::link_only);
       if (c.expected != MediaOutcome::ok) CHECK(grant.audio_path.empty());
@@ -144,112 +117,107 @@ TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedenc
   }
 }
 
-TEST_CASE("MediaAccess: a track the share does not include is not found", "[media_access]") {
-  CatalogFixture f;
+TEMPLATE_TEST_CASE("check_media: a track the share does not include is not found", "[media_access]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   f.add_track("mtrack_000000000002");
   f.add_track("mtrack_000000000003");
   f.add_collection("mcoll_000000000001", {"mtrack_000000000001", "mtrack_000000000002"});
-  const auto track_share = f.share("track", "mtrack_000000000001");
-  const auto collection_share = f.share("collection", "mcoll_000000000001");
-  MediaAccess access(f.db);
+  const auto track_share = f.share(TargetType::track, "mtrack_000000000001");
+  const auto collection_share = f.share(TargetType::collection, "mcoll_000000000001");
 
-  CHECK(access.check(track_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
-  CHECK(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
-  CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
-  CHECK(access.check(collection_share, "mtrack_000000000003", k_now).outcome == MediaOutcome::not_found);
-  CHECK(access.check(collection_share, "mcoll_000000000001", k_now).outcome == MediaOutcome::not_found);
+  CHECK(f.check(track_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
+  CHECK(f.check(track_share, "mtrack_000000000002").outcome == MediaOutcome::not_found);
+  CHECK(f.check(collection_share, "mtrack_000000000002").outcome == MediaOutcome::ok);
+  CHECK(f.check(collection_share, "mtrack_000000000003").outcome == MediaOutcome::not_found);
+  CHECK(f.check(collection_share, "mcoll_000000000001").outcome == MediaOutcome::not_found);
 }
 
-TEST_CASE("MediaAccess: unknown share, unknown track and missing collection are not found",
-          "[media_access]") {
-  CatalogFixture f;
+TEMPLATE_TEST_CASE("check_media: unknown share, unknown track and missing collection are not found",
+                   "[media_access]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  const auto dangling_track = f.share("track", "mtrack_00000000dead");
-  const auto dangling_collection = f.share("collection", "mcoll_00000000dead");
-  MediaAccess access(f.db);
+  const auto dangling_track = f.share(TargetType::track, "mtrack_00000000dead");
+  const auto dangling_collection = f.share(TargetType::collection, "mcoll_00000000dead");
 
-  const MediaGrant unknown = access.check("mslink_000000000000", "mtrack_000000000001", k_now);
+  const MediaGrant unknown = f.check("mslink_000000000000", "mtrack_000000000001");
   CHECK(unknown.outcome == MediaOutcome::not_found);
   CHECK(unknown.visibility == Visibility::link_only);
-  CHECK(access.check(dangling_track, "mtrack_00000000dead", k_now).outcome == MediaOutcome::not_found);
-  CHECK(access.check(dangling_collection, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
+  CHECK(f.check(dangling_track, "mtrack_00000000dead").outcome == MediaOutcome::not_found);
+  CHECK(f.check(dangling_collection, "mtrack_000000000001").outcome == MediaOutcome::not_found);
 }
 
-TEST_CASE("MediaAccess: sees sharectl's changes at once on the same connection", "[media_access]") {
-  CatalogFixture f;
+TEMPLATE_TEST_CASE("check_media: sees sharectl's changes at once on the same connection", "[media_access]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   f.add_track("mtrack_000000000002");
   f.add_collection("mcoll_000000000001", {"mtrack_000000000001", "mtrack_000000000002"});
-  const auto track_share = f.share("track", "mtrack_000000000002");
-  const auto collection_share = f.share("collection", "mcoll_000000000001");
-  const auto revoked_share = f.share("collection", "mcoll_000000000001");
-  MediaAccess access(f.db);
+  const auto track_share = f.share(TargetType::track, "mtrack_000000000002");
+  const auto collection_share = f.share(TargetType::collection, "mcoll_000000000001");
+  const auto revoked_share = f.share(TargetType::collection, "mcoll_000000000001");
   // Warm every statement first, so a kept read snapshot would show.
-  REQUIRE(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
-  REQUIRE(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
-  REQUIRE(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
-  REQUIRE(access.check(revoked_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+  REQUIRE(f.check(track_share, "mtrack_000000000002").outcome == MediaOutcome::ok);
+  REQUIRE(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
+  REQUIRE(f.check(collection_share, "mtrack_000000000002").outcome == MediaOutcome::ok);
+  REQUIRE(f.check(revoked_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
 
   SECTION("share revoked") {
-    REQUIRE(f.shares->revoke(revoked_share, std::nullopt, k_now));
-    CHECK(access.check(revoked_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::revoked);
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+    f.revoke(revoked_share, k_now);
+    CHECK(f.check(revoked_share, "mtrack_000000000001").outcome == MediaOutcome::revoked);
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
   }
   SECTION("share expired") {
-    REQUIRE(f.shares->expire(collection_share, k_now));
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::expired);
+    f.expire(collection_share, k_now);
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::expired);
   }
   SECTION("track dropped from the collection") {
-    REQUIRE(f.catalog->drop_tracks("mcoll_000000000001", {"mtrack_000000000001"}, nullptr) ==
-            CatalogStore::MembershipChange::ok);
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
-    CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::ok);
+    f.set_collection_tracks("mcoll_000000000001", {"mtrack_000000000002"});
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::not_found);
+    CHECK(f.check(collection_share, "mtrack_000000000002").outcome == MediaOutcome::ok);
   }
   SECTION("collection removed, then restored") {
-    REQUIRE(f.catalog->set_collection_removed("mcoll_000000000001", k_now));
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::not_found);
-    REQUIRE(f.catalog->set_collection_removed("mcoll_000000000001", std::nullopt));
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+    f.set_collection_removed("mcoll_000000000001", k_now);
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::not_found);
+    f.set_collection_removed("mcoll_000000000001", std::nullopt);
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
   }
   SECTION("track removed, in a track share and in a collection") {
-    REQUIRE(f.catalog->set_track_removed("mtrack_000000000002", k_now));
-    CHECK(access.check(track_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
-    CHECK(access.check(collection_share, "mtrack_000000000002", k_now).outcome == MediaOutcome::not_found);
-    CHECK(access.check(collection_share, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
+    f.set_track_removed("mtrack_000000000002", k_now);
+    CHECK(f.check(track_share, "mtrack_000000000002").outcome == MediaOutcome::not_found);
+    CHECK(f.check(collection_share, "mtrack_000000000002").outcome == MediaOutcome::not_found);
+    CHECK(f.check(collection_share, "mtrack_000000000001").outcome == MediaOutcome::ok);
   }
 }
 
-TEST_CASE("MediaAccess: never counts a view", "[media_access]") {
-  CatalogFixture f;
+TEMPLATE_TEST_CASE("check_media: never counts a view", "[media_access]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  const auto share_id = f.share("track", "mtrack_000000000001", std::nullopt, 1);
-  MediaAccess access(f.db);
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(access.check(share_id, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
-  const auto share = f.shares->find(share_id);
+  const auto share_id = f.share(TargetType::track, "mtrack_000000000001", std::nullopt, 1);
+  for (int i = 0; i < 3; ++i) REQUIRE(f.check(share_id, "mtrack_000000000001").outcome == MediaOutcome::ok);
+  const auto share = f.find(share_id);
   REQUIRE(share);
   CHECK(share->view_count == 0);
   CHECK_FALSE(share->last_viewed_at);
 }
 
-TEST_CASE("MediaAccess: database failures throw DatabaseUnavailable", "[media_access]") {
-  CatalogFixture f;
+TEST_CASE("check_media: storage failures propagate and the snapshot is ended", "[media_access]") {
+  Fixture<MemoryFixture> f;
   f.add_track("mtrack_000000000001");
-  const auto share_id = f.share("track", "mtrack_000000000001");
-  MediaAccess access(f.db);
-  REQUIRE(access.check(share_id, "mtrack_000000000001", k_now).outcome == MediaOutcome::ok);
-  f.exec("DROP TABLE tracks");
-  CHECK_THROWS_AS(access.check(share_id, "mtrack_000000000001", k_now), DatabaseUnavailable);
+  const auto share_id = f.share(TargetType::track, "mtrack_000000000001");
+  f.data().refuse_all = true;
+  CHECK_THROWS_AS(f.check(share_id, "mtrack_000000000001"), DatabaseUnavailable);
+  CHECK_FALSE(dynamic_cast<testing::MemoryReader&>(*f.reader).in_snapshot());
+  f.data().refuse_all = false;
+  CHECK(f.check(share_id, "mtrack_000000000001").outcome == MediaOutcome::ok);
 }
 
-TEST_CASE("MediaAccess: a missing database is refused with the fix", "[media_access]") {
-  TempDir dir;
-  CHECK_THROWS_AS(MediaAccess(dir.path() / "absent.db"), Error);
-  CHECK_THROWS_WITH(MediaAccess(dir.path() / "absent.db"), Catch::Contains("sharectl init"));
-}
-
-TEST_CASE("MediaAccess: audit outcomes of SPEC 7", "[media_access]") {
+TEST_CASE("check_media: media outcomes by status and audit outcomes of SPEC 7", "[media_access]") {
+  CHECK(media_outcome(ShareStatus::active) == MediaOutcome::ok);
+  CHECK(media_outcome(ShareStatus::revoked) == MediaOutcome::revoked);
+  CHECK(media_outcome(ShareStatus::expired) == MediaOutcome::expired);
+  CHECK(media_outcome(ShareStatus::exhausted) == MediaOutcome::limit_reached);
   CHECK(std::string(audit_outcome(MediaOutcome::ok)) == "ok");
   CHECK(std::string(audit_outcome(MediaOutcome::not_found)) == "not_found");
   CHECK(std::string(audit_outcome(MediaOutcome::revoked)) == "share_inactive");

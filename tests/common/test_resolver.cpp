@@ -1,100 +1,85 @@
-// Unit tests of the one resolver: outcomes, views, licence truth, view counting.
-#include <catch2/catch.hpp>
-
+// Unit tests of the one resolver: outcomes, views, licence truth, view counting; on every store.
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/catalog_store.hpp"
 #include "common/crypto.hpp"
-#include "common/database.hpp"
+#include "common/error.hpp"
 #include "common/ids.hpp"
-#include "common/installation.hpp"
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
-#include "common/share_store.hpp"
-#include "tests/common/temp_dir.hpp"
+#include "common/view_counter.hpp"
+#include "tests/common/store_fixtures.hpp"
 
 using namespace sharelink;
 using namespace std::chrono_literals;
+using sharelink::testing::make_track;
+using sharelink::testing::MemoryFixture;
+using sharelink::testing::new_share;
+using sharelink::testing::SqliteFixture;
 
 namespace {
 
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
 
-struct Fixture {
-  testing::TempDir dir{"sharelink-resolver-test"};
-  std::filesystem::path db;
-  std::unique_ptr<CatalogStore> catalog;
-  std::unique_ptr<ShareStore> shares;
-  PlaybackSigner signer;
+PlaybackSigner make_signer() {
+  PlaybackConfig config;
+  config.ttl_seconds = 300;
+  return PlaybackSigner(config, "https://music.example.org", SigningKeys({{"k1", std::string(32, 'k'), {}}}));
+}
 
-  static PlaybackSigner make_signer() {
-    PlaybackConfig config;
-    config.ttl_seconds = 300;
-    return PlaybackSigner(config, "https://music.example.org", SigningKeys({{"k1", std::string(32, 'k'), {}}}));
-  }
-
-  Fixture() : signer(make_signer()) {
-    db = dir / "shared-link.db";
-    migrate_database(db, SchemaKind::main);
-    catalog = std::make_unique<CatalogStore>(db);
-    for (const auto& licence : default_licences()) catalog->set_licence(licence);
-    shares = std::make_unique<ShareStore>(db);
-  }
+// A backend fixture with a reader, a view counter (no background thread:
+// views of unlimited links are written at once when nothing else waits) and
+// a signer.
+template <typename Store>
+struct Fixture : Store {
+  PlaybackSigner signer = make_signer();
+  std::unique_ptr<ViewStore> view_store = this->storage().open_view_store();
+  ViewCounter views{*view_store, ViewCounterOptions{.background = false}};
+  std::unique_ptr<CatalogReader> reader = this->storage().open_reader();
 
   std::string add_track(const std::string& id, const std::string& licence_class = "personal_only",
                         bool no_commercial = false, const std::string& version = "2026-01") {
-    Track t;
-    t.id = id;
-    t.title = "Title of " + id;
-    t.engine = "studio";
-    t.mode = "creation";
-    t.measured_duration_seconds = 120.4;
-    t.instrumental = true;
-    t.licence_class = licence_class;
-    t.licence_version = version;
-    t.no_commercial = no_commercial;
-    t.audio_path = id + ".mp3";
-    t.created_at = k_now;
-    REQUIRE(catalog->add_track(t));
+    Store::add_track(make_track(id, licence_class, no_commercial, version, k_now));
     return id;
   }
-
-  CreatedShare share(const std::string& type, const std::string& target, std::optional<TimePoint> expires = {},
-                     std::optional<std::int64_t> max_views = {}, const std::string& visibility = "link_only") {
-    return shares->create({*parse_target_type(type), target, *parse_visibility(visibility), expires, max_views, {}, "tester"}, k_now - 1h);
+  CreatedShare share(TargetType type, const std::string& target, std::optional<TimePoint> expires = {},
+                     std::optional<std::int64_t> max_views = {}) {
+    return Store::share(new_share(type, target, expires, max_views), k_now - 1h);
   }
+  ResolveOptions as(Requester requester) { return ResolveOptions{requester, &views}; }
+  ResolveResult visit(const std::string& token, TimePoint now = k_now) {
+    return resolve(*reader, token, as(Requester::visitor), now, &signer);
+  }
+  ResolveResult look(const std::string& token) {
+    return resolve(*reader, token, as(Requester::operator_check), k_now, &signer);
+  }
+  std::int64_t views_of(const CreatedShare& created) { return this->find(created.share.id)->view_count; }
 };
-
-ResolveOptions counting() { return {}; }
-ResolveOptions offline() {
-  ResolveOptions o;
-  o.count_view = false;
-  return o;
-}
 
 }  // namespace
 
-TEST_CASE("Resolver: track share answers the view and counts one view", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: track share answers the view and counts one view", "[resolver]", MemoryFixture,
+                   SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_b4d9e1c6a72f");
-  auto created = f.share("track", "mtrack_b4d9e1c6a72f", k_now + 72h);
-  Resolver resolver(f.db);
+  auto created = f.share(TargetType::track, "mtrack_b4d9e1c6a72f", k_now + 72h);
 
-  const auto result = resolver.resolve(created.token, counting(), k_now, &f.signer);
+  const auto result = f.visit(created.token);
   REQUIRE(result.outcome == ResolveOutcome::ok);
   CHECK(result.view_counted);
   CHECK(result.share_id == created.share.id);
   REQUIRE(result.track);
   CHECK(result.track->title == "Title of mtrack_b4d9e1c6a72f");
-  CHECK(f.shares->find(created.share.id)->view_count == 1);
+  CHECK(f.views_of(created) == 1);
 
   const auto body = nlohmann::ordered_json::parse(render_view(result));
   std::vector<std::string> keys;
   for (auto it = body.begin(); it != body.end(); ++it) keys.push_back(it.key());
-  CHECK(keys == std::vector<std::string>{"kind", "available", "message", "share", "track", "collection", "tracks"});
+  CHECK(keys ==
+        std::vector<std::string>{"kind", "available", "message", "share", "track", "collection", "tracks"});
   CHECK(body["kind"] == "track");
   CHECK(body["available"] == true);
   CHECK(body["message"].is_null());
@@ -108,29 +93,29 @@ TEST_CASE("Resolver: track share answers the view and counts one view", "[resolv
   CHECK(body["track"]["measured_duration_seconds"] == 120.4);
 }
 
-TEST_CASE("Resolver: playback URL is signed and expires at min(now + ttl, share expiry)", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: playback URL is signed and expires at min(now + ttl, share expiry)",
+                   "[resolver]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  auto long_lived = f.share("track", "mtrack_000000000001");
-  auto short_lived = f.share("track", "mtrack_000000000001", k_now + 60s);
-  Resolver resolver(f.db);
+  auto long_lived = f.share(TargetType::track, "mtrack_000000000001");
+  auto short_lived = f.share(TargetType::track, "mtrack_000000000001", k_now + 60s);
 
-  const auto a = resolver.resolve(long_lived.token, offline(), k_now, &f.signer);
+  const auto a = f.look(long_lived.token);
   const std::string exp_a = std::to_string(to_unix_seconds(k_now) + 300);
   const std::string sig_a = base64url_encode(
       hmac_sha256(std::string(32, 'k'), "v1\nmtrack_000000000001\n" + long_lived.share.id + "\n" + exp_a));
   CHECK(*a.track->playback_url == "https://music.example.org/v1/music/media/mtrack_000000000001?share=" +
                                       long_lived.share.id + "&exp=" + exp_a + "&kid=k1&sig=" + sig_a);
 
-  const auto b = resolver.resolve(short_lived.token, offline(), k_now, &f.signer);
+  const auto b = f.look(short_lived.token);
   CHECK(b.track->playback_url->find("&exp=" + std::to_string(to_unix_seconds(k_now) + 60) + "&") !=
         std::string::npos);
 }
 
-TEST_CASE("Resolver: outcomes by status, in order of precedence", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: outcomes by status, in order of precedence", "[resolver]", MemoryFixture,
+                   SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  Resolver resolver(f.db);
 
   struct Case {
     const char* name;
@@ -153,52 +138,55 @@ TEST_CASE("Resolver: outcomes by status, in order of precedence", "[resolver]") 
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
-      auto created = f.share("track", "mtrack_000000000001", c.expires, c.max_views);
+      auto created = f.share(TargetType::track, "mtrack_000000000001", c.expires, c.max_views);
       for (int i = 0; i < c.views_before; ++i) {
-        REQUIRE(resolver.resolve(created.token, counting(), k_now - 2s, &f.signer).outcome == ResolveOutcome::ok);
+        REQUIRE(f.visit(created.token, k_now - 2s).outcome == ResolveOutcome::ok);
       }
-      if (c.revoke) f.shares->revoke(created.share.id, "test", k_now - 1s);
-      const auto result = resolver.resolve(created.token, counting(), k_now, &f.signer);
+      if (c.revoke) f.revoke(created.share.id, k_now - 1s);
+      const auto result = f.visit(created.token);
       CHECK(result.outcome == c.expected);
       CHECK(result.share_id == created.share.id);
       CHECK(result.view_counted == (c.expected == ResolveOutcome::ok));
+      CHECK(f.views_of(created) == c.views_before + (c.expected == ResolveOutcome::ok ? 1 : 0));
     }
   }
 }
 
-TEST_CASE("Resolver: unknown and malformed tokens are not found", "[resolver]") {
-  Fixture f;
-  Resolver resolver(f.db);
-  for (const char* token : {"shr_00000000000000000000000000000000", "shr_0000", "SHR_00000000000000000000000000000000",
-                            "shr_0000000000000000000000000000000G", "", "../../etc/passwd", "shr_' OR 1=1 --"}) {
-    const auto result = resolver.resolve(token, counting(), k_now, &f.signer);
+TEMPLATE_TEST_CASE("Resolver: unknown and malformed tokens are not found", "[resolver]", MemoryFixture,
+                   SqliteFixture) {
+  Fixture<TestType> f;
+  for (const char* token :
+       {"shr_00000000000000000000000000000000", "shr_0000", "SHR_00000000000000000000000000000000",
+        "shr_0000000000000000000000000000000G", "", "../../etc/passwd", "shr_' OR 1=1 --"}) {
+    const auto result = f.visit(token);
     CHECK(result.outcome == ResolveOutcome::not_found);
     CHECK(result.share_id.empty());
   }
 }
 
-TEST_CASE("Resolver: a well-formed token's fingerprint comes back with the answer", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: a well-formed token's fingerprint comes back with the answer", "[resolver]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  const auto created = f.share("track", "mtrack_000000000001");
-  Resolver resolver(f.db);
+  const auto created = f.share(TargetType::track, "mtrack_000000000001");
   const std::string unknown = "shr_00000000000000000000000000000000";
-  CHECK(resolver.resolve(created.token, counting(), k_now, &f.signer).token_fp == token_fingerprint(created.token));
-  CHECK(resolver.resolve(unknown, counting(), k_now, &f.signer).token_fp == token_fingerprint(unknown));
-  CHECK(resolver.resolve("shr_0000", counting(), k_now, &f.signer).token_fp.empty());  // no lookup, no hash
+  CHECK(f.visit(created.token).token_fp == token_fingerprint(created.token));
+  CHECK(f.visit(unknown).token_fp == token_fingerprint(unknown));
+  CHECK(f.visit("shr_0000").token_fp.empty());  // no lookup, no hash
 }
 
-TEST_CASE("Resolver: removed content answers unavailable and counts no view", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: removed content answers unavailable and counts no view", "[resolver]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  auto track_share = f.share("track", "mtrack_000000000001", {}, 5);
-  f.catalog->set_track_removed("mtrack_000000000001", k_now - 1s);
-  Resolver resolver(f.db);
+  auto track_share = f.share(TargetType::track, "mtrack_000000000001", {}, 5);
+  auto dangling = f.share(TargetType::track, "mtrack_00000000dead");
+  f.set_track_removed("mtrack_000000000001", k_now - 1s);
 
-  const auto result = resolver.resolve(track_share.token, counting(), k_now, &f.signer);
+  const auto result = f.visit(track_share.token);
   CHECK(result.outcome == ResolveOutcome::unavailable);
   CHECK_FALSE(result.view_counted);
-  CHECK(f.shares->find(track_share.share.id)->view_count == 0);
+  CHECK(f.views_of(track_share) == 0);
   const auto body = nlohmann::json::parse(render_view(result));
   CHECK(body["available"] == false);
   CHECK(body["message"] == std::string(k_unavailable_message));
@@ -206,25 +194,28 @@ TEST_CASE("Resolver: removed content answers unavailable and counts no view", "[
   CHECK(body["collection"].is_null());
   CHECK(body["tracks"].is_null());
 
+  // A target that does not exist at all answers the same way.
+  CHECK(f.visit(dangling.token).outcome == ResolveOutcome::unavailable);
+  CHECK(f.views_of(dangling) == 0);
+
   // Restoring brings it back: the next resolve sees it.
-  f.catalog->set_track_removed("mtrack_000000000001", std::nullopt);
-  CHECK(resolver.resolve(track_share.token, counting(), k_now, &f.signer).outcome == ResolveOutcome::ok);
+  f.set_track_removed("mtrack_000000000001", std::nullopt);
+  CHECK(f.visit(track_share.token).outcome == ResolveOutcome::ok);
 }
 
-TEST_CASE("Resolver: collection keeps its order and leaves out removed tracks", "[resolver]") {
-  Fixture f;
-  for (const char* id : {"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"}) f.add_track(id);
-  Collection c;
+TEMPLATE_TEST_CASE("Resolver: collection keeps its order and leaves out removed tracks", "[resolver]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
+  for (const char* id : {"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"})
+    f.add_track(id);
+  CollectionRecord c;
   c.id = "mcoll_000000000001";
   c.name = "Focus";
   c.created_at = k_now;
-  REQUIRE(f.catalog->add_collection(c));
-  REQUIRE(f.catalog->append_tracks(c.id, {"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"},
-                                   nullptr) == CatalogStore::MembershipChange::ok);
-  auto created = f.share("collection", c.id);
-  Resolver resolver(f.db);
+  f.add_collection(c, {"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"});
+  auto created = f.share(TargetType::collection, c.id);
 
-  auto result = resolver.resolve(created.token, offline(), k_now, &f.signer);
+  auto result = f.look(created.token);
   REQUIRE(result.outcome == ResolveOutcome::ok);
   REQUIRE(result.tracks);
   std::vector<std::string> ids;
@@ -236,28 +227,34 @@ TEST_CASE("Resolver: collection keeps its order and leaves out removed tracks", 
   CHECK(body["collection"]["name"] == "Focus");
   CHECK(body["collection"]["description"].is_null());
 
-  f.catalog->set_track_removed("mtrack_000000000001", k_now);
-  result = resolver.resolve(created.token, offline(), k_now, &f.signer);
+  f.set_track_removed("mtrack_000000000001", k_now);
+  result = f.look(created.token);
   REQUIRE(result.tracks->size() == 2);
   CHECK((*result.tracks)[0].id == "mtrack_000000000003");
   CHECK((*result.tracks)[1].id == "mtrack_000000000002");
 
   SECTION("all tracks removed: still available, with an empty list") {
-    f.catalog->set_track_removed("mtrack_000000000003", k_now);
-    f.catalog->set_track_removed("mtrack_000000000002", k_now);
-    result = resolver.resolve(created.token, offline(), k_now, &f.signer);
+    f.set_track_removed("mtrack_000000000003", k_now);
+    f.set_track_removed("mtrack_000000000002", k_now);
+    result = f.look(created.token);
     CHECK(result.outcome == ResolveOutcome::ok);
     CHECK(nlohmann::json::parse(render_view(result))["tracks"] == nlohmann::json::array());
   }
   SECTION("the collection itself removed: unavailable") {
-    f.catalog->set_collection_removed(c.id, k_now);
-    result = resolver.resolve(created.token, counting(), k_now, &f.signer);
+    f.set_collection_removed(c.id, k_now);
+    result = f.visit(created.token);
     CHECK(result.outcome == ResolveOutcome::unavailable);
     CHECK_FALSE(result.view_counted);
+    CHECK(f.views_of(created) == 0);
+  }
+  SECTION("a collection that does not exist: unavailable") {
+    const auto dangling = f.share(TargetType::collection, "mcoll_00000000dead");
+    CHECK(f.visit(dangling.token).outcome == ResolveOutcome::unavailable);
   }
 }
 
-TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]") {
+TEMPLATE_TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]", MemoryFixture,
+                   SqliteFixture) {
   struct Case {
     const char* licence_class;
     const char* version;
@@ -274,11 +271,10 @@ TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]") 
       {"commercial_cleared", "2099-09", false, false, true},  // not in the registry
   };
   for (const auto& c : cases) {
-    Fixture f;
+    Fixture<TestType> f;
     f.add_track("mtrack_000000000001", c.licence_class, c.no_commercial, c.version);
-    auto created = f.share("track", "mtrack_000000000001");
-    Resolver resolver(f.db);
-    const auto result = resolver.resolve(created.token, offline(), k_now, &f.signer);
+    auto created = f.share(TargetType::track, "mtrack_000000000001");
+    const auto result = f.look(created.token);
     INFO(c.licence_class << "@" << c.version << " no_commercial=" << c.no_commercial);
     REQUIRE(result.track);
     CHECK(result.track->licence.licence_class == c.licence_class);
@@ -288,57 +284,69 @@ TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]") 
   }
 }
 
-TEST_CASE("Resolver: a registry entry of class unclear never grants commercial use", "[resolver][licence]") {
-  const Licence generous{LicenceClass::unclear, "2026-02", true, false};
-  const auto facts = licence_facts(generous.terms(), "unclear", "2026-02", false);
-  CHECK_FALSE(facts.commercial_use);
-  CHECK(facts.requires_attribution);
-}
-
-TEST_CASE("Resolver: without minting, playback URLs are null and no view is counted", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  auto created = f.share("track", "mtrack_000000000001", {}, 1);
-  Resolver resolver(f.db);
-  ResolveOptions preview;
-  preview.count_view = false;
-  preview.mint_playback = false;
-  for (int i = 0; i < 3; ++i) {
-    const auto result = resolver.resolve(created.token, preview, k_now, &f.signer);
-    REQUIRE(result.outcome == ResolveOutcome::ok);
-    CHECK_FALSE(result.track->playback_url);
-    CHECK(nlohmann::json::parse(render_view(result))["track"]["playback_url"].is_null());
+  auto created = f.share(TargetType::track, "mtrack_000000000001", {}, 1);
+  struct Case {
+    Requester requester;
+    const char* name;
+    bool playback;
+  };
+  const Case cases[] = {{Requester::head_request, "HEAD", false},
+                        {Requester::preview_fetcher, "link-preview fetcher", false},
+                        {Requester::operator_check, "sharectl resolve", true}};
+  for (const auto& c : cases) {
+    INFO(c.name);
+    for (int i = 0; i < 3; ++i) {
+      const auto result = resolve(*f.reader, created.token, f.as(c.requester), k_now, &f.signer);
+      REQUIRE(result.outcome == ResolveOutcome::ok);
+      CHECK_FALSE(result.view_counted);
+      CHECK(result.track->playback_url.has_value() == c.playback);
+      CHECK(nlohmann::json::parse(render_view(result))["track"]["playback_url"].is_null() == !c.playback);
+    }
   }
-  CHECK(f.shares->find(created.share.id)->view_count == 0);
+  CHECK(f.views_of(created) == 0);
+  // The one view a visitor may take is still there.
+  CHECK(f.visit(created.token).view_counted);
+  CHECK(f.visit(created.token).outcome == ResolveOutcome::limit_reached);
 }
 
-TEST_CASE("Resolver: changes committed elsewhere are seen by the very next resolve", "[resolver]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("Resolver: changes committed elsewhere are seen by the very next resolve", "[resolver]",
+                   MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
-  auto created = f.share("track", "mtrack_000000000001");
-  Resolver resolver(f.db);
-  REQUIRE(resolver.resolve(created.token, counting(), k_now, &f.signer).outcome == ResolveOutcome::ok);
-  ShareStore other_connection(f.db);
-  other_connection.revoke(created.share.id, std::nullopt, k_now);
-  CHECK(resolver.resolve(created.token, counting(), k_now, &f.signer).outcome == ResolveOutcome::revoked);
+  auto created = f.share(TargetType::track, "mtrack_000000000001");
+  REQUIRE(f.visit(created.token).outcome == ResolveOutcome::ok);
+  f.revoke(created.share.id, k_now);  // through another connection
+  CHECK(f.visit(created.token).outcome == ResolveOutcome::revoked);
 }
 
-TEST_CASE("Resolver: max_views is served exactly N times under concurrency", "[resolver][concurrency]") {
-  Fixture f;
-  f.add_track("mtrack_000000000001");
-  auto created = f.share("track", "mtrack_000000000001", {}, 10);
+TEMPLATE_TEST_CASE("Resolver: max_views is served exactly N times under concurrency",
+                   "[resolver][concurrency]", MemoryFixture, SqliteFixture) {
+  TestType store{StorageOptions{}};
+  store.add_track(make_track("mtrack_000000000001"));
+  auto created = store.share(new_share(TargetType::track, "mtrack_000000000001", {}, 10), k_now - 1h);
+  const auto view_store = store.storage().open_view_store();
+  ViewCounter views(*view_store);  // the daemon's one counter, its thread on
+  const PlaybackSigner signer = make_signer();
   constexpr int k_threads = 8;
   constexpr int k_attempts = 25;
   std::atomic<int> served{0}, refused{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < k_threads; ++t) {
     threads.emplace_back([&] {
-      Resolver resolver(f.db);  // one connection per thread, as in the daemon
+      const auto reader = store.storage().open_reader();  // one connection per thread, as the pool lends them
       for (int i = 0; i < k_attempts; ++i) {
-        const auto outcome = resolver.resolve(created.token, counting(), k_now, &f.signer).outcome;
-        if (outcome == ResolveOutcome::ok) ++served;
-        else if (outcome == ResolveOutcome::limit_reached) ++refused;
-        else ++other;
+        const auto outcome =
+            resolve(*reader, created.token, ResolveOptions{Requester::visitor, &views}, k_now, &signer)
+                .outcome;
+        if (outcome == ResolveOutcome::ok)
+          ++served;
+        else if (outcome == ResolveOutcome::limit_reached)
+          ++refused;
+        else
+          ++other;
       }
     });
   }
@@ -346,12 +354,76 @@ TEST_CASE("Resolver: max_views is served exactly N times under concurrency", "[r
   CHECK(served == 10);
   CHECK(refused == k_threads * k_attempts - 10);
   CHECK(other == 0);
-  CHECK(f.shares->find(created.share.id)->view_count == 10);
+  CHECK(store.find(created.share.id)->view_count == 10);
 }
 
-TEST_CASE("Resolver: a database of another schema version is refused with the fix", "[resolver]") {
-  const testing::TempDir dir;
-  CHECK_THROWS_WITH(Resolver(dir / "missing.db"), Catch::Contains("sharectl init"));
+TEST_CASE("Resolver: a count that loses a race answers the link's status as it is now", "[resolver]") {
+  Fixture<MemoryFixture> f;
+  f.add_track("mtrack_000000000001");
+  struct Case {
+    const char* name;
+    std::function<void(Fixture<MemoryFixture>&, const std::string&)> meanwhile;
+    ResolveOutcome expected;
+  };
+  const std::vector<Case> cases = {
+      {"another request took the last view",
+       [](auto& fx, const std::string& id) { fx.set_view_count(id, 1); }, ResolveOutcome::limit_reached},
+      {"the last view taken, then the link revoked",
+       [](auto& fx, const std::string& id) {
+         fx.set_view_count(id, 1);
+         fx.revoke(id, k_now);
+       },
+       ResolveOutcome::revoked},
+      {"the last view taken, then the link expired",
+       [](auto& fx, const std::string& id) {
+         fx.set_view_count(id, 1);
+         fx.expire(id, k_now);
+       },
+       ResolveOutcome::expired},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto created = f.share(TargetType::track, "mtrack_000000000001", {}, 1);
+    bool fired = false;
+    f.data().before_take = [&] {
+      if (fired) return;
+      fired = true;
+      c.meanwhile(f, created.share.id);
+    };
+    const auto result = f.visit(created.token);
+    f.data().before_take = nullptr;
+    CHECK(result.outcome == c.expected);
+    CHECK_FALSE(result.view_counted);
+    CHECK(result.share_id == created.share.id);
+    CHECK_FALSE(result.track);
+  }
+}
+
+TEST_CASE("Resolver: reads one snapshot and ends it, also when storage fails", "[resolver]") {
+  Fixture<MemoryFixture> f;
+  f.add_track("mtrack_000000000001");
+  auto created = f.share(TargetType::track, "mtrack_000000000001");
+  auto& reader = dynamic_cast<testing::MemoryReader&>(*f.reader);
+  REQUIRE(f.visit(created.token).outcome == ResolveOutcome::ok);
+  CHECK_FALSE(reader.in_snapshot());
+  f.data().refuse_all = true;
+  CHECK_THROWS_AS(f.visit(created.token), DatabaseUnavailable);
+  CHECK_FALSE(reader.in_snapshot());
+  f.data().refuse_all = false;
+  CHECK(f.visit(created.token).outcome == ResolveOutcome::ok);
+}
+
+TEST_CASE("Resolver: a visitor's resolve needs a view counter", "[resolver]") {
+  Fixture<MemoryFixture> f;
+  f.add_track("mtrack_000000000001");
+  auto created = f.share(TargetType::track, "mtrack_000000000001");
+  CHECK_THROWS_AS(
+      resolve(*f.reader, created.token, ResolveOptions{Requester::visitor, nullptr}, k_now, &f.signer),
+      Error);
+  CHECK(
+      resolve(*f.reader, created.token, ResolveOptions{Requester::operator_check, nullptr}, k_now, &f.signer)
+          .outcome == ResolveOutcome::ok);
+  CHECK(f.views_of(created) == 0);
 }
 
 TEST_CASE("Resolver: public error mapping", "[resolver]") {
@@ -360,7 +432,9 @@ TEST_CASE("Resolver: public error mapping", "[resolver]") {
   CHECK(std::string(error_code(public_error(ResolveOutcome::expired))) == "SHARE_EXPIRED");
   CHECK(std::string(error_code(public_error(ResolveOutcome::limit_reached))) == "SHARE_LIMIT_REACHED");
   CHECK(http_status(public_error(ResolveOutcome::limit_reached)) == 410);
-  const auto body = nlohmann::ordered_json::parse(error_body(PublicError::share_expired, "req_5f0c1e2d3a4b6c7d"));
-  CHECK(body.dump() ==
-        R"({"success":false,"error":{"code":"SHARE_EXPIRED","message":"This share link has expired.","request_id":"req_5f0c1e2d3a4b6c7d"}})");
+  const auto body =
+      nlohmann::ordered_json::parse(error_body(PublicError::share_expired, "req_5f0c1e2d3a4b6c7d"));
+  CHECK(
+      body.dump() ==
+      R"({"success":false,"error":{"code":"SHARE_EXPIRED","message":"This share link has expired.","request_id":"req_5f0c1e2d3a4b6c7d"}})");
 }

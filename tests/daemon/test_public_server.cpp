@@ -10,6 +10,7 @@
 #include "tests/common/temp_dir.hpp"
 #include "common/audit_log.hpp"
 #include "common/installation.hpp"
+#include "common/store.hpp"
 #include "daemon/public_server.hpp"
 #include "daemon/server_state.hpp"
 
@@ -31,8 +32,9 @@ struct ServerFixture {
     initialize_installation(c, system_clock_now());
     return c;
   }();
+  std::unique_ptr<StorageBackend> storage = open_storage(config.database);
   AuditWriter audit{config.database.audit_path};
-  ServerState state{config, audit};
+  ServerState state{config, *storage, audit};
   PublicServer server{state};
 };
 

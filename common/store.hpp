@@ -1,0 +1,211 @@
+// The storage seam: the questions and writes the domain core puts to a database, implemented once per
+// backend.
+//
+// Above this header: the rules (common/domain.hpp), the resolver, the media
+// check, the view counter's batching, the audit writer, the reader pool.
+// Below it: one backend per database engine (common/store_sqlite*.cpp), which
+// answers with SQL only and knows no rule. Nothing above names a file path, a
+// busy timeout, a page cache or an index.
+//
+// Contracts every interface here shares:
+//
+// Errors. A backend translates its library's failures in one place into the
+// project's types; a caller never sees the library's exceptions.
+//   DatabaseUnavailable: the database cannot be reached or opened, is locked
+//     past StorageOptions::lock_wait, is full, read-only, or failing I/O;
+//     worth trying again later (the daemon answers 503).
+//   Error: anything else (a constraint violated, a row the schema should not
+//     allow, a corrupt file); the daemon answers 500.
+// Messages name the database (never a password) and, where one is known,
+// the fix. Domain answers (no such row, an id already taken, a limit
+// reached) are return values. After a throw a connection object may be in
+// any state: its owner discards it (the reader pool does) or stops using it.
+//
+// Lifetimes. Every object a backend creates must be destroyed before the
+// backend.
+//
+// Time. Catalogue and share times are stored in whole seconds (a fraction is
+// dropped); audit times in milliseconds.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/domain.hpp"
+
+namespace sharelink {
+
+struct DatabaseConfig;
+
+// Tuning common to every backend; the defaults suit the daemon and sharectl.
+struct StorageOptions {
+  // How long one statement waits for a lock that another connection or
+  // process holds (a sharectl transaction, another daemon) before it fails
+  // with DatabaseUnavailable. Default 5000 ms.
+  std::chrono::milliseconds lock_wait{5000};
+};
+
+// ---------------------------------------------------------------------------
+// CatalogReader: the reads of the resolver and the media check.
+
+// Storage answers questions; it applies no rule: status, removed content and
+// licence truth are decided above, from what these return.
+//
+// Freshness: every read outside a snapshot, and every snapshot, sees all the
+// changes committed before it began (a sharectl revoke is seen by the very
+// next resolve; nothing is cached across calls).
+//
+// Threading: one thread at a time (the daemon lends readers from a
+// ReaderPool; the holder of the lease is that thread). A backend may skip its
+// own locking on the strength of that.
+//
+// Keys are passed as std::string: the hot path holds them so, and a backend
+// may bind them without a copy.
+class CatalogReader {
+ public:
+  virtual ~CatalogReader() = default;
+
+  // Starts a read snapshot: every read until end_snapshot() sees one
+  // consistent state of the database. Not nested. The resolver opens one per
+  // resolve and the media check one per check (SQLite: one read
+  // transaction). Throws DatabaseUnavailable or Error.
+  virtual void begin_snapshot() = 0;
+  // Ends the snapshot begun last. Throws DatabaseUnavailable or Error.
+  virtual void end_snapshot() = 0;
+  // Ends the snapshot after a failure; never throws (the reader may then be
+  // unusable: its owner discards it).
+  virtual void abandon_snapshot() noexcept = 0;
+
+  // The share link whose token has this digest (token_digest(): hex SHA-256
+  // of the raw token), or nullopt.
+  virtual std::optional<ShareRecord> share_by_digest(const std::string& token_digest) = 0;
+  // The share link with this id, or nullopt.
+  virtual std::optional<ShareRecord> share_by_id(const std::string& share_id) = 0;
+  // The track with this id, removed or not, with the registry's terms for its
+  // (class, version); nullopt if there is no such track.
+  virtual std::optional<CatalogTrack> track(const std::string& track_id) = 0;
+  // The collection with this id, removed or not; nullopt if there is none.
+  virtual std::optional<CollectionRecord> collection(const std::string& collection_id) = 0;
+  // Every track of the collection in the collection's order, removed ones
+  // included, each with its registry terms; empty for an unknown collection.
+  virtual std::vector<CatalogTrack> collection_tracks(const std::string& collection_id) = 0;
+  // True if the track is in the collection's list (removed or not).
+  virtual bool collection_contains(const std::string& collection_id, const std::string& track_id) = 0;
+
+  // A trivial read that succeeds only while the database answers (/readyz).
+  // Throws DatabaseUnavailable or Error.
+  virtual void ping() = 0;
+};
+
+// Holds a reader's snapshot for a scope: begun at construction, ended by
+// end(); a scope left without end() (an exception) abandons it. Not
+// thread-safe, like the reader.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(CatalogReader& reader) : reader_(reader) { reader_.begin_snapshot(); }
+  ~ReadSnapshot() {
+    if (open_) reader_.abandon_snapshot();
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  // Ends the snapshot; throws as CatalogReader::end_snapshot.
+  void end() {
+    open_ = false;
+    reader_.end_snapshot();
+  }
+
+ private:
+  CatalogReader& reader_;
+  bool open_ = true;
+};
+
+// ---------------------------------------------------------------------------
+// ViewStore: the view counts of SPEC 3.
+
+// Views of one link without max_views, merged before they are written.
+struct ViewIncrement {
+  std::string share_id;
+  std::int64_t views = 0;    // added to view_count; at least 1
+  TimePoint last_viewed_at;  // last_viewed_at becomes the later of this and the stored value
+};
+
+// Only what must be atomic happens here. Whether a view is due (the status
+// of the link, the view rule) is decided above, from the reader's snapshot.
+//
+// Threading: thread-safe; any number of threads may call at once (SQLite:
+// one connection behind a mutex, so the process never contends with itself
+// for the write lock; a client-server backend may use a pool).
+class ViewStore {
+ public:
+  virtual ~ViewStore() = default;
+
+  // In one atomic step: if the link exists and has no max_views or
+  // view_count < max_views, adds one view and sets last_viewed_at to now.
+  // True if the view was taken, false otherwise (the limit is reached, or
+  // the link is gone). Exact under any concurrency, across processes and
+  // daemons: a link with max_views = N is counted at most N times. Throws
+  // DatabaseUnavailable or Error (nothing counted).
+  virtual bool take_view_under_limit(const std::string& share_id, TimePoint now) = 0;
+
+  // Applies every increment in one transaction: all or none. An unknown
+  // share id changes nothing. Throws DatabaseUnavailable or Error (nothing
+  // written).
+  virtual void add_views(std::span<const ViewIncrement> batch) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// StorageBackend: one installation's storage. One per process.
+
+// Threading: every method may be called from any thread; the objects it
+// creates follow their own contracts.
+class StorageBackend {
+ public:
+  virtual ~StorageBackend() = default;
+
+  // logfmt fields naming where the data lives, for the daemon's log (SQLite:
+  // database=PATH audit_database=PATH). Never a password.
+  virtual std::vector<std::pair<std::string, std::string>> describe() const = 0;
+  // The catalogue schema version this build knows (logged at start).
+  virtual int schema_version() const = 0;
+  // One line per database whose schema is not the one this build knows,
+  // naming it and the fix: missing or older ("run \"sharectl init\""), newer
+  // ("upgrade shared-link"); empty when all are current. Never throws for
+  // what it reports.
+  virtual std::vector<std::string> schema_problems() const = 0;
+  // Throws Error with the first of schema_problems(), if there is one: the
+  // daemon refuses to start, sharectl to run.
+  void require_current_schema() const;
+
+  // A new reader connection. Throws DatabaseUnavailable, naming the
+  // database and the fix, when it cannot be opened or its schema is not the
+  // current one (the daemon answers 503 and tries again at the next request).
+  virtual std::unique_ptr<CatalogReader> open_reader() = 0;
+  // The view store of this process (one is enough: it is thread-safe).
+  // Throws as open_reader.
+  virtual std::unique_ptr<ViewStore> open_view_store() = 0;
+  // How many reader connections suit a daemon with server_threads workers on
+  // this machine (SQLite: two per core, at least four).
+  virtual std::size_t reader_connections(int server_threads) const = 0;
+};
+
+// Opens the storage the configuration names (today: the SQLite files
+// database.path and database.audit_path). Touches no file: the databases are
+// opened by the connections, created by migrate(). Throws Error for a
+// configuration no backend can serve.
+std::unique_ptr<StorageBackend> open_storage(const DatabaseConfig& config,
+                                             const StorageOptions& options = {});
+
+// Process-wide setup of the storage libraries for a server with many
+// threads. Call at the start of main, before any connection opens (later it
+// changes nothing). Not thread-safe.
+void prepare_storage_for_threads();
+
+}  // namespace sharelink

@@ -1,0 +1,305 @@
+// The SQLite backend's hot path: the reader of the resolver and media check, and the view store.
+#include <mutex>
+
+#include "common/error.hpp"
+#include "common/sqlite_connection.hpp"
+
+namespace sharelink {
+namespace {
+
+// Page cache of each reader connection (the daemon keeps a few). A lookup
+// walks the token digest index and the shares table: with a million links
+// their interior pages are about 1.8 MB and 0.4 MB, and they are what every
+// lookup reads; 2 MB keeps nearly all of them, while leaf pages, which random
+// tokens rarely hit twice, come from the OS cache. Every MB here counts once
+// per pooled connection in the daemon's resident memory.
+constexpr int k_reader_cache_kib = 2048;
+
+constexpr const char* k_share_columns =
+    "id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at";
+constexpr const char* k_track_columns =
+    "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
+    "t.licence_version, t.no_commercial, t.mime_type, t.audio_path, t.removed_at, t.created_at, "
+    "l.commercial_use, l.requires_attribution";
+constexpr const char* k_track_with_licence =
+    " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
+    "AND l.licence_version = t.licence_version";
+
+ShareRecord read_share(SQLite::Statement& st) {
+  ShareRecord share;
+  share.id = st.getColumn(0).getString();
+  share.target_type = read_target_type(st.getColumn(1));
+  share.target_id = st.getColumn(2).getString();
+  share.visibility = read_visibility(st.getColumn(3));
+  share.expires_at = optional_time(st.getColumn(4));
+  share.max_views = optional_int(st.getColumn(5));
+  share.view_count = st.getColumn(6).getInt64();
+  share.revoked_at = optional_time(st.getColumn(7));
+  return share;
+}
+
+CatalogTrack read_track(SQLite::Statement& st) {
+  CatalogTrack t;
+  t.id = st.getColumn(0).getString();
+  t.title = st.getColumn(1).getString();
+  t.engine = st.getColumn(2).getString();
+  t.mode = st.getColumn(3).getString();
+  t.measured_duration_seconds = optional_real(st.getColumn(4));
+  t.instrumental = st.getColumn(5).getInt() != 0;
+  t.licence_class = st.getColumn(6).getString();
+  t.licence_version = st.getColumn(7).getString();
+  t.no_commercial = st.getColumn(8).getInt() != 0;
+  t.mime_type = st.getColumn(9).getString();
+  t.audio_path = st.getColumn(10).getString();
+  t.removed_at = optional_time(st.getColumn(11));
+  t.created_at = from_unix_seconds(st.getColumn(12).getInt64());
+  const SQLite::Column registry_commercial = st.getColumn(13);
+  if (!registry_commercial.isNull()) {
+    t.registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(14).getInt() != 0};
+  }
+  return t;
+}
+
+// Used by one thread at a time (CatalogReader's contract), so the connection
+// skips SQLite's per-call mutex.
+class SqliteCatalogReader final : public CatalogReader {
+ public:
+  SqliteCatalogReader(const std::filesystem::path& file, const StorageOptions& options)
+      : what_("database " + file.string()), lock_wait_(options.lock_wait) {
+    try {
+      db_ = open_current_database(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time,
+                                  lock_wait_);
+      db_->exec("PRAGMA cache_size = -" + std::to_string(k_reader_cache_kib));
+      share_by_digest_.emplace(
+          *db_, std::string("SELECT ") + k_share_columns + " FROM shares WHERE token_digest = ?");
+      share_by_id_.emplace(*db_, std::string("SELECT ") + k_share_columns + " FROM shares WHERE id = ?");
+      track_.emplace(*db_,
+                     std::string("SELECT ") + k_track_columns + k_track_with_licence + " WHERE t.id = ?");
+      collection_.emplace(
+          *db_, "SELECT id, name, description, removed_at, created_at FROM collections WHERE id = ?");
+      collection_tracks_.emplace(*db_, std::string("SELECT ") + k_track_columns +
+                                           " FROM collection_tracks ct JOIN tracks t ON t.id = ct.track_id "
+                                           "LEFT JOIN licences l ON l.licence_class = t.licence_class "
+                                           "AND l.licence_version = t.licence_version "
+                                           "WHERE ct.collection_id = ? ORDER BY ct.position");
+      collection_contains_.emplace(
+          *db_, "SELECT 1 FROM collection_tracks WHERE collection_id = ? AND track_id = ?");
+      begin_.emplace(*db_, "BEGIN");
+      commit_.emplace(*db_, "COMMIT");
+      rollback_.emplace(*db_, "ROLLBACK");
+    } catch (const SQLite::Exception& e) {
+      close();
+      throw DatabaseUnavailable("cannot open " + what_ + ": " + e.what());
+    }
+  }
+  ~SqliteCatalogReader() override { close(); }
+
+  // One read transaction around a resolve's lookups: they see one snapshot,
+  // and SQLite takes its WAL read lock once instead of once per statement
+  // (each time through process-wide mutexes that every worker thread
+  // contends for).
+  void begin_snapshot() override {
+    guarded([&] { run(*begin_); });
+  }
+  void end_snapshot() override {
+    guarded([&] { run(*commit_); });
+  }
+  void abandon_snapshot() noexcept override {
+    try {
+      run(*rollback_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the owner discards a reader that failed
+    }
+  }
+
+  std::optional<ShareRecord> share_by_digest(const std::string& token_digest) override {
+    return guarded([&] { return find_share(*share_by_digest_, token_digest); });
+  }
+  std::optional<ShareRecord> share_by_id(const std::string& share_id) override {
+    return guarded([&] { return find_share(*share_by_id_, share_id); });
+  }
+
+  std::optional<CatalogTrack> track(const std::string& track_id) override {
+    return guarded([&]() -> std::optional<CatalogTrack> {
+      SQLite::Statement& st = *track_;
+      StatementScope scope(st);
+      st.bindNoCopy(1, track_id);
+      if (!st.executeStep()) return std::nullopt;
+      return read_track(st);
+    });
+  }
+
+  std::optional<CollectionRecord> collection(const std::string& collection_id) override {
+    return guarded([&]() -> std::optional<CollectionRecord> {
+      SQLite::Statement& st = *collection_;
+      StatementScope scope(st);
+      st.bindNoCopy(1, collection_id);
+      if (!st.executeStep()) return std::nullopt;
+      CollectionRecord c;
+      c.id = st.getColumn(0).getString();
+      c.name = st.getColumn(1).getString();
+      c.description = optional_text(st.getColumn(2));
+      c.removed_at = optional_time(st.getColumn(3));
+      c.created_at = from_unix_seconds(st.getColumn(4).getInt64());
+      return c;
+    });
+  }
+
+  std::vector<CatalogTrack> collection_tracks(const std::string& collection_id) override {
+    return guarded([&] {
+      SQLite::Statement& st = *collection_tracks_;
+      StatementScope scope(st);
+      st.bindNoCopy(1, collection_id);
+      std::vector<CatalogTrack> tracks;
+      while (st.executeStep()) tracks.push_back(read_track(st));
+      return tracks;
+    });
+  }
+
+  bool collection_contains(const std::string& collection_id, const std::string& track_id) override {
+    return guarded([&] {
+      SQLite::Statement& st = *collection_contains_;
+      StatementScope scope(st);
+      st.bindNoCopy(1, collection_id);
+      st.bindNoCopy(2, track_id);
+      return st.executeStep();
+    });
+  }
+
+  void ping() override {
+    guarded([&] {
+      static const std::string k_no_digest;
+      find_share(*share_by_digest_, k_no_digest);
+    });
+  }
+
+ private:
+  template <typename Fn>
+  auto guarded(Fn&& fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const SQLite::Exception& e) {
+      throw_storage_failure(e, what_, lock_wait_);
+    }
+  }
+
+  static void run(SQLite::Statement& st) {
+    StatementScope scope(st);
+    st.exec();
+  }
+
+  static std::optional<ShareRecord> find_share(SQLite::Statement& st, const std::string& key) {
+    StatementScope scope(st);
+    st.bindNoCopy(1, key);
+    if (!st.executeStep()) return std::nullopt;
+    return read_share(st);
+  }
+
+  // The statements go before the connection (SQLiteCpp aborts otherwise).
+  void close() {
+    share_by_digest_.reset();
+    share_by_id_.reset();
+    track_.reset();
+    collection_.reset();
+    collection_tracks_.reset();
+    collection_contains_.reset();
+    begin_.reset();
+    commit_.reset();
+    rollback_.reset();
+    db_.reset();
+  }
+
+  const std::string what_;
+  const std::chrono::milliseconds lock_wait_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::optional<SQLite::Statement> share_by_digest_, share_by_id_, track_, collection_, collection_tracks_,
+      collection_contains_, begin_, commit_, rollback_;
+};
+
+// One connection behind mutex_: the check-and-increment of links with
+// max_views and the batched writes of the others take turns there, so the
+// process never contends with itself for SQLite's write lock (whose busy
+// handler resolves contention by sleeping for milliseconds); only other
+// processes (sharectl) can make a write wait.
+//
+// Why the view counter batches (ViewCounterOptions::flush_interval, 1 s):
+// every commit makes every other connection of the process drop its page
+// cache (WAL readers see a changed database); with a million links that is
+// about 2 MB of index pages per reader to read again.
+class SqliteViewStore final : public ViewStore {
+ public:
+  SqliteViewStore(const std::filesystem::path& file, const StorageOptions& options)
+      : what_("database " + file.string()), lock_wait_(options.lock_wait) {
+    try {
+      // Used under mutex_ only: SQLite's own per-call mutex is not needed.
+      db_ = open_current_database(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time,
+                                  lock_wait_);
+      take_.emplace(*db_,
+                    "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
+                    "WHERE id = ?1 AND (max_views IS NULL OR view_count < max_views)");
+      add_.emplace(*db_,
+                   "UPDATE shares SET view_count = view_count + ?2, "
+                   "last_viewed_at = max(coalesce(last_viewed_at, ?3), ?3) WHERE id = ?1");
+    } catch (const SQLite::Exception& e) {
+      close();
+      throw DatabaseUnavailable("cannot open " + what_ + ": " + e.what());
+    }
+  }
+  ~SqliteViewStore() override { close(); }
+
+  bool take_view_under_limit(const std::string& share_id, TimePoint now) override {
+    std::lock_guard lock(mutex_);
+    try {
+      StatementScope scope(*take_);
+      take_->bindNoCopy(1, share_id);
+      take_->bind(2, static_cast<std::int64_t>(to_unix_seconds(now)));
+      return take_->exec() == 1;
+    } catch (const SQLite::Exception& e) {
+      throw_storage_failure(e, what_, lock_wait_);
+    }
+  }
+
+  void add_views(std::span<const ViewIncrement> batch) override {
+    if (batch.empty()) return;
+    std::lock_guard lock(mutex_);
+    try {
+      with_write_transaction(*db_, [&] {
+        for (const auto& increment : batch) {
+          StatementScope scope(*add_);
+          add_->bindNoCopy(1, increment.share_id);
+          add_->bind(2, static_cast<std::int64_t>(increment.views));
+          add_->bind(3, static_cast<std::int64_t>(to_unix_seconds(increment.last_viewed_at)));
+          add_->exec();
+        }
+      });
+    } catch (const SQLite::Exception& e) {
+      throw_storage_failure(e, what_, lock_wait_);
+    }
+  }
+
+ private:
+  void close() {
+    take_.reset();
+    add_.reset();
+    db_.reset();
+  }
+
+  const std::string what_;
+  const std::chrono::milliseconds lock_wait_;
+  std::mutex mutex_;
+  std::unique_ptr<SQLite::Database> db_;         // guarded by mutex_
+  std::optional<SQLite::Statement> take_, add_;  // guarded by mutex_
+};
+
+}  // namespace
+
+std::unique_ptr<CatalogReader> open_sqlite_reader(const std::filesystem::path& db_file,
+                                                  const StorageOptions& options) {
+  return std::make_unique<SqliteCatalogReader>(db_file, options);
+}
+
+std::unique_ptr<ViewStore> open_sqlite_view_store(const std::filesystem::path& db_file,
+                                                  const StorageOptions& options) {
+  return std::make_unique<SqliteViewStore>(db_file, options);
+}
+
+}  // namespace sharelink
