@@ -66,7 +66,7 @@ ShareStore& Context::shares() {
 }
 
 AuditStore& Context::audit() {
-  if (!audit_) audit_ = std::make_unique<AuditStore>(config_.database.audit_path);
+  if (!audit_) audit_ = std::make_unique<AuditStore>(storage().open_audit(AuditUse::queries));
   return *audit_;
 }
 

@@ -6,11 +6,9 @@
 #include <iterator>
 #include <mutex>
 #include <thread>
-#include <variant>
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
 #include "common/utf8.hpp"
 
 namespace sharelink {
@@ -19,23 +17,6 @@ namespace {
 constexpr std::size_t k_user_agent_max_bytes = 256;
 constexpr std::size_t k_actor_max_bytes = 256;
 constexpr std::size_t k_detail_max_bytes = 1024;
-// Rows deleted and rows aged per retention transaction: small enough that the
-// daemon's writer (and a concurrent sharectl) never waits long for the lock.
-constexpr int k_prune_step_rows = 2000;
-// Rows read per round when --ip filters in C++.
-constexpr int k_ip_scan_page_rows = 512;
-// The writer's page cache: inserts into the share_id and token_fp indexes
-// land at random places, and a cache that holds their working set avoids
-// re-reading pages at every batch (about a third less system time, measured).
-// 16 MB holds a batch's pages at full load; it counts in the daemon's
-// resident memory, which must stay under 100 MB whatever strangers send.
-constexpr int k_writer_cache_kib = 16384;
-// WAL pages between the writer's checkpoints (SQLite's default is 1000). A
-// checkpoint copies each page once however often it was rewritten since the
-// last one, and under load the same index pages are rewritten by every batch:
-// fewer, larger checkpoints copy far fewer pages. 8192 pages is a WAL of
-// 32 MB at most between checkpoints.
-constexpr int k_writer_checkpoint_pages = 8192;
 // The idle writer wakes this often to see whether retention is due.
 constexpr auto k_idle_wake = std::chrono::seconds(1);
 // Under load, a batch starts at most this long after the previous one, so
@@ -50,13 +31,6 @@ constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
 constexpr auto k_prune_retry = std::chrono::minutes(1);
-
-constexpr const char* k_insert_sql =
-    "INSERT INTO audit_records (ts, event, outcome, status, client_ip, share_id, token_fp, "
-    "request_id, user_agent, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* k_record_columns =
-    "id, ts, event, outcome, status, client_ip, share_id, token_fp, request_id, user_agent, actor, "
-    "action, detail";
 
 // A sequence a terminal may act on: C0 controls, DEL, and C1 controls (U+0080..U+009F).
 bool is_control(std::string_view text, std::size_t i, std::size_t length) {
@@ -127,55 +101,6 @@ void prepare_record(AuditRecord& record) {
   clean_field(record.detail, k_detail_max_bytes);
 }
 
-void bind_text(SQLite::Statement& statement, int index, const std::string& text) {
-  if (text.empty()) {
-    statement.bind(index);
-  } else {
-    statement.bind(index, text);
-  }
-}
-
-// As bind_text, without SQLite copying the text: text must stay unchanged
-// until the statement has run (the caller's record outlives exec()).
-void bind_text_no_copy(SQLite::Statement& statement, int index, const std::string& text) {
-  if (text.empty()) {
-    statement.bind(index);
-  } else {
-    statement.bindNoCopy(index, text);
-  }
-}
-
-std::string text_or_empty(const SQLite::Column& column) {
-  return column.isNull() ? std::string() : column.getString();
-}
-
-// Reads the columns of k_record_columns, in that order.
-AuditRecord read_record(SQLite::Statement& row) {
-  AuditRecord record;
-  record.id = row.getColumn(0).getInt64();
-  record.ts = from_unix_millis(row.getColumn(1).getInt64());
-  record.event = text_or_empty(row.getColumn(2));
-  record.outcome = text_or_empty(row.getColumn(3));
-  if (!row.getColumn(4).isNull()) record.status = row.getColumn(4).getInt();
-  record.client_ip = text_or_empty(row.getColumn(5));
-  record.share_id = text_or_empty(row.getColumn(6));
-  record.token_fp = text_or_empty(row.getColumn(7));
-  record.request_id = text_or_empty(row.getColumn(8));
-  record.user_agent = text_or_empty(row.getColumn(9));
-  record.actor = text_or_empty(row.getColumn(10));
-  record.action = text_or_empty(row.getColumn(11));
-  record.detail = text_or_empty(row.getColumn(12));
-  return record;
-}
-
-// A client_ip inside the filter. Aged addresses are stored as their network
-// address; should one carry a "/prefix", its network address is what counts.
-bool ip_matches(const Cidr& filter, const std::string& client_ip) {
-  if (client_ip.empty()) return false;
-  const auto stored = parse_cidr(client_ip);
-  return stored && filter.contains(stored->network);
-}
-
 std::chrono::hours days(int count) { return std::chrono::hours(24) * count; }
 
 void require_retention_days(int retention_days, int ip_retention_days) {
@@ -185,113 +110,8 @@ void require_retention_days(int retention_days, int ip_retention_days) {
   }
 }
 
-struct PruneCutoffs {
-  std::int64_t delete_before_ms;
-  std::int64_t age_ip_before_ms;
-};
-
-// One connection on the audit database with its prepared statements. Used by
-// one thread at a time (AuditStore's caller, or AuditWriter's thread).
-class AuditDb {
- public:
-  // Throws Error when the file is missing, not current, or cannot be prepared.
-  explicit AuditDb(const std::filesystem::path& file) try
-      : db_(open_connection(file, SchemaKind::audit)),
-        insert_(*db_, k_insert_sql),
-        delete_old_(*db_,
-                    "DELETE FROM audit_records WHERE id IN (SELECT id FROM audit_records "
-                    "WHERE ip_truncated IN (0, 1) AND ts < ? LIMIT ?)"),
-        select_unaged_(*db_, "SELECT id, client_ip FROM audit_records WHERE ip_truncated = 0 AND ts < ? LIMIT ?"),
-        age_ip_(*db_, "UPDATE audit_records SET client_ip = ?, ip_truncated = 1 WHERE id = ?") {
-  } catch (const SQLite::Exception& e) {
-    throw Error("cannot open audit database " + file.string() + ": " + e.what());
-  }
-
-  SQLite::Database& db() { return *db_; }
-
-  // One INSERT, in the caller's transaction (or autocommit). The record's
-  // text is bound without copies: it lives until exec() has run.
-  void insert(const AuditRecord& record) {
-    insert_.tryReset();
-    insert_.bind(1, static_cast<std::int64_t>(to_unix_millis(record.ts)));
-    insert_.bindNoCopy(2, record.event);
-    insert_.bindNoCopy(3, record.outcome);
-    if (record.status) {
-      insert_.bind(4, *record.status);
-    } else {
-      insert_.bind(4);
-    }
-    bind_text_no_copy(insert_, 5, record.client_ip);
-    bind_text_no_copy(insert_, 6, record.share_id);
-    bind_text_no_copy(insert_, 7, record.token_fp);
-    bind_text_no_copy(insert_, 8, record.request_id);
-    bind_text_no_copy(insert_, 9, record.user_agent);
-    bind_text_no_copy(insert_, 10, record.actor);
-    bind_text_no_copy(insert_, 11, record.action);
-    bind_text_no_copy(insert_, 12, record.detail);
-    insert_.exec();
-    insert_.reset();
-  }
-
-  // Every record of batch in one transaction: all or none.
-  void insert_batch(const std::vector<AuditRecord>& batch) {
-    with_write_transaction(*db_, [&] {
-      for (const auto& record : batch) insert(record);
-    });
-  }
-
-  // One retention transaction: deletes up to k_prune_step_rows expired rows,
-  // or, when none are left, ages up to k_prune_step_rows client addresses. Adds what it committed to
-  // report; returns true when nothing is left to do for these cutoffs.
-  bool prune_step(const PruneCutoffs& cutoffs, PruneReport& report) {
-    int deleted = 0;
-    int aged_rows = 0;
-    int aged_ips = 0;
-    with_write_transaction(*db_, [&] {
-      delete_old_.tryReset();
-      delete_old_.bind(1, static_cast<std::int64_t>(cutoffs.delete_before_ms));
-      delete_old_.bind(2, k_prune_step_rows);
-      deleted = delete_old_.exec();
-      delete_old_.reset();
-      // Age addresses only once the expired rows are gone, so that no row is
-      // aged (and counted) just before it is deleted.
-      if (deleted == k_prune_step_rows) return;
-
-      std::vector<std::pair<std::int64_t, std::string>> unaged;
-      select_unaged_.tryReset();
-      select_unaged_.bind(1, static_cast<std::int64_t>(cutoffs.age_ip_before_ms));
-      select_unaged_.bind(2, k_prune_step_rows);
-      while (select_unaged_.executeStep()) {
-        unaged.emplace_back(select_unaged_.getColumn(0).getInt64(), text_or_empty(select_unaged_.getColumn(1)));
-      }
-      select_unaged_.reset();
-
-      for (const auto& [id, client_ip] : unaged) {
-        age_ip_.tryReset();
-        bind_text(age_ip_, 1, client_ip.empty() ? client_ip : truncate_ip_text(client_ip));
-        age_ip_.bind(2, static_cast<std::int64_t>(id));
-        age_ip_.exec();
-        age_ip_.reset();
-        if (!client_ip.empty()) ++aged_ips;
-      }
-      aged_rows = static_cast<int>(unaged.size());
-    });
-    report.deleted += deleted;
-    report.ips_truncated += aged_ips;
-    return deleted < k_prune_step_rows && aged_rows < k_prune_step_rows;
-  }
-
- private:
-  // Declared first: the statements below must be destroyed before it.
-  std::unique_ptr<SQLite::Database> db_;
-  SQLite::Statement insert_;
-  SQLite::Statement delete_old_;
-  SQLite::Statement select_unaged_;
-  SQLite::Statement age_ip_;
-};
-
 PruneCutoffs cutoffs_for(TimePoint now, int retention_days, int ip_retention_days) {
-  return {to_unix_millis(now - days(retention_days)), to_unix_millis(now - days(ip_retention_days))};
+  return {now - days(retention_days), now - days(ip_retention_days)};
 }
 
 }  // namespace
@@ -311,18 +131,12 @@ struct AuditWriter::Impl {
     TimePoint next_run;
   };
 
-  Impl(const std::filesystem::path& file, const AuditWriterOptions& options)
-      : options_(options), db_(file) {
+  Impl(std::unique_ptr<AuditStorage> storage, const AuditWriterOptions& options)
+      : options_(options), db_(std::move(storage)) {
     if (options_.queue_capacity == 0 || options_.batch_limit == 0) {
       throw Error("audit writer needs a queue capacity and a batch limit of at least 1");
     }
-    try {
-      db_.db().exec("PRAGMA cache_size = -" + std::to_string(k_writer_cache_kib));
-      db_.db().exec("PRAGMA wal_autocheckpoint = " + std::to_string(k_writer_checkpoint_pages));
-      db_.db().setBusyTimeout(static_cast<int>(options_.busy_timeout.count()));
-    } catch (const SQLite::Exception& e) {
-      throw Error("cannot set up audit database " + file.string() + ": " + e.what());
-    }
+    if (!db_) throw Error("audit writer needs an audit storage");
     thread_ = std::thread([this] { run(); });
   }
 
@@ -439,7 +253,7 @@ struct AuditWriter::Impl {
       }
       try {
         last_batch = std::chrono::steady_clock::now();
-        db_.insert_batch(batch);
+        db_->insert_batch(batch);
         finish_batch(batch, true);
         backoff = k_first_backoff;
         failing_since_stop = std::chrono::steady_clock::time_point::max();
@@ -471,7 +285,7 @@ struct AuditWriter::Impl {
   void run_prune_step(std::optional<PruneCutoffs>& prune) {
     try {
       PruneReport ignored;
-      if (db_.prune_step(*prune, ignored)) prune.reset();
+      if (db_->prune_step(*prune, ignored)) prune.reset();
     } catch (...) {
       errors_.fetch_add(1, std::memory_order_relaxed);
       prune.reset();
@@ -493,7 +307,7 @@ struct AuditWriter::Impl {
   }
 
   const AuditWriterOptions options_;
-  AuditDb db_;  // used by the writer thread only, once started
+  std::unique_ptr<AuditStorage> db_;  // used by the writer thread only, once started
 
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;  // writer waits: records queued, stop, retention due
@@ -515,11 +329,8 @@ struct AuditWriter::Impl {
   std::thread thread_;  // started last, in the constructor body
 };
 
-AuditWriter::AuditWriter(const std::filesystem::path& audit_db, std::size_t queue_capacity)
-    : AuditWriter(audit_db, AuditWriterOptions{.queue_capacity = queue_capacity}) {}
-
-AuditWriter::AuditWriter(const std::filesystem::path& audit_db, const AuditWriterOptions& options)
-    : impl_(std::make_unique<Impl>(audit_db, options)) {}
+AuditWriter::AuditWriter(std::unique_ptr<AuditStorage> storage, const AuditWriterOptions& options)
+    : impl_(std::make_unique<Impl>(std::move(storage), options)) {}
 
 AuditWriter::~AuditWriter() { stop(); }
 
@@ -539,178 +350,26 @@ std::uint64_t AuditWriter::records_lost() const { return impl_->lost_.load(std::
 // ---------------------------------------------------------------------------
 // AuditStore
 
-struct AuditStore::Impl {
-  explicit Impl(const std::filesystem::path& file) : path(file), db(file) {}
-
-  // Runs fn, turning SQLite failures into Error naming the file.
-  template <typename Fn>
-  auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw Error("audit database " + path.string() + ": " + e.what());
-    }
-  }
-
-  std::filesystem::path path;
-  AuditDb db;
-};
-
-namespace {
-
-using SqlValue = std::variant<std::int64_t, std::string>;
-
-void bind_all(SQLite::Statement& statement, const std::vector<SqlValue>& values) {
-  int index = 1;
-  for (const auto& value : values) {
-    if (const auto* number = std::get_if<std::int64_t>(&value)) {
-      statement.bind(index++, static_cast<std::int64_t>(*number));
-    } else {
-      statement.bind(index++, std::get<std::string>(value));
-    }
-  }
+AuditStore::AuditStore(std::unique_ptr<AuditStorage> storage) : storage_(std::move(storage)) {
+  if (!storage_) throw Error("audit store needs an audit storage");
 }
-
-// " AND ..." conditions for every filter field SQL can check (all but ip).
-void add_sql_conditions(const AuditFilter& filter, std::string& sql, std::vector<SqlValue>& values) {
-  const auto text_condition = [&](const std::optional<std::string>& value, const char* condition) {
-    if (!value) return;
-    sql += condition;
-    values.emplace_back(*value);
-  };
-  text_condition(filter.share_id, " AND share_id = ?");
-  if (filter.token_fp) {
-    // Matches schema/audit/0002: the token_fp index holds only records
-    // without a share, the share index the others.
-    if (filter.token_share_id) {
-      sql += " AND ((token_fp = ? AND share_id IS NULL) OR (share_id = ? AND token_fp = ?))";
-      values.emplace_back(*filter.token_fp);
-      values.emplace_back(*filter.token_share_id);
-      values.emplace_back(*filter.token_fp);
-    } else {
-      sql += " AND token_fp = ? AND share_id IS NULL";
-      values.emplace_back(*filter.token_fp);
-    }
-  }
-  text_condition(filter.event, " AND event = ?");
-  text_condition(filter.outcome, " AND outcome = ?");
-  if (filter.since) {
-    sql += " AND ts >= ?";
-    values.emplace_back(to_unix_millis(*filter.since));
-  }
-  if (filter.until) {
-    sql += " AND ts < ?";
-    values.emplace_back(to_unix_millis(*filter.until));
-  }
-  if (filter.after_id) {
-    sql += " AND id > ?";
-    values.emplace_back(*filter.after_id);
-  }
-}
-
-}  // namespace
-
-AuditStore::AuditStore(const std::filesystem::path& audit_db) : impl_(std::make_unique<Impl>(audit_db)) {}
 
 AuditStore::~AuditStore() = default;
+AuditStore::AuditStore(AuditStore&&) noexcept = default;
 
 void AuditStore::append(const AuditRecord& record) {
   AuditRecord prepared = record;
   prepare_record(prepared);
-  impl_->guarded([&] { impl_->db.insert(prepared); });
+  storage_->insert_batch({&prepared, 1});
 }
 
-std::vector<AuditRecord> AuditStore::query(const AuditFilter& filter) {
-  return impl_->guarded([&] {
-    std::string base = std::string("SELECT ") + k_record_columns + " FROM audit_records WHERE 1";
-    std::vector<SqlValue> values;
-    add_sql_conditions(filter, base, values);
-    std::vector<AuditRecord> records;
-    const auto limit = static_cast<std::int64_t>(filter.limit);
-
-    if (!filter.ip) {
-      SQLite::Statement statement(impl_->db.db(), base + " ORDER BY id DESC LIMIT ?");
-      values.emplace_back(filter.limit == 0 ? std::int64_t{-1} : limit);
-      bind_all(statement, values);
-      while (statement.executeStep()) records.push_back(read_record(statement));
-      return records;
-    }
-
-    // --ip: walk newest first in pages and test each address in C++ (there is
-    // no address index; see schema/audit/0001_audit.sql). One read
-    // transaction keeps the pages consistent with each other.
-    SQLite::Transaction snapshot(impl_->db.db());
-    SQLite::Statement statement(impl_->db.db(), base + " AND id < ? ORDER BY id DESC LIMIT ?");
-    std::int64_t below = INT64_MAX;
-    for (;;) {
-      std::vector<SqlValue> page_values = values;
-      page_values.emplace_back(below);
-      page_values.emplace_back(std::int64_t{k_ip_scan_page_rows});
-      statement.reset();
-      bind_all(statement, page_values);
-      int rows = 0;
-      while (statement.executeStep()) {
-        ++rows;
-        AuditRecord record = read_record(statement);
-        below = record.id;
-        if (!ip_matches(*filter.ip, record.client_ip)) continue;
-        records.push_back(std::move(record));
-        if (filter.limit != 0 && records.size() >= filter.limit) return records;
-      }
-      if (rows < k_ip_scan_page_rows) return records;
-    }
-  });
-}
+std::vector<AuditRecord> AuditStore::query(const AuditFilter& filter) { return storage_->query(filter); }
 
 AuditStats AuditStore::stats(std::optional<TimePoint> since, std::size_t top_clients) {
-  return impl_->guarded([&] {
-    AuditStats stats;
-    // The (ip_truncated, ts) index serves the time range.
-    const std::string range = since ? " AND ip_truncated IN (0, 1) AND ts >= ?" : "";
-    const auto bind_since = [&](SQLite::Statement& statement) {
-      if (since) statement.bind(1, static_cast<std::int64_t>(to_unix_millis(*since)));
-    };
-    SQLite::Transaction snapshot(impl_->db.db());
-
-    SQLite::Statement by_outcome(impl_->db.db(), "SELECT event, outcome, COUNT(*) FROM audit_records WHERE 1" +
-                                                     range + " GROUP BY event, outcome ORDER BY event, outcome");
-    bind_since(by_outcome);
-    while (by_outcome.executeStep()) {
-      const std::int64_t count = by_outcome.getColumn(2).getInt64();
-      stats.by_outcome.emplace_back(by_outcome.getColumn(0).getString() + "/" + by_outcome.getColumn(1).getString(),
-                                    count);
-      stats.total += count;
-    }
-
-    if (top_clients > 0) {
-      SQLite::Statement clients(impl_->db.db(),
-                                "SELECT client_ip, COUNT(*) AS n FROM audit_records WHERE client_ip IS NOT NULL" +
-                                    range + " GROUP BY client_ip ORDER BY n DESC, client_ip LIMIT ?");
-      bind_since(clients);
-      clients.bind(since ? 2 : 1, static_cast<std::int64_t>(top_clients));
-      while (clients.executeStep()) {
-        stats.top_clients.emplace_back(clients.getColumn(0).getString(), clients.getColumn(1).getInt64());
-      }
-    }
-    snapshot.commit();
-    return stats;
-  });
+  return storage_->stats(since, top_clients);
 }
 
-ShareAuditSummary AuditStore::share_summary(std::string_view share_id) {
-  return impl_->guarded([&] {
-    ShareAuditSummary summary;
-    SQLite::Statement statement(impl_->db.db(),
-                                "SELECT outcome, COUNT(*), MAX(CASE WHEN outcome = 'ok' THEN ts END) "
-                                "FROM audit_records WHERE share_id = ? AND event = 'resolve' GROUP BY outcome");
-    statement.bind(1, std::string(share_id));
-    while (statement.executeStep()) {
-      summary.resolves_by_outcome[statement.getColumn(0).getString()] = statement.getColumn(1).getInt64();
-      if (!statement.getColumn(2).isNull()) summary.last_resolve = from_unix_millis(statement.getColumn(2).getInt64());
-    }
-    return summary;
-  });
-}
+ShareAuditSummary AuditStore::share_summary(const std::string& share_id) { return storage_->share_summary(share_id); }
 
 PruneReport AuditStore::prune(TimePoint now, int retention_days, int ip_retention_days) {
   require_retention_days(retention_days, ip_retention_days);
@@ -718,13 +377,11 @@ PruneReport AuditStore::prune(TimePoint now, int retention_days, int ip_retentio
 }
 
 PruneReport AuditStore::prune_before(TimePoint cutoff, TimePoint ip_cutoff) {
-  return impl_->guarded([&] {
-    PruneReport report;
-    const PruneCutoffs cutoffs{to_unix_millis(cutoff), to_unix_millis(ip_cutoff)};
-    while (!impl_->db.prune_step(cutoffs, report)) {
-    }
-    return report;
-  });
+  PruneReport report;
+  const PruneCutoffs cutoffs{cutoff, ip_cutoff};
+  while (!storage_->prune_step(cutoffs, report)) {
+  }
+  return report;
 }
 
 }  // namespace sharelink

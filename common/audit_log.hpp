@@ -4,40 +4,17 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-#include "common/client_address.hpp"
+#include "common/audit_record.hpp"
+#include "common/store.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
-
-// One audit record (SPEC 7). Empty strings are stored as NULL and read back
-// as empty strings.
-struct AuditRecord {
-  std::int64_t id = 0;  // assigned by the database, increasing
-  TimePoint ts;         // stored in milliseconds
-  std::string event;    // resolve | media | admin; required
-  std::string outcome;  // see SPEC 7; required
-  std::optional<int> status;  // HTTP status; nullopt for admin
-  std::string client_ip;
-  std::string share_id;
-  std::string token_fp;
-  std::string request_id;
-  // Pass through sanitize_user_agent first; text that is not already clean
-  // (over 256 bytes, control characters, malformed UTF-8) is sanitized again
-  // on the way in, so a stranger's header can never be stored raw.
-  std::string user_agent;
-  std::string actor;   // OS user, admin events; cleaned like user_agent
-  std::string action;  // share.create, ...
-  std::string detail;  // short text, admin only; cleaned the same way, at most 1024 bytes
-};
 
 // The user agent as stored: at most 256 bytes; control characters (C0, DEL and
 // C1), backslash and bytes that are not well-formed UTF-8 escaped as \xNN
@@ -51,9 +28,6 @@ struct AuditWriterOptions {
   std::size_t queue_capacity = 16384;
   // Most records written in one transaction. At least 1, default 4096.
   std::size_t batch_limit = 4096;
-  // How long one write waits for another connection's lock before the batch
-  // counts as failed and is retried. Default 5000 ms.
-  std::chrono::milliseconds busy_timeout{5000};
   // How long stop() keeps retrying a database that refuses writes before it
   // gives the remaining records up (counted in records_lost()). Default 30 s.
   std::chrono::milliseconds stop_deadline{30000};
@@ -62,21 +36,20 @@ struct AuditWriterOptions {
 };
 
 // Writes records off the request path: one writer thread drains a bounded
-// queue in batched transactions (one prepared INSERT, one transaction per
-// batch) on its own connection.
+// queue into its own AuditStorage connection, one transaction per batch.
 //
 // Threading: every method may be called from any thread. append() blocks while
 // the queue is full: backpressure slows requests down rather than dropping
-// records. A batch that fails (database locked past the busy timeout, disk
-// full) is kept and retried with backoff, counted in write_errors(); the thread
-// never throws. Retention runs on the same thread between batches, in small
-// transactions, so the audit database has a single writer in the daemon.
+// records. A batch that fails (database locked past the storage's lock_wait,
+// disk full) is kept and retried with backoff, counted in write_errors(); the
+// thread never throws. Retention runs on the same thread between batches, one
+// short step at a time, so the audit log has a single writer in the daemon.
 class AuditWriter {
  public:
-  // Opens an existing audit database with the current schema (throws Error
-  // otherwise, naming the fix) and starts the writer thread.
-  explicit AuditWriter(const std::filesystem::path& audit_db, std::size_t queue_capacity = 16384);
-  AuditWriter(const std::filesystem::path& audit_db, const AuditWriterOptions& options);
+  // Takes the writer's connection (StorageBackend::open_audit(AuditUse::writer))
+  // and starts the writer thread. Throws Error if storage is null or an
+  // option is out of range.
+  explicit AuditWriter(std::unique_ptr<AuditStorage> storage, const AuditWriterOptions& options = {});
   // Calls stop().
   ~AuditWriter();
   AuditWriter(const AuditWriter&) = delete;
@@ -118,55 +91,18 @@ class AuditWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// What AuditStore::query selects; every set field must match.
-struct AuditFilter {
-  // Records whose client_ip lies inside (a truncated address is its network
-  // address, so 203.0.113.0/24 still finds records aged to 203.0.113.0). A bare
-  // address is a /32 or /128.
-  std::optional<Cidr> ip;
-  std::optional<std::string> share_id;
-  // Records of the token with this fingerprint. Records that name a share
-  // link are indexed by their link only, so a token that belongs to a link
-  // also needs token_share_id; without it, only the records that name no
-  // link match (unknown tokens, requests refused before the lookup).
-  std::optional<std::string> token_fp;
-  std::optional<std::string> token_share_id;  // the link of token_fp's token, if it has one
-  std::optional<std::string> event;
-  std::optional<std::string> outcome;
-  std::optional<TimePoint> since;  // inclusive
-  std::optional<TimePoint> until;  // exclusive
-  std::optional<std::int64_t> after_id;  // only records with a larger id (for --follow)
-  std::size_t limit = 100;  // 0 = no limit
-};
-
-// Counts for sharectl audit stats.
-struct AuditStats {
-  std::vector<std::pair<std::string, std::int64_t>> by_outcome;  // "event/outcome" -> count, sorted
-  std::vector<std::pair<std::string, std::int64_t>> top_clients;  // ip -> count, most first
-  std::int64_t total = 0;
-};
-
-// share inspect's audit summary of one link.
-struct ShareAuditSummary {
-  std::optional<TimePoint> last_resolve;
-  std::map<std::string, std::int64_t> resolves_by_outcome;
-};
-
-// What a retention run changed.
-struct PruneReport {
-  std::int64_t deleted = 0;
-  std::int64_t ips_truncated = 0;
-};
-
-// Synchronous access to the audit database for sharectl and maintenance, on
-// its own connection. Not thread-safe: one per thread. Database failures throw
-// Error.
+// Synchronous access to the audit log for sharectl and maintenance, over its
+// own AuditStorage connection: checks and cleans records as AuditWriter does,
+// and runs retention step by step. Not thread-safe: one per thread. Storage
+// failures propagate (DatabaseUnavailable, Error).
 class AuditStore {
  public:
-  // Opens an existing audit database with the current schema (throws Error
-  // otherwise, naming the fix).
-  explicit AuditStore(const std::filesystem::path& audit_db);
+  // Takes a connection (StorageBackend::open_audit(AuditUse::queries)).
+  // Throws Error if storage is null.
+  explicit AuditStore(std::unique_ptr<AuditStorage> storage);
   ~AuditStore();
+  AuditStore(AuditStore&&) noexcept;
+  AuditStore& operator=(AuditStore&&) = delete;
   AuditStore(const AuditStore&) = delete;
   AuditStore& operator=(const AuditStore&) = delete;
 
@@ -181,10 +117,10 @@ class AuditStore {
   AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients = 10);
   // share inspect: the last successful resolve (event resolve, outcome ok) and
   // resolve counts by outcome for one share link; empty when it has none.
-  ShareAuditSummary share_summary(std::string_view share_id);
+  ShareAuditSummary share_summary(const std::string& share_id);
   // Deletes records older than now - retention_days and truncates client_ip
   // (IPv4 /24, IPv6 /48) of records older than now - ip_retention_days, in
-  // transactions of at most 2000 rows. Already truncated records are not
+  // short steps (AuditStorage::prune_step). Already truncated records are not
   // counted again. Throws Error unless both counts are >= 1.
   PruneReport prune(TimePoint now, int retention_days, int ip_retention_days);
   // The same with explicit cutoffs (sharectl audit prune --older-than):
@@ -193,8 +129,7 @@ class AuditStore {
   PruneReport prune_before(TimePoint cutoff, TimePoint ip_cutoff);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<AuditStorage> storage_;
 };
 
 }  // namespace sharelink

@@ -51,9 +51,12 @@ std::unique_ptr<SQLite::Database> open_current_database(const std::filesystem::p
                                                         ConnectionThreading threading,
                                                         std::chrono::milliseconds lock_wait);
 
-// The backend's connection objects (common/store_sqlite_catalog.cpp).
+// The backend's connection objects: common/store_sqlite_catalog.cpp ...
 std::unique_ptr<CatalogReader> open_sqlite_reader(const std::filesystem::path& db_file, const StorageOptions& options);
 std::unique_ptr<ViewStore> open_sqlite_view_store(const std::filesystem::path& db_file, const StorageOptions& options);
+// ... and common/store_sqlite_audit.cpp.
+std::unique_ptr<AuditStorage> open_sqlite_audit(const std::filesystem::path& audit_file, AuditUse use,
+                                                const StorageOptions& options);
 
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
 template <typename Fn>

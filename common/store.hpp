@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/audit_record.hpp"
 #include "common/domain.hpp"
 
 namespace sharelink {
@@ -162,6 +163,50 @@ class ViewStore {
 };
 
 // ---------------------------------------------------------------------------
+// AuditStorage: the audit log of SPEC 7.
+
+// What an audit connection is for: the daemon's one writer (tuned for a
+// steady stream of batches) or sharectl's queries and admin records.
+enum class AuditUse { writer, queries };
+
+// Records arrive checked and cleaned (AuditWriter and AuditStore do that);
+// storage writes them as given and answers the queries of sharectl.
+//
+// Threading: one thread at a time (the audit writer's thread, or sharectl).
+class AuditStorage {
+ public:
+  virtual ~AuditStorage() = default;
+
+  // Inserts the records in one transaction, in order: all or none. Each
+  // gets an id larger than every id before it (the given ids are ignored);
+  // empty texts are stored as absent (NULL). Throws DatabaseUnavailable or
+  // Error (nothing written).
+  virtual void insert_batch(std::span<const AuditRecord> records) = 0;
+
+  // One retention step in one short transaction, so that no writer waits
+  // long: deletes up to a backend-chosen number of records with ts <
+  // cutoffs.delete_before; only when none of those are left, truncates the
+  // client_ip (truncate_ip_text: IPv4 /24, IPv6 /48) of up to that many
+  // records with ts < cutoffs.age_ip_before that were not aged yet, marking
+  // them aged (an aged record is never counted again). Adds what it
+  // committed to report; true when nothing is left to do for these cutoffs.
+  // Safe against other connections pruning at the same time. Throws
+  // DatabaseUnavailable or Error.
+  virtual bool prune_step(const PruneCutoffs& cutoffs, PruneReport& report) = 0;
+
+  // The records matching every field of filter (AuditFilter's contract),
+  // newest first (id descending), at most filter.limit (0: all).
+  virtual std::vector<AuditRecord> query(const AuditFilter& filter) = 0;
+  // Counts per "event/outcome" (sorted) and the top_clients most frequent
+  // client_ip values (most first, ties by address), over records with
+  // ts >= since (all when nullopt), from one consistent snapshot.
+  virtual AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients) = 0;
+  // The last resolve with outcome ok, and resolve counts by outcome, of one
+  // share link; empty when it has none.
+  virtual ShareAuditSummary share_summary(const std::string& share_id) = 0;
+};
+
+// ---------------------------------------------------------------------------
 // StorageBackend: one installation's storage. One per process.
 
 // Threading: every method may be called from any thread; the objects it
@@ -191,6 +236,8 @@ class StorageBackend {
   // The view store of this process (one is enough: it is thread-safe).
   // Throws as open_reader.
   virtual std::unique_ptr<ViewStore> open_view_store() = 0;
+  // A connection to the audit log for use. Throws as open_reader.
+  virtual std::unique_ptr<AuditStorage> open_audit(AuditUse use) = 0;
   // How many reader connections suit a daemon with server_threads workers on
   // this machine (SQLite: two per core, at least four).
   virtual std::size_t reader_connections(int server_threads) const = 0;

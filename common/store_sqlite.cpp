@@ -87,6 +87,9 @@ class SqliteStorage final : public StorageBackend {
 
   std::unique_ptr<CatalogReader> open_reader() override { return open_sqlite_reader(db_file_, options_); }
   std::unique_ptr<ViewStore> open_view_store() override { return open_sqlite_view_store(db_file_, options_); }
+  std::unique_ptr<AuditStorage> open_audit(AuditUse use) override {
+    return open_sqlite_audit(audit_file_, use, options_);
+  }
 
   std::size_t reader_connections(int /*server_threads*/) const override {
     return std::max<std::size_t>(k_min_readers, k_readers_per_core * std::thread::hardware_concurrency());

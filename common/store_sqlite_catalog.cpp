@@ -89,7 +89,7 @@ class SqliteCatalogReader final : public CatalogReader {
       rollback_.emplace(*db_, "ROLLBACK");
     } catch (const SQLite::Exception& e) {
       close();
-      throw DatabaseUnavailable("cannot open " + what_ + ": " + e.what());
+      throw_storage_failure(e, "cannot prepare " + what_, lock_wait_);
     }
   }
   ~SqliteCatalogReader() override { close(); }
@@ -241,7 +241,7 @@ class SqliteViewStore final : public ViewStore {
                    "last_viewed_at = max(coalesce(last_viewed_at, ?3), ?3) WHERE id = ?1");
     } catch (const SQLite::Exception& e) {
       close();
-      throw DatabaseUnavailable("cannot open " + what_ + ": " + e.what());
+      throw_storage_failure(e, "cannot prepare " + what_, lock_wait_);
     }
   }
   ~SqliteViewStore() override { close(); }

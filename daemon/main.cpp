@@ -130,7 +130,7 @@ int run(const DaemonOptions& options) {
   storage->require_current_schema();
 
   // 4. The audit writer runs for the whole life of the server and is drained last.
-  AuditWriter audit(config.database.audit_path);
+  AuditWriter audit(storage->open_audit(AuditUse::writer));
   audit.set_retention(config.audit.retention_days, config.audit.ip_retention_days);
 
   // 5. Shared state (keys, limiters, metrics) and the HTTP server.

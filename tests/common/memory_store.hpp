@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -42,6 +43,10 @@ struct MemoryData {
   // changes the data there to lose a race on purpose.
   std::function<void()> before_take;
   std::atomic<int> readers_opened{0};
+  // The audit log, in id order.
+  std::vector<AuditRecord> audit;
+  std::set<std::int64_t> audit_aged;  // ids whose client_ip retention has aged
+  std::int64_t audit_next_id = 1;
 };
 
 class MemoryReader final : public CatalogReader {
@@ -160,6 +165,124 @@ class MemoryViewStore final : public ViewStore {
   MemoryData& data_;
 };
 
+// The audit log as AuditStorage's contract describes it, over MemoryData::audit.
+class MemoryAuditStorage final : public AuditStorage {
+ public:
+  explicit MemoryAuditStorage(MemoryData& data) : data_(data) {}
+
+  void insert_batch(std::span<const AuditRecord> records) override {
+    check_write();
+    std::lock_guard lock(data_.mutex);
+    for (AuditRecord record : records) {
+      record.id = data_.audit_next_id++;
+      record.ts = std::chrono::floor<std::chrono::milliseconds>(record.ts);
+      data_.audit.push_back(std::move(record));
+    }
+  }
+
+  bool prune_step(const PruneCutoffs& cutoffs, PruneReport& report) override {
+    check_write();
+    std::lock_guard lock(data_.mutex);
+    constexpr std::int64_t k_step = 2;  // small, so that tests see several steps
+    std::int64_t done = 0;
+    auto& log = data_.audit;
+    for (auto it = log.begin(); it != log.end() && done < k_step;) {
+      if (it->ts < cutoffs.delete_before) {
+        data_.audit_aged.erase(it->id);
+        it = log.erase(it);
+        ++done;
+      } else {
+        ++it;
+      }
+    }
+    report.deleted += done;
+    if (done == k_step) return false;
+    for (auto& record : log) {
+      if (done == k_step) break;
+      if (record.ts >= cutoffs.age_ip_before || data_.audit_aged.contains(record.id)) continue;
+      data_.audit_aged.insert(record.id);
+      if (!record.client_ip.empty()) {
+        record.client_ip = truncate_ip_text(record.client_ip);
+        ++report.ips_truncated;
+      }
+      ++done;
+    }
+    return done < k_step;
+  }
+
+  std::vector<AuditRecord> query(const AuditFilter& filter) override {
+    check();
+    std::lock_guard lock(data_.mutex);
+    std::vector<AuditRecord> out;
+    for (auto it = data_.audit.rbegin(); it != data_.audit.rend(); ++it) {
+      if (filter.limit != 0 && out.size() >= filter.limit) break;
+      if (matches(filter, *it)) out.push_back(*it);
+    }
+    return out;
+  }
+
+  AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients) override {
+    check();
+    std::lock_guard lock(data_.mutex);
+    std::map<std::string, std::int64_t> by_outcome;
+    std::map<std::string, std::int64_t> by_client;
+    AuditStats stats;
+    for (const auto& record : data_.audit) {
+      if (since && record.ts < *since) continue;
+      ++by_outcome[record.event + "/" + record.outcome];
+      if (!record.client_ip.empty()) ++by_client[record.client_ip];
+      ++stats.total;
+    }
+    stats.by_outcome.assign(by_outcome.begin(), by_outcome.end());
+    stats.top_clients.assign(by_client.begin(), by_client.end());
+    std::stable_sort(stats.top_clients.begin(), stats.top_clients.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (stats.top_clients.size() > top_clients) stats.top_clients.resize(top_clients);
+    return stats;
+  }
+
+  ShareAuditSummary share_summary(const std::string& share_id) override {
+    check();
+    std::lock_guard lock(data_.mutex);
+    ShareAuditSummary summary;
+    for (const auto& record : data_.audit) {
+      if (record.share_id != share_id || record.event != "resolve") continue;
+      ++summary.resolves_by_outcome[record.outcome];
+      if (record.outcome == "ok" && (!summary.last_resolve || record.ts > *summary.last_resolve)) {
+        summary.last_resolve = record.ts;
+      }
+    }
+    return summary;
+  }
+
+ private:
+  static bool matches(const AuditFilter& f, const AuditRecord& r) {
+    if (f.ip) {
+      const auto stored = parse_cidr(r.client_ip);
+      if (r.client_ip.empty() || !stored || !f.ip->contains(stored->network)) return false;
+    }
+    if (f.share_id && r.share_id != *f.share_id) return false;
+    if (f.token_fp) {
+      const bool unknown_link = r.token_fp == *f.token_fp && r.share_id.empty();
+      const bool its_link = f.token_share_id && r.share_id == *f.token_share_id && r.token_fp == *f.token_fp;
+      if (!unknown_link && !its_link) return false;
+    }
+    if (f.event && r.event != *f.event) return false;
+    if (f.outcome && r.outcome != *f.outcome) return false;
+    if (f.since && r.ts < *f.since) return false;
+    if (f.until && r.ts >= *f.until) return false;
+    if (f.after_id && r.id <= *f.after_id) return false;
+    return true;
+  }
+  void check() const {
+    if (data_.refuse_all) throw DatabaseUnavailable("memory store: unavailable");
+  }
+  void check_write() const {
+    if (data_.refuse_all || data_.refuse_writes) throw DatabaseUnavailable("memory store: writes refused");
+  }
+  MemoryData& data_;
+};
+
 class MemoryBackend final : public StorageBackend {
  public:
   MemoryData data;
@@ -177,6 +300,10 @@ class MemoryBackend final : public StorageBackend {
   std::unique_ptr<ViewStore> open_view_store() override {
     if (data.refuse_connections) throw DatabaseUnavailable("memory store: cannot connect");
     return std::make_unique<MemoryViewStore>(data);
+  }
+  std::unique_ptr<AuditStorage> open_audit(AuditUse) override {
+    if (data.refuse_connections) throw DatabaseUnavailable("memory store: cannot connect");
+    return std::make_unique<MemoryAuditStorage>(data);
   }
   std::size_t reader_connections(int) const override { return 2; }
 };

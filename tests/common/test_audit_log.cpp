@@ -1,5 +1,6 @@
 // Unit tests of the audit log: sanitising, the batched writer, queries, stats and retention.
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/memory_store.hpp"
 #include "tests/common/test_support.hpp"
 #include "common/audit_log.hpp"
 
@@ -19,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/config.hpp"
 #include "common/database.hpp"
+#include "common/store.hpp"
 #include "common/error.hpp"
 
 namespace sharelink {
@@ -34,11 +37,34 @@ using namespace std::chrono_literals;
 // 2026-07-28T10:30:00.000Z, with a millisecond part added where it matters.
 const TimePoint k_now = from_unix_millis(1785234600000);
 
-// A temp directory holding a migrated, empty audit database.
+// The SQLite backend over one audit file (its catalogue file is never opened).
+std::unique_ptr<StorageBackend> audit_backend(const std::filesystem::path& file,
+                                              std::chrono::milliseconds lock_wait = 5000ms) {
+  DatabaseConfig config;
+  config.path = file.parent_path() / "unused-catalogue.db";
+  config.audit_path = file;
+  return open_storage(config, StorageOptions{lock_wait});
+}
+
+// Opens an audit connection on file, for tests that expect the opening to fail.
+void open_audit_file(const std::filesystem::path& file, AuditUse use) {
+  const auto backend = audit_backend(file);
+  backend->open_audit(use);
+}
+
+// A temp directory holding a migrated, empty audit database, and the storage
+// to open it with: patient (lock_wait 5 s) or impatient (a held lock fails
+// a write at once).
 struct AuditDbFixture {
   AuditDbFixture() : file(dir.path() / "audit.db") { migrate_database(file, SchemaKind::audit); }
   TempDir dir;
   std::filesystem::path file;
+  std::unique_ptr<StorageBackend> patient = audit_backend(file);
+  std::unique_ptr<StorageBackend> impatient = audit_backend(file, 0ms);
+
+  AuditStore store() { return AuditStore(patient->open_audit(AuditUse::queries)); }
+  std::unique_ptr<AuditStorage> writer_storage() { return patient->open_audit(AuditUse::writer); }
+  std::unique_ptr<AuditStorage> impatient_writer_storage() { return impatient->open_audit(AuditUse::writer); }
 };
 
 AuditRecord resolve_record(std::string request_id, TimePoint ts = k_now, std::string outcome = "ok") {
@@ -52,8 +78,8 @@ AuditRecord resolve_record(std::string request_id, TimePoint ts = k_now, std::st
   return record;
 }
 
-std::vector<AuditRecord> all_records(const std::filesystem::path& file) {
-  AuditStore store(file);
+std::vector<AuditRecord> all_records(AuditDbFixture& db) {
+  AuditStore store = db.store();
   AuditFilter filter;
   filter.limit = 0;
   return store.query(filter);
@@ -144,7 +170,7 @@ TEST_CASE("AuditLog: sanitize_user_agent output is bounded and clean for any inp
 
 TEST_CASE("AuditLog: a record reads back with every field", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
 
   AuditRecord full;
   full.ts = from_unix_millis(1785234600123);
@@ -198,7 +224,7 @@ TEST_CASE("AuditLog: a record reads back with every field", "[audit_log]") {
 
 TEST_CASE("AuditLog: stranger-controlled text is cleaned on the way in", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
 
   AuditRecord raw = resolve_record("req_raw");
   raw.user_agent = "evil\n\x1b[2J" + std::string(400, 'x');
@@ -221,8 +247,8 @@ TEST_CASE("AuditLog: stranger-controlled text is cleaned on the way in", "[audit
 
 TEST_CASE("AuditLog: records without event or outcome are refused", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
-  AuditWriter writer(db.file);
+  AuditStore store = db.store();
+  AuditWriter writer(db.writer_storage());
 
   AuditRecord no_event = resolve_record("req_a");
   no_event.event.clear();
@@ -234,15 +260,16 @@ TEST_CASE("AuditLog: records without event or outcome are refused", "[audit_log]
   CHECK_THROWS_AS(writer.append(no_event), Error);
   CHECK_THROWS_AS(writer.append(no_outcome), Error);
   writer.flush();
-  CHECK(all_records(db.file).empty());
+  CHECK(all_records(db).empty());
   CHECK(writer.write_errors() == 0);
 }
 
 TEST_CASE("AuditLog: opening a missing or unmigrated database fails", "[audit_log]") {
   TempDir dir;
   const auto missing = dir.path() / "missing.db";
-  CHECK_THROWS_AS(AuditStore(missing), Error);
-  CHECK_THROWS_AS(AuditWriter(missing), Error);
+  CHECK_THROWS_AS(open_audit_file(missing, AuditUse::queries), DatabaseUnavailable);
+  CHECK_THROWS_AS(open_audit_file(missing, AuditUse::writer), DatabaseUnavailable);
+  CHECK_THROWS_WITH(open_audit_file(missing, AuditUse::queries), Catch::Contains("sharectl init"));
   CHECK_FALSE(std::filesystem::exists(missing));
 
   // An empty SQLite file has schema version 0.
@@ -250,13 +277,14 @@ TEST_CASE("AuditLog: opening a missing or unmigrated database fails", "[audit_lo
   sqlite3* handle = nullptr;
   REQUIRE(sqlite3_open(empty.c_str(), &handle) == SQLITE_OK);
   sqlite3_close(handle);
-  CHECK_THROWS_AS(AuditStore(empty), Error);
-  CHECK_THROWS_AS(AuditWriter(empty), Error);
+  CHECK_THROWS_AS(open_audit_file(empty, AuditUse::queries), DatabaseUnavailable);
+  CHECK_THROWS_AS(open_audit_file(empty, AuditUse::writer), DatabaseUnavailable);
+  CHECK_THROWS_WITH(open_audit_file(empty, AuditUse::writer), Catch::Contains("sharectl init"));
 }
 
 TEST_CASE("AuditLog: database failures surface as Error", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   sqlite3* handle = nullptr;
   REQUIRE(sqlite3_open(db.file.c_str(), &handle) == SQLITE_OK);
   REQUIRE(sqlite3_exec(handle, "DROP TABLE audit_records", nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -267,18 +295,20 @@ TEST_CASE("AuditLog: database failures surface as Error", "[audit_log]") {
   CHECK_THROWS_AS(store.stats(std::nullopt), Error);
   CHECK_THROWS_AS(store.share_summary("mslink_aaaaaaaaaaaa"), Error);
   CHECK_THROWS_AS(store.prune(k_now, 90, 30), Error);
-  CHECK_THROWS_AS(AuditStore(db.file), Error);
-  CHECK_THROWS_AS(AuditWriter(db.file), Error);
+  CHECK_THROWS_AS(open_audit_file(db.file, AuditUse::queries), Error);
+  CHECK_THROWS_AS(open_audit_file(db.file, AuditUse::writer), Error);
 }
 
 TEST_CASE("AuditLog: writer options are checked", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions no_room;
   no_room.queue_capacity = 0;
-  CHECK_THROWS_AS(AuditWriter(db.file, no_room), Error);
+  CHECK_THROWS_AS(AuditWriter(db.writer_storage(), no_room), Error);
   AuditWriterOptions no_batch;
   no_batch.batch_limit = 0;
-  CHECK_THROWS_AS(AuditWriter(db.file, no_batch), Error);
+  CHECK_THROWS_AS(AuditWriter(db.writer_storage(), no_batch), Error);
+  CHECK_THROWS_AS(AuditWriter(nullptr), Error);
+  CHECK_THROWS_AS(AuditStore(nullptr), Error);
 }
 
 // ---------------------------------------------------------------------------
@@ -286,7 +316,7 @@ TEST_CASE("AuditLog: writer options are checked", "[audit_log]") {
 
 TEST_CASE("AuditLog: query filters", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
 
   const auto add = [&](const std::string& request_id, TimePoint ts, const std::string& event,
                        const std::string& outcome, const std::string& ip, const std::string& share,
@@ -391,7 +421,7 @@ TEST_CASE("AuditLog: query filters", "[audit_log]") {
 TEST_CASE("AuditLog: an ip filter finds matches beyond the first page of rows", "[audit_log]") {
   AuditDbFixture db;
   {
-    AuditWriter writer(db.file);
+    AuditWriter writer(db.writer_storage());
     for (int i = 0; i < 3; ++i) {
       AuditRecord record = resolve_record("old_" + std::to_string(i));
       record.client_ip = "192.0.2." + std::to_string(i + 1);
@@ -403,7 +433,7 @@ TEST_CASE("AuditLog: an ip filter finds matches beyond the first page of rows", 
       writer.append(record);
     }
   }
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   AuditFilter filter;
   filter.ip = parse_cidr("192.0.2.0/24");
   CHECK(request_ids(store.query(filter)) == std::vector<std::string>{"old_2", "old_1", "old_0"});
@@ -425,7 +455,7 @@ TEST_CASE("AuditLog: an ip filter finds matches beyond the first page of rows", 
 
 TEST_CASE("AuditLog: stats counts outcomes and top clients", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   const auto add = [&](TimePoint ts, const std::string& event, const std::string& outcome, const std::string& ip) {
     AuditRecord record = resolve_record("req", ts, outcome);
     record.event = event;
@@ -477,7 +507,7 @@ TEST_CASE("AuditLog: stats counts outcomes and top clients", "[audit_log]") {
 
 TEST_CASE("AuditLog: share_summary of one link", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   const std::string share = "mslink_aaaaaaaaaaaa";
   const auto add = [&](TimePoint ts, const std::string& event, const std::string& outcome, const std::string& id) {
     AuditRecord record = resolve_record("req", ts, outcome);
@@ -514,7 +544,7 @@ TEST_CASE("AuditLog: share_summary of one link", "[audit_log]") {
 
 TEST_CASE("AuditLog: prune deletes old records and ages middle-aged addresses", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   const auto add = [&](const std::string& id, TimePoint ts, const std::string& ip) {
     AuditRecord record = resolve_record(id, ts);
     record.client_ip = ip;
@@ -537,7 +567,7 @@ TEST_CASE("AuditLog: prune deletes old records and ages middle-aged addresses", 
   CHECK(report.ips_truncated == 3);
 
   std::map<std::string, std::string> ip_by_id;
-  for (const auto& record : all_records(db.file)) ip_by_id[record.request_id] = record.client_ip;
+  for (const auto& record : all_records(db)) ip_by_id[record.request_id] = record.client_ip;
   CHECK(ip_by_id == std::map<std::string, std::string>{{"at_cutoff", "203.0.113.0"},
                                                        {"aged_v4", "203.0.113.0"},
                                                        {"aged_v6", "2001:db8:1::"},
@@ -558,7 +588,7 @@ TEST_CASE("AuditLog: prune deletes old records and ages middle-aged addresses", 
 
 TEST_CASE("AuditLog: prune_before uses the given cutoffs", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   store.append(resolve_record("old", k_now - 10h));
   store.append(resolve_record("middle", k_now - 5h));
   store.append(resolve_record("new", k_now - 1h));
@@ -566,7 +596,7 @@ TEST_CASE("AuditLog: prune_before uses the given cutoffs", "[audit_log]") {
   const auto report = store.prune_before(k_now - 8h, k_now - 4h);
   CHECK(report.deleted == 1);
   CHECK(report.ips_truncated == 1);
-  const auto records = all_records(db.file);
+  const auto records = all_records(db);
   REQUIRE(request_ids(records) == std::vector<std::string>{"new", "middle"});
   CHECK(records[0].client_ip == "203.0.113.7");
   CHECK(records[1].client_ip == "203.0.113.0");
@@ -574,10 +604,10 @@ TEST_CASE("AuditLog: prune_before uses the given cutoffs", "[audit_log]") {
 
 TEST_CASE("AuditLog: prune rejects retention below one day", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   CHECK_THROWS_AS(store.prune(k_now, 0, 30), Error);
   CHECK_THROWS_AS(store.prune(k_now, 90, 0), Error);
-  AuditWriter writer(db.file);
+  AuditWriter writer(db.writer_storage());
   CHECK_THROWS_AS(writer.set_retention(0, 30), Error);
   CHECK_THROWS_AS(writer.set_retention(90, -1), Error);
   CHECK_THROWS_AS(writer.set_retention(90, 30, Clock{}), Error);
@@ -586,16 +616,16 @@ TEST_CASE("AuditLog: prune rejects retention below one day", "[audit_log]") {
 TEST_CASE("AuditLog: a large prune runs in several transactions and finishes", "[audit_log]") {
   AuditDbFixture db;
   {
-    AuditWriter writer(db.file);
+    AuditWriter writer(db.writer_storage());
     for (int i = 0; i < 4500; ++i) writer.append(resolve_record("gone", k_now - 24h * 100));
     for (int i = 0; i < 2500; ++i) writer.append(resolve_record("aged", k_now - 24h * 40));
     for (int i = 0; i < 10; ++i) writer.append(resolve_record("fresh", k_now));
   }
-  AuditStore store(db.file);
+  AuditStore store = db.store();
   const auto report = store.prune(k_now, 90, 30);
   CHECK(report.deleted == 4500);
   CHECK(report.ips_truncated == 2500);
-  const auto remaining = all_records(db.file);
+  const auto remaining = all_records(db);
   REQUIRE(remaining.size() == 2510);
   CHECK(std::count_if(remaining.begin(), remaining.end(),
                       [](const AuditRecord& r) { return r.client_ip == "203.0.113.0"; }) == 2500);
@@ -604,27 +634,27 @@ TEST_CASE("AuditLog: a large prune runs in several transactions and finishes", "
 TEST_CASE("AuditLog: the writer prunes on its own thread, at once and then every interval", "[audit_log]") {
   AuditDbFixture db;
   {
-    AuditStore store(db.file);
+    AuditStore store = db.store();
     store.append(resolve_record("deleted", k_now - 24h * 91));
     store.append(resolve_record("aged", k_now - 24h * 31));
     store.append(resolve_record("fresh", k_now - 24h * 29));
   }
   ManualClock clock(k_now);
-  AuditWriter writer(db.file);
+  AuditWriter writer(db.writer_storage());
   writer.set_retention(90, 30, clock.clock());
   writer.append(resolve_record("new", k_now));
   writer.flush();
 
   const auto ips = [&] {
     std::map<std::string, std::string> ip_by_id;
-    for (const auto& record : all_records(db.file)) ip_by_id[record.request_id] = record.client_ip;
+    for (const auto& record : all_records(db)) ip_by_id[record.request_id] = record.client_ip;
     return ip_by_id;
   };
   CHECK(ips() == std::map<std::string, std::string>{
                      {"aged", "203.0.113.0"}, {"fresh", "203.0.113.7"}, {"new", "203.0.113.7"}});
 
   // A record that is old enough to age, added behind the writer's back.
-  AuditStore(db.file).append(resolve_record("late", k_now - 24h * 31));
+  db.store().append(resolve_record("late", k_now - 24h * 31));
   clock.advance(59min);
   writer.append(resolve_record("new2", k_now));
   writer.flush();
@@ -640,11 +670,10 @@ TEST_CASE("AuditLog: the writer prunes on its own thread, at once and then every
 
 TEST_CASE("AuditLog: a failed retention run is retried a minute later", "[audit_log]") {
   AuditDbFixture db;
-  AuditStore(db.file).append(resolve_record("deleted", k_now - 24h * 91));
+  db.store().append(resolve_record("deleted", k_now - 24h * 91));
   ManualClock clock(k_now);
   AuditWriterOptions options;
-  options.busy_timeout = 0ms;
-  AuditWriter writer(db.file, options);
+  AuditWriter writer(db.impatient_writer_storage(), options);
   {
     WriteLockHolder lock(db.file);
     writer.set_retention(90, 30, clock.clock());
@@ -652,12 +681,12 @@ TEST_CASE("AuditLog: a failed retention run is retried a minute later", "[audit_
   }
   writer.append(resolve_record("new", k_now));
   writer.flush();
-  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"new", "deleted"});
+  CHECK(request_ids(all_records(db)) == std::vector<std::string>{"new", "deleted"});
 
   clock.advance(1min);
   writer.append(resolve_record("new2", k_now));
   writer.flush();
-  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"new2", "new"});
+  CHECK(request_ids(all_records(db)) == std::vector<std::string>{"new2", "new"});
 }
 
 // ---------------------------------------------------------------------------
@@ -667,7 +696,7 @@ TEST_CASE("AuditLog: the writer writes every record from many threads", "[audit_
   AuditDbFixture db;
   constexpr int k_threads = 4;
   constexpr int k_per_thread = 2500;
-  AuditWriter writer(db.file);
+  AuditWriter writer(db.writer_storage());
   std::vector<std::thread> threads;
   for (int t = 0; t < k_threads; ++t) {
     threads.emplace_back([&writer, t] {
@@ -684,7 +713,7 @@ TEST_CASE("AuditLog: the writer writes every record from many threads", "[audit_
   CHECK(writer.write_errors() == 0);
   CHECK(writer.records_lost() == 0);
 
-  const auto records = all_records(db.file);
+  const auto records = all_records(db);
   REQUIRE(records.size() == k_threads * k_per_thread);
   std::set<std::string> seen;
   std::set<std::int64_t> ids;
@@ -717,7 +746,7 @@ TEST_CASE("AuditLog: a tiny queue applies backpressure and loses nothing", "[aud
   AuditWriterOptions options;
   options.queue_capacity = 2;
   options.batch_limit = 2;
-  AuditWriter writer(db.file, options);
+  AuditWriter writer(db.writer_storage(), options);
   std::atomic<std::size_t> deepest{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
@@ -736,7 +765,7 @@ TEST_CASE("AuditLog: a tiny queue applies backpressure and loses nothing", "[aud
   CHECK(deepest.load() <= 2);
   CHECK(writer.records_written() == 900);
   CHECK(writer.records_lost() == 0);
-  const auto ids = request_ids(all_records(db.file));
+  const auto ids = request_ids(all_records(db));
   CHECK(ids.size() == 900);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 900);
 }
@@ -745,8 +774,7 @@ TEST_CASE("AuditLog: append blocks while the queue is full", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions options;
   options.queue_capacity = 2;
-  options.busy_timeout = 0ms;
-  AuditWriter writer(db.file, options);
+  AuditWriter writer(db.impatient_writer_storage(), options);
   WriteLockHolder lock(db.file);
 
   writer.append(resolve_record("r1"));
@@ -771,52 +799,51 @@ TEST_CASE("AuditLog: append blocks while the queue is full", "[audit_log]") {
   blocked.join();
   CHECK(returned.load());
   writer.flush();
-  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"r4", "r3", "r2", "r1"});
+  CHECK(request_ids(all_records(db)) == std::vector<std::string>{"r4", "r3", "r2", "r1"});
 }
 
 TEST_CASE("AuditLog: flush waits for every record appended before it", "[audit_log]") {
   AuditDbFixture db;
-  AuditWriter writer(db.file);
+  AuditWriter writer(db.writer_storage());
   writer.flush();  // nothing queued: returns at once
   for (int round = 1; round <= 3; ++round) {
     for (int i = 0; i < 1000; ++i) writer.append(resolve_record("req"));
     writer.flush();
     CHECK(writer.records_written() == static_cast<std::uint64_t>(1000 * round));
-    CHECK(all_records(db.file).size() == static_cast<std::size_t>(1000 * round));
+    CHECK(all_records(db).size() == static_cast<std::size_t>(1000 * round));
   }
 }
 
 TEST_CASE("AuditLog: stop and the destructor write everything queued", "[audit_log]") {
   AuditDbFixture db;
   SECTION("stop") {
-    AuditWriter writer(db.file);
+    AuditWriter writer(db.writer_storage());
     for (int i = 0; i < 5000; ++i) writer.append(resolve_record("req_" + std::to_string(i)));
     writer.stop();
     CHECK(writer.records_written() == 5000);
     CHECK(writer.queue_depth() == 0);
-    CHECK(all_records(db.file).size() == 5000);
+    CHECK(all_records(db).size() == 5000);
     writer.stop();  // idempotent
     writer.flush();  // returns after stop
 
     // Nothing can be written after stop(): counted, never silent.
     writer.append(resolve_record("too_late"));
     CHECK(writer.records_lost() == 1);
-    CHECK(all_records(db.file).size() == 5000);
+    CHECK(all_records(db).size() == 5000);
   }
   SECTION("destructor") {
     {
-      AuditWriter writer(db.file);
+      AuditWriter writer(db.writer_storage());
       for (int i = 0; i < 5000; ++i) writer.append(resolve_record("req_" + std::to_string(i)));
     }
-    CHECK(all_records(db.file).size() == 5000);
+    CHECK(all_records(db).size() == 5000);
   }
 }
 
 TEST_CASE("AuditLog: a failed batch is retried, counted and not lost", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions options;
-  options.busy_timeout = 0ms;
-  AuditWriter writer(db.file, options);
+  AuditWriter writer(db.impatient_writer_storage(), options);
   {
     WriteLockHolder lock(db.file);
     writer.append(resolve_record("r1"));
@@ -827,15 +854,14 @@ TEST_CASE("AuditLog: a failed batch is retried, counted and not lost", "[audit_l
   writer.flush();
   CHECK(writer.records_written() == 2);
   CHECK(writer.records_lost() == 0);
-  CHECK(request_ids(all_records(db.file)) == std::vector<std::string>{"r2", "r1"});
+  CHECK(request_ids(all_records(db)) == std::vector<std::string>{"r2", "r1"});
 }
 
 TEST_CASE("AuditLog: stop gives up on a database that keeps refusing writes", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions options;
-  options.busy_timeout = 0ms;
   options.stop_deadline = 0ms;
-  AuditWriter writer(db.file, options);
+  AuditWriter writer(db.impatient_writer_storage(), options);
   WriteLockHolder lock(db.file);
   for (int i = 0; i < 3; ++i) writer.append(resolve_record("req"));
   writer.stop();
@@ -844,7 +870,49 @@ TEST_CASE("AuditLog: stop gives up on a database that keeps refusing writes", "[
   CHECK(writer.write_errors() >= 1);
   writer.flush();  // does not wait for records that were given up
   lock.release();
-  CHECK(all_records(db.file).empty());
+  CHECK(all_records(db).empty());
+}
+
+}  // namespace sharelink
+
+// ---------------------------------------------------------------------------
+// Over the in-memory store: the writer's and the store's logic is above the seam.
+
+namespace sharelink {
+
+TEST_CASE("AuditLog: over any store, a refused batch is kept and written once the store accepts it",
+          "[audit_log]") {
+  testing::MemoryBackend memory;
+  memory.data.refuse_writes = true;
+  AuditWriter writer(memory.open_audit(AuditUse::writer));
+  for (const char* id : {"r1", "r2", "r3"}) writer.append(resolve_record(id));
+  wait_until([&] { return writer.write_errors() >= 1; });
+  CHECK(writer.records_written() == 0);
+  memory.data.refuse_writes = false;
+  writer.flush();
+  CHECK(writer.records_written() == 3);
+  AuditStore store(memory.open_audit(AuditUse::queries));
+  AuditFilter all;
+  all.limit = 0;
+  CHECK(request_ids(store.query(all)) == std::vector<std::string>{"r3", "r2", "r1"});
+}
+
+TEST_CASE("AuditLog: over any store, prune runs retention steps until none is left", "[audit_log]") {
+  testing::MemoryBackend memory;
+  AuditStore store(memory.open_audit(AuditUse::queries));
+  for (int i = 0; i < 5; ++i) store.append(resolve_record("old" + std::to_string(i), k_now - 24h * 91));
+  for (int i = 0; i < 3; ++i) store.append(resolve_record("middle" + std::to_string(i), k_now - 24h * 31));
+  store.append(resolve_record("fresh", k_now));
+  const PruneReport report = store.prune(k_now, 90, 30);
+  CHECK(report.deleted == 5);
+  CHECK(report.ips_truncated == 3);
+  CHECK(store.prune(k_now, 90, 30).ips_truncated == 0);  // aged once, never counted again
+  AuditFilter all;
+  all.limit = 0;
+  const auto records = store.query(all);
+  REQUIRE(records.size() == 4);
+  CHECK(records[0].client_ip == "203.0.113.7");
+  CHECK(records[1].client_ip == "203.0.113.0");
 }
 
 }  // namespace sharelink

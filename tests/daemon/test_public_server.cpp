@@ -33,7 +33,7 @@ struct ServerFixture {
     return c;
   }();
   std::unique_ptr<StorageBackend> storage = open_storage(config.database);
-  AuditWriter audit{config.database.audit_path};
+  AuditWriter audit{storage->open_audit(AuditUse::writer)};
   ServerState state{config, *storage, audit};
   PublicServer server{state};
 };
