@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
+#include "common/admin.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 
@@ -133,7 +134,7 @@ AuditFilter filter_of(Context& context, const AuditQueryArgs& args) {
     }
     filter.token_fp = token_fingerprint(*args.token);
     // The token's own link, if it has one: its records are found through it.
-    if (const auto share = context.shares().find_by_token(*args.token)) filter.token_share_id = share->id;
+    if (const auto share = find_share_by_token(context.admin(), *args.token)) filter.token_share_id = share->id;
   }
   if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "media", "admin"});
   if (args.outcome) {

@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
+#include "common/admin.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/resolver.hpp"
@@ -39,7 +40,7 @@ std::string duration_text(const std::optional<double>& seconds) {
 std::optional<Licence> registry_entry(Context& context, const Track& track) {
   const auto licence_class = parse_licence_class(track.licence_class);
   if (!licence_class) return std::nullopt;
-  return context.catalog().licence(*licence_class, track.licence_version);
+  return context.admin().licence(*licence_class, track.licence_version);
 }
 
 // Accepted (SPEC 4), but the operator should know the view will not promise more than the registry does.
@@ -71,10 +72,10 @@ void print_licences(const std::vector<Licence>& licences) {
 struct TrackKind {
   using Item = Track;
   static constexpr const char* noun = "track";
-  static std::optional<Track> find(Context& c, std::string_view id) { return c.catalog().track(id); }
-  static std::vector<Track> all(Context& c) { return c.catalog().tracks(); }
-  static bool set_removed(Context& c, std::string_view id, std::optional<TimePoint> at) {
-    return c.catalog().set_track_removed(id, at);
+  static std::optional<Track> find(Context& c, const std::string& id) { return c.admin().track(id); }
+  static std::vector<Track> all(Context& c) { return c.admin().tracks(); }
+  static bool set_removed(Context& c, const std::string& id, std::optional<TimePoint> at) {
+    return c.admin().set_track_removed(id, at);
   }
   static CommandResult unknown(std::string_view id) { return unknown_track(id); }
   static std::string json(const Track& track) { return track_json(track); }
@@ -112,12 +113,12 @@ struct TrackKind {
 struct CollectionKind {
   using Item = Collection;
   static constexpr const char* noun = "collection";
-  static std::optional<Collection> find(Context& c, std::string_view id) {
-    return c.catalog().collection(id);
+  static std::optional<Collection> find(Context& c, const std::string& id) {
+    return c.admin().collection(id);
   }
-  static std::vector<Collection> all(Context& c) { return c.catalog().collections(); }
-  static bool set_removed(Context& c, std::string_view id, std::optional<TimePoint> at) {
-    return c.catalog().set_collection_removed(id, at);
+  static std::vector<Collection> all(Context& c) { return c.admin().collections(); }
+  static bool set_removed(Context& c, const std::string& id, std::optional<TimePoint> at) {
+    return c.admin().set_collection_removed(id, at);
   }
   static CommandResult unknown(std::string_view id) { return unknown_collection(id); }
   static std::string json(const Collection& collection) { return collection_json(collection); }
@@ -233,7 +234,7 @@ ImportPlan plan_import(Context& context, std::istream& in, const std::string& la
         throw UsageError("id \"" + track.id + "\" already appears on line " + std::to_string(it->second));
       }
       if (!imported.has_created_at) {
-        const auto existing = context.catalog().track(track.id);
+        const auto existing = context.admin().track(track.id);
         track.created_at = existing ? existing->created_at : context.now();
       }
       if (!fs::exists(media_root / track.audio_path) && plan.missing_audio++ == 0) {
@@ -256,7 +257,7 @@ CommandResult run_licence_set(Context& context, const LicenceSetArgs& args) {
   licence.licence_version = parse_licence_version("VERSION", args.licence_version);
   licence.commercial_use = parse_yes_no("--commercial-use", args.commercial_use);
   licence.requires_attribution = parse_yes_no("--requires-attribution", args.requires_attribution);
-  context.catalog().set_licence(licence);
+  context.admin().set_licence(licence);
   const std::string summary = std::string(to_string(licence.licence_class)) + "@" + licence.licence_version + ": commercial use " +
                               yes_no(licence.commercial_use) + ", attribution " +
                               (licence.requires_attribution ? "required" : "not required");
@@ -270,7 +271,7 @@ CommandResult run_licence_set(Context& context, const LicenceSetArgs& args) {
 }
 
 CommandResult run_licence_list(Context& context) {
-  const auto licences = context.catalog().licences();
+  const auto licences = context.admin().licences();
   if (context.json()) {
     std::vector<std::string> documents;
     for (const auto& licence : licences) documents.push_back(licence_json(licence));
@@ -308,13 +309,13 @@ CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
   const std::string duplicate = "--id: track \"" + track.id +
                                 "\" already exists (see \"sharectl track show " + track.id +
                                 "\"; \"sharectl track import\" updates tracks)";
-  if (context.catalog().track(track.id)) throw UsageError(duplicate);
+  if (context.admin().track(track.id)) throw UsageError(duplicate);
   warn_about_licence(context, track);
   if (const fs::path file = media_root / track.audio_path; !fs::exists(file)) {
     print_warning("audio file " + file.string() +
                   " does not exist yet (copy it there before sharing the track)");
   }
-  if (!context.catalog().add_track(track)) throw UsageError(duplicate);
+  if (!context.admin().add_track(track)) throw UsageError(duplicate);
   context.record_admin("track.add", "", track.id + " \"" + track.title + "\"");
   if (context.json()) {
     context.print_json(track_json(track));
@@ -352,14 +353,14 @@ CommandResult run_track_import(Context& context, const std::string& file) {
     if (licences.emplace(track.licence_class, track.licence_version).second) {
       warn_about_licence(context, track);
     }
-    if (!context.catalog().track(track.id)) ++created;
+    if (!context.admin().track(track.id)) ++created;
   }
   if (plan.missing_audio > 0) {
     print_warning(std::to_string(plan.missing_audio) + " of the audio files do not exist yet under " +
                   context.config().playback.media_root.string() + " (first: " + plan.first_missing_audio +
                   "); copy them there before sharing the tracks");
   }
-  context.catalog().upsert_tracks(plan.tracks);
+  context.admin().upsert_tracks(plan.tracks);
   const std::size_t updated = plan.tracks.size() - created;
   const std::string summary = "imported " + std::to_string(plan.tracks.size()) + " track" +
                               (plan.tracks.size() == 1 ? "" : "s") + " (" + std::to_string(created) +
@@ -397,7 +398,7 @@ CommandResult run_collection_create(Context& context, const CollectionCreateArgs
   }
   collection.id = args.id ? *args.id : new_collection_id();
   collection.created_at = context.now();
-  if (!context.catalog().add_collection(collection)) {
+  if (!context.admin().add_collection(collection)) {
     throw UsageError("--id: collection \"" + collection.id +
                      "\" already exists (see \"sharectl collection show " + collection.id + "\")");
   }
@@ -415,28 +416,28 @@ namespace {
 // collection add (append = true) / drop: all or nothing, the outcome naming the first offending track.
 CommandResult change_membership(Context& context, const std::string& collection_id,
                                 const std::vector<std::string>& track_ids, bool append) {
-  if (!context.catalog().collection(collection_id)) return unknown_collection(collection_id);
+  if (!context.admin().collection(collection_id)) return unknown_collection(collection_id);
   std::string offender;
-  const auto change = append ? context.catalog().append_tracks(collection_id, track_ids, &offender)
-                             : context.catalog().drop_tracks(collection_id, track_ids, &offender);
+  const auto change = append ? append_tracks(context.admin(), collection_id, track_ids, &offender)
+                             : drop_tracks(context.admin(), collection_id, track_ids, &offender);
   switch (change) {
-    case CatalogStore::MembershipChange::ok:
+    case MembershipChange::ok:
       break;
-    case CatalogStore::MembershipChange::unknown_collection:
+    case MembershipChange::unknown_collection:
       return unknown_collection(collection_id);
-    case CatalogStore::MembershipChange::unknown_track:
+    case MembershipChange::unknown_track:
       return unknown_track(offender);
-    case CatalogStore::MembershipChange::duplicate_track:
+    case MembershipChange::duplicate_track:
       throw UsageError("track \"" + offender + "\" is already in collection \"" + collection_id +
                        "\" (a track appears once; nothing was added)");
-    case CatalogStore::MembershipChange::not_member:
+    case MembershipChange::not_member:
       return CommandResult::not_found("track " + quote_value(offender) + " is not in collection \"" +
                                       collection_id + "\" (see \"sharectl collection show " + collection_id +
                                       "\")");
   }
   if (append) {
     for (const auto& id : track_ids) {
-      if (const auto track = context.catalog().track(id); track && track->removed_at) {
+      if (const auto track = context.admin().track(id); track && track->removed_at) {
         print_warning("track " + id +
                       " is removed: shares of the collection leave it out until it is restored");
       }
@@ -444,7 +445,7 @@ CommandResult change_membership(Context& context, const std::string& collection_
   }
   context.record_admin(append ? "collection.add" : "collection.drop", "",
                        collection_id + (append ? " + " : " - ") + joined(track_ids, " "));
-  const auto after = context.catalog().collection(collection_id);
+  const auto after = context.admin().collection(collection_id);
   if (!after) return unknown_collection(collection_id);
   if (context.json()) {
     context.print_json(collection_json(*after));

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "common/database.hpp"
 #include "common/ids.hpp"
 
 namespace sharelink {
@@ -45,9 +44,8 @@ Context::Context(const GlobalOptions& options)
 
 Context::~Context() = default;
 
-void Context::require_databases() const {
-  require_current_schema(config_.database.path, SchemaKind::main);
-  require_current_schema(config_.database.audit_path, SchemaKind::audit);
+void Context::require_databases() {
+  storage().require_current_schema();
 }
 
 StorageBackend& Context::storage() {
@@ -55,14 +53,9 @@ StorageBackend& Context::storage() {
   return *storage_;
 }
 
-CatalogStore& Context::catalog() {
-  if (!catalog_) catalog_ = std::make_unique<CatalogStore>(config_.database.path);
-  return *catalog_;
-}
-
-ShareStore& Context::shares() {
-  if (!shares_) shares_ = std::make_unique<ShareStore>(config_.database.path);
-  return *shares_;
+AdminStore& Context::admin() {
+  if (!admin_) admin_ = storage().open_admin();
+  return *admin_;
 }
 
 AuditStore& Context::audit() {

@@ -9,9 +9,7 @@
 #include <string_view>
 
 #include "common/audit_log.hpp"
-#include "common/catalog_store.hpp"
 #include "common/config.hpp"
-#include "common/share_store.hpp"
 #include "common/store.hpp"
 #include "common/time_format.hpp"
 
@@ -45,12 +43,13 @@ class Context {
 
   // Throws Error naming the file and the fix (run "sharectl init") unless
   // both databases exist with the schema version this build knows.
-  void require_databases() const;
+  void require_databases();
 
   // The installation's storage (--db, --audit-db and the configuration's [database]).
   StorageBackend& storage();
-  CatalogStore& catalog();
-  ShareStore& shares();
+  // The licence registry, catalogue and share links; opened on first use.
+  AdminStore& admin();
+  // The audit log; opened on first use.
   AuditStore& audit();
 
   // Appends one admin audit record (event "admin", outcome "ok", actor, this
@@ -70,8 +69,7 @@ class Context {
   std::string actor_;
   std::string request_id_;
   std::unique_ptr<StorageBackend> storage_;
-  std::unique_ptr<CatalogStore> catalog_;
-  std::unique_ptr<ShareStore> shares_;
+  std::unique_ptr<AdminStore> admin_;
   std::unique_ptr<AuditStore> audit_;
 };
 

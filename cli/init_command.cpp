@@ -27,7 +27,7 @@ std::string path_json(const std::filesystem::path& path, bool created) {
 
 CommandResult run_init(Context& context) {
   const Config& config = context.config();
-  const InitReport report = initialize_installation(config, context.now());
+  const InitReport report = initialize_installation(config, context.storage(), context.now());
   const std::string licence_state = report.licences_seeded == 0
                                         ? "already seeded"
                                         : "seeded " + std::to_string(report.licences_seeded) + " entries";

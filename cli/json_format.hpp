@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/audit_log.hpp"
-#include "common/catalog_store.hpp"
-#include "common/share_store.hpp"
+#include "common/admin.hpp"
+#include "common/domain.hpp"
 
 namespace sharelink {
 

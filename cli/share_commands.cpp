@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
+#include "common/admin.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
@@ -20,15 +21,15 @@ constexpr std::size_t k_max_reason_bytes = 500;
 ShareReport report_of(Context& context, Share share) {
   ShareReport report;
   report.status = share_status(share, context.now());
-  report.target_removed = context.shares().target_removed(share);
+  report.target_removed = target_removed(context.admin(), share);
   report.share = std::move(share);
   return report;
 }
 
 // An id (mslink_...) or a raw token; anything else is not found.
 std::optional<Share> find_share(Context& context, const std::string& reference) {
-  if (is_share_id(reference)) return context.shares().find(reference);
-  if (is_share_token(reference)) return context.shares().find_by_token(reference);
+  if (is_share_id(reference)) return context.admin().share(reference);
+  if (is_share_token(reference)) return find_share_by_token(context.admin(), reference);
   return std::nullopt;
 }
 
@@ -71,7 +72,7 @@ CommandResult finish_change(Context& context, const Share& share, const std::str
                             const std::string& message) {
   const std::string& id = share.id;
   context.record_admin(action, id, message, share.token_fp);
-  const auto after = context.shares().find(id);
+  const auto after = context.admin().share(id);
   if (!after) return unknown_share(id);
   if (context.json()) {
     context.print_json(share_json(report_of(context, *after)));
@@ -118,11 +119,11 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   request.target_id = args.track ? *args.track : *args.collection;
   std::optional<TimePoint> removed_at;
   if (args.track) {
-    const auto track = context.catalog().track(*args.track);
+    const auto track = context.admin().track(*args.track);
     if (!track) return unknown_track(*args.track);
     removed_at = track->removed_at;
   } else {
-    const auto collection = context.catalog().collection(*args.collection);
+    const auto collection = context.admin().collection(*args.collection);
     if (!collection) return unknown_collection(*args.collection);
     removed_at = collection->removed_at;
   }
@@ -131,7 +132,7 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
                   " is removed: the link answers available:false until it is restored");
   }
 
-  const CreatedShare created = context.shares().create(request, now);
+  const CreatedShare created = create_share(context.admin(), request, now);
   const Share& share = created.share;
   // The token goes to stdout once and nowhere else: not to the audit log, not to stderr.
   const std::string url = context.config().public_base_url() + "/v1/music/shared/" + created.token;
@@ -164,7 +165,8 @@ CommandResult run_share_list(Context& context, const std::optional<std::string>&
     if (choice != "all") wanted = parse_share_status(choice);
   }
   std::vector<ShareReport> reports;
-  for (auto& share : context.shares().list(wanted, target, context.now())) {
+  for (auto& share : context.admin().shares(target)) {
+    if (wanted && share_status(share, context.now()) != *wanted) continue;
     reports.push_back(report_of(context, std::move(share)));
   }
   if (context.json()) {
@@ -211,7 +213,7 @@ CommandResult run_share_revoke(Context& context, const std::string& reference,
         context, *share, "share.revoke",
         "share link " + id + " was already revoked at " + format_rfc3339(*share->revoked_at));
   }
-  if (!context.shares().revoke(id, why, context.now())) return unknown_share(id);
+  if (!context.admin().revoke_share(id, why, context.now())) return unknown_share(id);
   return finish_change(context, *share, "share.revoke",
                        "revoked share link " + id + (why ? " (reason: " + *why + ")" : ""));
 }
@@ -222,7 +224,7 @@ CommandResult run_share_expire(Context& context, const std::string& reference,
   const auto share = find_share(context, reference);
   if (!share) return unknown_share(reference);
   const std::string& id = share->id;
-  if (!context.shares().expire(id, when)) return unknown_share(id);
+  if (!context.admin().set_share_expiry(id, when)) return unknown_share(id);
   return finish_change(
       context, *share, "share.expire",
       "share link " + id + (when <= context.now() ? " expired at " : " expires at ") + format_rfc3339(when));

@@ -52,7 +52,8 @@ MigrationReport migrate_database(const std::filesystem::path& file, SchemaKind k
     }
     return report;
   } catch (const SQLite::Exception& e) {
-    throw Error(std::string("cannot initialise ") + describe(kind) + " " + file.string() + ": " + e.what());
+    throw_storage_failure(e, std::string("cannot initialise ") + describe(kind) + " " + file.string(),
+                          std::chrono::milliseconds(k_busy_timeout_ms));
   }
 }
 
@@ -61,7 +62,7 @@ int schema_version(const std::filesystem::path& file, std::chrono::milliseconds 
     SQLite::Database db(file.string(), SQLite::OPEN_READONLY, static_cast<int>(lock_wait.count()));
     return user_version(db);
   } catch (const SQLite::Exception& e) {
-    throw Error("cannot open database " + file.string() + ": " + e.what());
+    throw_storage_failure(e, "cannot open database " + file.string(), lock_wait);
   }
 }
 
@@ -94,7 +95,7 @@ std::unique_ptr<SQLite::Database> open_connection(const std::filesystem::path& f
     configure(*db);
     return db;
   } catch (const SQLite::Exception& e) {
-    throw Error(std::string("cannot open ") + describe(kind) + " " + file.string() + ": " + e.what());
+    throw_storage_failure(e, std::string("cannot open ") + describe(kind) + " " + file.string(), lock_wait);
   }
 }
 

@@ -2,8 +2,6 @@
 
 #include <filesystem>
 
-#include "common/catalog_store.hpp"
-#include "common/database.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
 
@@ -29,22 +27,18 @@ std::vector<Licence> default_licences() {
   };
 }
 
-InitReport initialize_installation(const Config& config, TimePoint now) {
+InitReport initialize_installation(const Config& config, StorageBackend& storage, TimePoint now) {
   InitReport report;
-  ensure_directory(config.database.path.parent_path());
-  ensure_directory(config.database.audit_path.parent_path());
+  const StorageMigration migration = storage.migrate();
+  report.main_schema_from = migration.catalogue.from_version;
+  report.main_schema_to = migration.catalogue.to_version;
+  report.audit_schema_from = migration.audit.from_version;
+  report.audit_schema_to = migration.audit.to_version;
 
-  const auto main_report = migrate_database(config.database.path, SchemaKind::main);
-  report.main_schema_from = main_report.from_version;
-  report.main_schema_to = main_report.to_version;
-  const auto audit_report = migrate_database(config.database.audit_path, SchemaKind::audit);
-  report.audit_schema_from = audit_report.from_version;
-  report.audit_schema_to = audit_report.to_version;
-
-  CatalogStore catalog(config.database.path);
+  const auto admin = storage.open_admin();
   for (const auto& licence : default_licences()) {
-    if (!catalog.licence(licence.licence_class, licence.licence_version)) {
-      catalog.set_licence(licence);
+    if (!admin->licence(licence.licence_class, licence.licence_version)) {
+      admin->set_licence(licence);
       ++report.licences_seeded;
     }
   }

@@ -4,8 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "common/catalog_store.hpp"
 #include "common/config.hpp"
+#include "common/domain.hpp"
+#include "common/store.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
@@ -21,10 +22,10 @@ struct InitReport {
 // The registry sharectl init seeds: version 2026-01 of the four classes.
 std::vector<Licence> default_licences();
 
-// Creates or migrates both databases (and their directories), adds the
-// default licences that are missing (an operator's later changes are kept),
-// creates the key file (0600) and media_root if missing. Idempotent; safe
-// while a daemon runs. Throws Error on I/O or database failure.
-InitReport initialize_installation(const Config& config, TimePoint now);
+// Creates or migrates the storage (StorageBackend::migrate), adds the default
+// licences that are missing (an operator's later changes are kept), creates
+// the key file (0600) and media_root if missing. Idempotent; safe while a
+// daemon runs. Throws Error on I/O or database failure.
+InitReport initialize_installation(const Config& config, StorageBackend& storage, TimePoint now);
 
 }  // namespace sharelink

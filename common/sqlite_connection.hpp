@@ -54,6 +54,8 @@ std::unique_ptr<SQLite::Database> open_current_database(const std::filesystem::p
 // The backend's connection objects: common/store_sqlite_catalog.cpp ...
 std::unique_ptr<CatalogReader> open_sqlite_reader(const std::filesystem::path& db_file, const StorageOptions& options);
 std::unique_ptr<ViewStore> open_sqlite_view_store(const std::filesystem::path& db_file, const StorageOptions& options);
+// ... common/store_sqlite_admin.cpp ...
+std::unique_ptr<AdminStore> open_sqlite_admin(const std::filesystem::path& db_file, const StorageOptions& options);
 // ... and common/store_sqlite_audit.cpp.
 std::unique_ptr<AuditStorage> open_sqlite_audit(const std::filesystem::path& audit_file, AuditUse use,
                                                 const StorageOptions& options);

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -207,7 +208,85 @@ class AuditStorage {
 };
 
 // ---------------------------------------------------------------------------
+// AdminStore: the licence registry, the catalogue and the share links as
+// sharectl (init, --demo) reads and changes them.
+
+// Primitive reads and writes. The rules are above, in common/admin.hpp:
+// membership changes (all or nothing, with their refusals), share creation
+// (the token and id), and which targets count as removed.
+//
+// Threading: one thread at a time.
+class AdminStore {
+ public:
+  virtual ~AdminStore() = default;
+
+  // Runs fn in one write transaction: the changes this store makes inside fn
+  // commit together, or none does if fn throws (the exception is rethrown);
+  // reads inside fn see the transaction's own changes, and no other writer
+  // can change what fn read before the commit. Inside a write_transaction,
+  // fn joins the one under way. Throws DatabaseUnavailable or Error.
+  virtual void write_transaction(const std::function<void()>& fn) = 0;
+
+  // Inserts the registry entry of licence's (class, version), or replaces it.
+  virtual void set_licence(const Licence& licence) = 0;
+  // Every registry entry, by class, then version (their texts' order).
+  virtual std::vector<Licence> licences() = 0;
+  virtual std::optional<Licence> licence(LicenceClass licence_class, const std::string& licence_version) = 0;
+
+  // Inserts a new track; false (nothing changed) if the id is taken.
+  virtual bool add_track(const Track& track) = 0;
+  // Inserts or updates each track by id in one transaction (all or
+  // nothing); an updated track keeps its created_at.
+  virtual void upsert_tracks(std::span<const Track> tracks) = 0;
+  virtual std::optional<Track> track(const std::string& id) = 0;
+  // Every track, by created_at, then id.
+  virtual std::vector<Track> tracks() = 0;
+  // Sets (removed) or clears (restored) removed_at; false if the id is unknown.
+  virtual bool set_track_removed(const std::string& id, std::optional<TimePoint> removed_at) = 0;
+
+  // Inserts a new collection with no tracks; false if the id is taken.
+  virtual bool add_collection(const CollectionRecord& collection) = 0;
+  // The collection with its track ids in order.
+  virtual std::optional<Collection> collection(const std::string& id) = 0;
+  // Every collection (with its track ids), by created_at, then id.
+  virtual std::vector<Collection> collections() = 0;
+  virtual bool set_collection_removed(const std::string& id, std::optional<TimePoint> removed_at) = 0;
+  // Replaces the collection's track list with track_ids, in that order. The
+  // caller has checked that the collection and every track exist and that no
+  // id repeats (admin.hpp, inside write_transaction); Error otherwise.
+  virtual void set_collection_tracks(const std::string& collection_id,
+                                     std::span<const std::string> track_ids) = 0;
+
+  // Stores a share link with every field of share, keyed by token_digest
+  // (token_digest(): the raw token is never stored). Throws Error if the id
+  // or the digest is taken.
+  virtual void insert_share(const Share& share, const std::string& token_digest) = 0;
+  virtual std::optional<Share> share(const std::string& id) = 0;
+  virtual std::optional<Share> share_by_digest(const std::string& token_digest) = 0;
+  // Every link (of target_id only, when given), newest first: created_at
+  // descending, then the later-stored first.
+  virtual std::vector<Share> shares(const std::optional<std::string>& target_id) = 0;
+  // Revokes the link at `at` with reason, unless it is revoked already: then
+  // it keeps its first revoked_at and reason (revoking is idempotent, also
+  // between two sharectl at once). False if the id is unknown.
+  virtual bool revoke_share(const std::string& id, const std::optional<std::string>& reason,
+                            TimePoint at) = 0;
+  // Sets expires_at; false if the id is unknown.
+  virtual bool set_share_expiry(const std::string& id, TimePoint expires_at) = 0;
+};
+
+// ---------------------------------------------------------------------------
 // StorageBackend: one installation's storage. One per process.
+
+// What StorageBackend::migrate() did to one database's schema.
+struct SchemaMigration {
+  int from_version = 0;  // 0: the database was created
+  int to_version = 0;
+};
+struct StorageMigration {
+  SchemaMigration catalogue;  // licences, tracks, collections, share links
+  SchemaMigration audit;      // the audit log
+};
 
 // Threading: every method may be called from any thread; the objects it
 // creates follow their own contracts.
@@ -228,6 +307,12 @@ class StorageBackend {
   // Throws Error with the first of schema_problems(), if there is one: the
   // daemon refuses to start, sharectl to run.
   void require_current_schema() const;
+  // sharectl init: creates the databases if missing (SQLite: and their
+  // directories) and applies every pending migration, each in its own
+  // transaction. Idempotent; safe while a daemon runs and against a
+  // concurrent init. Throws Error, naming the database, when its schema is
+  // newer than this build knows or it cannot be created.
+  virtual StorageMigration migrate() = 0;
 
   // A new reader connection. Throws DatabaseUnavailable, naming the
   // database and the fix, when it cannot be opened or its schema is not the
@@ -238,6 +323,8 @@ class StorageBackend {
   virtual std::unique_ptr<ViewStore> open_view_store() = 0;
   // A connection to the audit log for use. Throws as open_reader.
   virtual std::unique_ptr<AuditStorage> open_audit(AuditUse use) = 0;
+  // sharectl's connection to the catalogue and share links. Throws as open_reader.
+  virtual std::unique_ptr<AdminStore> open_admin() = 0;
   // How many reader connections suit a daemon with server_threads workers on
   // this machine (SQLite: two per core, at least four).
   virtual std::size_t reader_connections(int server_threads) const = 0;

@@ -14,8 +14,6 @@
 namespace sharelink {
 namespace {
 
-const char* describe(SchemaKind kind) { return kind == SchemaKind::audit ? "audit database" : "database"; }
-
 // Reader connections per core: SQLite work is a fraction of a request, so
 // two per core keep every core busy while one holder waits to be scheduled
 // (4 and 8 measured alike on 2 cores); each holds a 2 MB page cache.
@@ -60,6 +58,14 @@ bool unavailable(int code) {
   }
 }
 
+// Creates dir and its parents if missing.
+void ensure_directory(const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("cannot create directory " + dir.string() + ": " + ec.message());
+}
+
 class SqliteStorage final : public StorageBackend {
  public:
   SqliteStorage(std::filesystem::path db_file, std::filesystem::path audit_file,
@@ -85,7 +91,16 @@ class SqliteStorage final : public StorageBackend {
     return problems;
   }
 
+  StorageMigration migrate() override {
+    ensure_directory(db_file_.parent_path());
+    ensure_directory(audit_file_.parent_path());
+    const MigrationReport catalogue = migrate_database(db_file_, SchemaKind::main);
+    const MigrationReport audit = migrate_database(audit_file_, SchemaKind::audit);
+    return {{catalogue.from_version, catalogue.to_version}, {audit.from_version, audit.to_version}};
+  }
+
   std::unique_ptr<CatalogReader> open_reader() override { return open_sqlite_reader(db_file_, options_); }
+  std::unique_ptr<AdminStore> open_admin() override { return open_sqlite_admin(db_file_, options_); }
   std::unique_ptr<ViewStore> open_view_store() override { return open_sqlite_view_store(db_file_, options_); }
   std::unique_ptr<AuditStorage> open_audit(AuditUse use) override {
     return open_sqlite_audit(audit_file_, use, options_);
@@ -122,9 +137,6 @@ std::unique_ptr<SQLite::Database> open_current_database(const std::filesystem::p
   } catch (const Error& e) {
     // Missing, of another schema version, or unopenable: unavailable to this process for now.
     throw DatabaseUnavailable(e.what());
-  } catch (const SQLite::Exception& e) {
-    throw DatabaseUnavailable(std::string("cannot open ") + describe(kind) + " " + file.string() + ": " +
-                              e.what());
   }
 }
 

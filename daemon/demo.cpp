@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/catalog_store.hpp"
+#include "common/admin.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/installation.hpp"
-#include "common/share_store.hpp"
+#include "common/store.hpp"
 
 namespace sharelink {
 namespace {
@@ -71,7 +71,9 @@ DemoInstallation create_demo_installation(const std::string& listen) {
   demo.config = load_config_file(demo.config_file);
   const Config& config = demo.config;
   const auto now = system_clock_now();
-  initialize_installation(config, now);
+  const auto storage = open_storage(config.database);
+  initialize_installation(config, *storage, now);
+  const auto admin = storage->open_admin();
 
   struct DemoTrack {
     const char* id;
@@ -85,7 +87,6 @@ DemoInstallation create_demo_installation(const std::string& listen) {
       {"mtrack_5e0a7c2d9b13", "Morning Commute", LicenceClass::commercial_cleared, 329.6, false},
       {"mtrack_c81f3a6e0d42", "Rainy Window", LicenceClass::unclear, 392.0, true},
   };
-  CatalogStore catalog(config.database.path);
   for (const auto& sample : samples) {
     const std::string file_name = std::string(sample.id) + ".wav";
     write_file(config.playback.media_root / file_name, make_tone_wav(sample.frequency, 4.0));
@@ -101,29 +102,28 @@ DemoInstallation create_demo_installation(const std::string& listen) {
     track.mime_type = "audio/wav";
     track.audio_path = file_name;
     track.created_at = now;
-    catalog.add_track(track);
+    admin->add_track(track);
   }
   Collection collection;
   collection.id = "mcoll_7d2e9a4b1c05";
   collection.name = "Focus Sessions";
   collection.description = "Three sketches for late work.";
   collection.created_at = now;
-  catalog.add_collection(collection);
-  catalog.append_tracks(collection.id, {samples[0].id, samples[1].id, samples[2].id}, nullptr);
+  admin->add_collection(collection);
+  append_tracks(*admin, collection.id, {samples[0].id, samples[1].id, samples[2].id}, nullptr);
   // The third track is removed by its creator: collection views leave it out.
-  catalog.set_track_removed(samples[2].id, now);
+  admin->set_track_removed(samples[2].id, now);
 
-  ShareStore shares(config.database.path);
   auto share = [&](const char* description, NewShare request) {
     request.created_by = "demo";
-    demo.links.push_back({description, shares.create(request, now).token});
+    demo.links.push_back({description, create_share(*admin, request, now).token});
   };
   share("track share, expires in 7 days", {TargetType::track, samples[0].id, Visibility::link_only, now + std::chrono::hours(24 * 7), {}, {}, {}});
   share("collection share (public)", {TargetType::collection, collection.id, Visibility::public_link, {}, {}, {}, {}});
   share("track share limited to 3 views", {TargetType::track, samples[1].id, Visibility::link_only, {}, 3, {}, {}});
   share("share of a removed track (available: false)", {TargetType::track, samples[2].id, Visibility::link_only, {}, {}, {}, {}});
-  auto revoked = shares.create({TargetType::track, samples[1].id, Visibility::link_only, {}, {}, {}, "demo"}, now);
-  shares.revoke(revoked.share.id, "demo of a revoked link", now);
+  auto revoked = create_share(*admin, {TargetType::track, samples[1].id, Visibility::link_only, {}, {}, {}, "demo"}, now);
+  admin->revoke_share(revoked.share.id, std::string("demo of a revoked link"), now);
   demo.links.push_back({"revoked share (410 SHARE_REVOKED)", revoked.token});
   return demo;
 }

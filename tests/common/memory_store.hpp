@@ -33,6 +33,7 @@ struct MemoryData {
   std::map<std::string, Collection> collections;
   std::map<std::string, Share> shares;
   std::map<std::string, std::string> share_by_digest;  // digest -> id
+  std::vector<std::string> share_order;                // ids in the order stored
   // While true, every read and write throws DatabaseUnavailable.
   std::atomic<bool> refuse_all{false};
   // While true, every write (view counts) throws DatabaseUnavailable.
@@ -283,6 +284,215 @@ class MemoryAuditStorage final : public AuditStorage {
   MemoryData& data_;
 };
 
+// The admin writes as AdminStore's contract describes them. A
+// write_transaction holds the data's lock, so its changes are seen at once
+// by no one else; a failing fn leaves the data as it was.
+class MemoryAdminStore final : public AdminStore {
+ public:
+  explicit MemoryAdminStore(MemoryData& data) : data_(data) {}
+
+  void write_transaction(const std::function<void()>& fn) override {
+    check();
+    if (holding_) {
+      fn();
+      return;
+    }
+    std::unique_lock lock(data_.mutex);
+    const auto tracks = data_.tracks;
+    const auto collections = data_.collections;
+    const auto shares = data_.shares;
+    const auto by_digest = data_.share_by_digest;
+    const auto order = data_.share_order;
+    const auto licences = data_.licences;
+    holding_ = true;
+    try {
+      fn();
+    } catch (...) {
+      data_.tracks = tracks;
+      data_.collections = collections;
+      data_.shares = shares;
+      data_.share_by_digest = by_digest;
+      data_.share_order = order;
+      data_.licences = licences;
+      holding_ = false;
+      throw;
+    }
+    holding_ = false;
+  }
+
+  void set_licence(const Licence& licence) override {
+    auto lock = locked();
+    data_.licences[{to_string(licence.licence_class), licence.licence_version}] = licence.terms();
+  }
+  std::vector<Licence> licences() override {
+    auto lock = locked();
+    std::vector<Licence> out;
+    for (const auto& [key, terms] : data_.licences) {
+      out.push_back(
+          {*parse_licence_class(key.first), key.second, terms.commercial_use, terms.requires_attribution});
+    }
+    return out;
+  }
+  std::optional<Licence> licence(LicenceClass licence_class, const std::string& licence_version) override {
+    auto lock = locked();
+    const auto it = data_.licences.find({to_string(licence_class), licence_version});
+    if (it == data_.licences.end()) return std::nullopt;
+    return Licence{licence_class, licence_version, it->second.commercial_use,
+                   it->second.requires_attribution};
+  }
+
+  bool add_track(const Track& track) override {
+    auto lock = locked();
+    return data_.tracks.emplace(track.id, floored(track)).second;
+  }
+  void upsert_tracks(std::span<const Track> tracks) override {
+    auto lock = locked();
+    for (const auto& track : tracks) {
+      Track stored = floored(track);
+      if (const auto it = data_.tracks.find(track.id); it != data_.tracks.end())
+        stored.created_at = it->second.created_at;
+      data_.tracks[track.id] = stored;
+    }
+  }
+  std::optional<Track> track(const std::string& id) override {
+    auto lock = locked();
+    const auto it = data_.tracks.find(id);
+    if (it == data_.tracks.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<Track> tracks() override {
+    auto lock = locked();
+    std::vector<Track> out;
+    for (const auto& [id, track] : data_.tracks) out.push_back(track);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Track& a, const Track& b) { return a.created_at < b.created_at; });
+    return out;
+  }
+  bool set_track_removed(const std::string& id, std::optional<TimePoint> removed_at) override {
+    auto lock = locked();
+    const auto it = data_.tracks.find(id);
+    if (it == data_.tracks.end()) return false;
+    it->second.removed_at = floored(removed_at);
+    return true;
+  }
+
+  bool add_collection(const CollectionRecord& record) override {
+    auto lock = locked();
+    Collection c;
+    static_cast<CollectionRecord&>(c) = record;
+    c.created_at = std::chrono::floor<std::chrono::seconds>(c.created_at);
+    c.removed_at = floored(c.removed_at);
+    return data_.collections.emplace(c.id, c).second;
+  }
+  std::optional<Collection> collection(const std::string& id) override {
+    auto lock = locked();
+    const auto it = data_.collections.find(id);
+    if (it == data_.collections.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<Collection> collections() override {
+    auto lock = locked();
+    std::vector<Collection> out;
+    for (const auto& [id, c] : data_.collections) out.push_back(c);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Collection& a, const Collection& b) { return a.created_at < b.created_at; });
+    return out;
+  }
+  bool set_collection_removed(const std::string& id, std::optional<TimePoint> removed_at) override {
+    auto lock = locked();
+    const auto it = data_.collections.find(id);
+    if (it == data_.collections.end()) return false;
+    it->second.removed_at = floored(removed_at);
+    return true;
+  }
+  void set_collection_tracks(const std::string& collection_id,
+                             std::span<const std::string> track_ids) override {
+    auto lock = locked();
+    const auto it = data_.collections.find(collection_id);
+    if (it == data_.collections.end()) throw Error("memory store: no collection " + collection_id);
+    for (const auto& id : track_ids) {
+      if (!data_.tracks.contains(id)) throw Error("memory store: no track " + id);
+    }
+    it->second.track_ids.assign(track_ids.begin(), track_ids.end());
+  }
+
+  void insert_share(const Share& share, const std::string& token_digest) override {
+    auto lock = locked();
+    if (data_.shares.contains(share.id) || data_.share_by_digest.contains(token_digest)) {
+      throw Error("memory store: share id or digest taken");
+    }
+    Share stored = share;
+    stored.created_at = std::chrono::floor<std::chrono::seconds>(share.created_at);
+    stored.token_fp = token_digest.substr(0, 12);
+    stored.expires_at = floored(share.expires_at);
+    data_.shares[share.id] = stored;
+    data_.share_by_digest[token_digest] = share.id;
+    data_.share_order.push_back(share.id);
+  }
+  std::optional<Share> share(const std::string& id) override {
+    auto lock = locked();
+    const auto it = data_.shares.find(id);
+    if (it == data_.shares.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<Share> share_by_digest(const std::string& token_digest) override {
+    auto lock = locked();
+    const auto it = data_.share_by_digest.find(token_digest);
+    if (it == data_.share_by_digest.end()) return std::nullopt;
+    return data_.shares.at(it->second);
+  }
+  std::vector<Share> shares(const std::optional<std::string>& target_id) override {
+    auto lock = locked();
+    std::vector<Share> out;
+    for (auto it = data_.share_order.rbegin(); it != data_.share_order.rend(); ++it) {
+      const Share& s = data_.shares.at(*it);
+      if (!target_id || s.target_id == *target_id) out.push_back(s);
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Share& a, const Share& b) { return a.created_at > b.created_at; });
+    return out;
+  }
+  bool revoke_share(const std::string& id, const std::optional<std::string>& reason, TimePoint at) override {
+    auto lock = locked();
+    const auto it = data_.shares.find(id);
+    if (it == data_.shares.end()) return false;
+    if (!it->second.revoked_at) {
+      it->second.revoked_at = std::chrono::floor<std::chrono::seconds>(at);
+      it->second.revoke_reason = reason;
+    }
+    return true;
+  }
+  bool set_share_expiry(const std::string& id, TimePoint expires_at) override {
+    auto lock = locked();
+    const auto it = data_.shares.find(id);
+    if (it == data_.shares.end()) return false;
+    it->second.expires_at = std::chrono::floor<std::chrono::seconds>(expires_at);
+    return true;
+  }
+
+ private:
+  // The data's lock, unless a write_transaction of this store holds it.
+  std::unique_lock<std::mutex> locked() {
+    check();
+    return holding_ ? std::unique_lock<std::mutex>() : std::unique_lock<std::mutex>(data_.mutex);
+  }
+  void check() const {
+    if (data_.refuse_all) throw DatabaseUnavailable("memory store: unavailable");
+  }
+  static std::optional<TimePoint> floored(const std::optional<TimePoint>& t) {
+    if (!t) return t;
+    return std::chrono::floor<std::chrono::seconds>(*t);
+  }
+  static Track floored(Track t) {
+    t.created_at = std::chrono::floor<std::chrono::seconds>(t.created_at);
+    t.removed_at = floored(t.removed_at);
+    return t;
+  }
+
+  MemoryData& data_;
+  bool holding_ = false;  // inside write_transaction, holding data_.mutex
+};
+
 class MemoryBackend final : public StorageBackend {
  public:
   MemoryData data;
@@ -292,6 +502,11 @@ class MemoryBackend final : public StorageBackend {
   }
   int schema_version() const override { return 1; }
   std::vector<std::string> schema_problems() const override { return {}; }
+  StorageMigration migrate() override { return {{1, 1}, {1, 1}}; }
+  std::unique_ptr<AdminStore> open_admin() override {
+    if (data.refuse_connections) throw DatabaseUnavailable("memory store: cannot connect");
+    return std::make_unique<MemoryAdminStore>(data);
+  }
   std::unique_ptr<CatalogReader> open_reader() override {
     if (data.refuse_connections) throw DatabaseUnavailable("memory store: cannot connect");
     ++data.readers_opened;

@@ -5,11 +5,13 @@
 // SqliteFixture)) checks the domain core over the in-memory store and the
 // same behaviour end to end over a real backend. Every fixture seeds the
 // default licence registry and offers:
-//   storage()                 the StorageBackend
+//   storage()                 the StorageBackend under test
+//   admin()                   an AdminStore of its own, as sharectl's in another process
 //   add_track(track)          add_collection(record, track_ids)
-//   share(type, target, ...)  a new link (CreatedShare: its token and record)
-//   revoke / expire / set_view_count / set_track_removed /
-//   set_collection_removed / set_collection_tracks   changes "sharectl" makes
+//   share(request, at)        a new link (CreatedShare: its token and record)
+//   revoke / expire / set_track_removed / set_collection_removed /
+//   set_collection_tracks     changes sharectl makes
+//   set_view_count(id, n)     as if n views had been counted
 //   find(id)                  the link as stored now
 //   block_writes()            until the returned guard ends, the database
 //                             refuses writes (SQLite: another connection holds
@@ -26,12 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "common/catalog_store.hpp"
+#include "common/admin.hpp"
 #include "common/config.hpp"
-#include "common/database.hpp"
 #include "common/ids.hpp"
 #include "common/installation.hpp"
-#include "common/share_store.hpp"
 #include "common/store.hpp"
 #include "tests/common/memory_store.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -77,80 +77,59 @@ inline NewShare new_share(TargetType type, const std::string& target, std::optio
   return request;
 }
 
-class MemoryFixture {
+// What both fixtures do through the AdminStore interface.
+class StoreFixture {
+ public:
+  AdminStore& admin() { return *admin_; }
+
+  void add_track(const Track& track) { REQUIRE(admin_->add_track(track)); }
+  void add_collection(const CollectionRecord& record, const std::vector<std::string>& track_ids) {
+    REQUIRE(admin_->add_collection(record));
+    REQUIRE(append_tracks(*admin_, record.id, track_ids, nullptr) == MembershipChange::ok);
+  }
+  CreatedShare share(const NewShare& request, TimePoint created_at) {
+    return create_share(*admin_, request, created_at);
+  }
+  void revoke(const std::string& id, TimePoint at) { REQUIRE(admin_->revoke_share(id, std::nullopt, at)); }
+  void expire(const std::string& id, TimePoint at) { REQUIRE(admin_->set_share_expiry(id, at)); }
+  void set_track_removed(const std::string& id, std::optional<TimePoint> at) {
+    REQUIRE(admin_->set_track_removed(id, at));
+  }
+  void set_collection_removed(const std::string& id, std::optional<TimePoint> at) {
+    REQUIRE(admin_->set_collection_removed(id, at));
+  }
+  void set_collection_tracks(const std::string& id, const std::vector<std::string>& track_ids) {
+    admin_->set_collection_tracks(id, track_ids);
+  }
+  std::optional<Share> find(const std::string& id) { return admin_->share(id); }
+
+ protected:
+  // Before the backend it came from (each derived fixture's destructor).
+  void release_admin() { admin_.reset(); }
+  void seed(std::unique_ptr<AdminStore> admin) {
+    admin_ = std::move(admin);
+    for (const auto& licence : default_licences()) admin_->set_licence(licence);
+  }
+
+ private:
+  std::unique_ptr<AdminStore> admin_;
+};
+
+class MemoryFixture : public StoreFixture {
  public:
   static constexpr const char* name = "memory";
 
-  explicit MemoryFixture(const StorageOptions& = {}) {
-    for (const auto& licence : default_licences()) {
-      data().licences[{to_string(licence.licence_class), licence.licence_version}] = licence.terms();
-    }
-  }
+  explicit MemoryFixture(const StorageOptions& = {}) { seed(backend_.open_admin()); }
+  ~MemoryFixture() { release_admin(); }
+  MemoryFixture(const MemoryFixture&) = delete;
+  MemoryFixture& operator=(const MemoryFixture&) = delete;
 
   StorageBackend& storage() { return backend_; }
   MemoryData& data() { return backend_.data; }
 
-  void add_track(const Track& track) {
-    std::lock_guard lock(data().mutex);
-    data().tracks[track.id] = track;
-  }
-  void add_collection(const CollectionRecord& record, const std::vector<std::string>& track_ids) {
-    std::lock_guard lock(data().mutex);
-    Collection c;
-    static_cast<CollectionRecord&>(c) = record;
-    c.track_ids = track_ids;
-    data().collections[c.id] = c;
-  }
-  CreatedShare share(const NewShare& request, TimePoint created_at) {
-    CreatedShare created;
-    created.token = new_share_token();
-    Share& s = created.share;
-    s.id = new_share_id();
-    s.target_type = request.target_type;
-    s.target_id = request.target_id;
-    s.visibility = request.visibility;
-    s.created_at = std::chrono::floor<std::chrono::seconds>(created_at);
-    s.expires_at = request.expires_at;
-    s.max_views = request.max_views;
-    s.note = request.note;
-    s.created_by = request.created_by;
-    const std::string digest = token_digest(created.token);
-    s.token_fp = digest.substr(0, 12);
-    std::lock_guard lock(data().mutex);
-    data().shares[s.id] = s;
-    data().share_by_digest[digest] = s.id;
-    return created;
-  }
-  void revoke(const std::string& id, TimePoint at) {
-    std::lock_guard lock(data().mutex);
-    auto& share = data().shares.at(id);
-    if (!share.revoked_at) share.revoked_at = at;
-  }
-  void expire(const std::string& id, TimePoint at) {
-    std::lock_guard lock(data().mutex);
-    data().shares.at(id).expires_at = at;
-  }
   void set_view_count(const std::string& id, std::int64_t count) {
     std::lock_guard lock(data().mutex);
     data().shares.at(id).view_count = count;
-  }
-  void set_track_removed(const std::string& id, std::optional<TimePoint> at) {
-    std::lock_guard lock(data().mutex);
-    data().tracks.at(id).removed_at = at;
-  }
-  void set_collection_removed(const std::string& id, std::optional<TimePoint> at) {
-    std::lock_guard lock(data().mutex);
-    data().collections.at(id).removed_at = at;
-  }
-  void set_collection_tracks(const std::string& id, const std::vector<std::string>& track_ids) {
-    std::lock_guard lock(data().mutex);
-    data().collections.at(id).track_ids = track_ids;
-  }
-  std::optional<Share> find(const std::string& id) {
-    std::lock_guard lock(data().mutex);
-    const auto it = data().shares.find(id);
-    if (it == data().shares.end()) return std::nullopt;
-    return it->second;
   }
 
   std::unique_ptr<WriteBlock> block_writes() {
@@ -168,20 +147,21 @@ class MemoryFixture {
 
 // The SQLite backend on two fresh files in a temporary directory. Its
 // lock_wait is short, so a blocked write fails quickly.
-class SqliteFixture {
+class SqliteFixture : public StoreFixture {
  public:
   static constexpr const char* name = "sqlite";
 
   explicit SqliteFixture(StorageOptions options = short_lock_wait()) {
     config_.path = dir_ / "shared-link.db";
     config_.audit_path = dir_ / "shared-link-audit.db";
-    migrate_database(config_.path, SchemaKind::main);
-    migrate_database(config_.audit_path, SchemaKind::audit);
-    catalog_ = std::make_unique<CatalogStore>(config_.path);
-    for (const auto& licence : default_licences()) catalog_->set_licence(licence);
-    shares_ = std::make_unique<ShareStore>(config_.path);
     storage_ = open_storage(config_, options);
+    storage_->migrate();
+    admin_backend_ = open_storage(config_);  // patient, as sharectl is
+    seed(admin_backend_->open_admin());
   }
+  ~SqliteFixture() { release_admin(); }
+  SqliteFixture(const SqliteFixture&) = delete;
+  SqliteFixture& operator=(const SqliteFixture&) = delete;
 
   static StorageOptions short_lock_wait() {
     StorageOptions options;
@@ -194,36 +174,9 @@ class SqliteFixture {
   const std::filesystem::path& db() const { return config_.path; }
   const TempDir& dir() const { return dir_; }
 
-  void add_track(const Track& track) { REQUIRE(catalog_->add_track(track)); }
-  void add_collection(const CollectionRecord& record, const std::vector<std::string>& track_ids) {
-    REQUIRE(catalog_->add_collection(record));
-    REQUIRE(catalog_->append_tracks(record.id, track_ids, nullptr) == CatalogStore::MembershipChange::ok);
-  }
-  CreatedShare share(const NewShare& request, TimePoint created_at) {
-    return shares_->create(request, created_at);
-  }
-  void revoke(const std::string& id, TimePoint at) { REQUIRE(shares_->revoke(id, std::nullopt, at)); }
-  void expire(const std::string& id, TimePoint at) { REQUIRE(shares_->expire(id, at)); }
   void set_view_count(const std::string& id, std::int64_t count) {
     exec("UPDATE shares SET view_count = " + std::to_string(count) + " WHERE id = '" + id + "'");
   }
-  void set_track_removed(const std::string& id, std::optional<TimePoint> at) {
-    REQUIRE(catalog_->set_track_removed(id, at));
-  }
-  void set_collection_removed(const std::string& id, std::optional<TimePoint> at) {
-    REQUIRE(catalog_->set_collection_removed(id, at));
-  }
-  void set_collection_tracks(const std::string& id, const std::vector<std::string>& track_ids) {
-    const auto current = catalog_->collection(id);
-    REQUIRE(current);
-    if (!current->track_ids.empty()) {
-      REQUIRE(catalog_->drop_tracks(id, current->track_ids, nullptr) == CatalogStore::MembershipChange::ok);
-    }
-    if (!track_ids.empty()) {
-      REQUIRE(catalog_->append_tracks(id, track_ids, nullptr) == CatalogStore::MembershipChange::ok);
-    }
-  }
-  std::optional<Share> find(const std::string& id) { return shares_->find(id); }
 
   std::unique_ptr<WriteBlock> block_writes() {
     struct Block : WriteBlock {
@@ -246,9 +199,8 @@ class SqliteFixture {
  private:
   TempDir dir_{"sharelink-store-test"};
   DatabaseConfig config_;
-  std::unique_ptr<CatalogStore> catalog_;
-  std::unique_ptr<ShareStore> shares_;
   std::unique_ptr<StorageBackend> storage_;
+  std::unique_ptr<StorageBackend> admin_backend_;  // the admin store's
 };
 
 }  // namespace sharelink::testing

@@ -1,5 +1,5 @@
 // Test support shared by the unit tests: waiting for another thread, holding
-// a database's write lock, and a database with one track.
+// a database's write lock.
 #pragma once
 
 #include <sqlite3.h>
@@ -9,9 +9,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "common/catalog_store.hpp"
-#include "common/database.hpp"
-#include "common/installation.hpp"
 
 namespace sharelink::testing {
 
@@ -47,24 +44,7 @@ class WriteLockHolder {
   sqlite3* db_ = nullptr;
 };
 
+// The track most tests share.
 inline constexpr const char* k_test_track_id = "mtrack_000000000001";
-
-// Migrates db to the main schema, seeds the default licences and adds one
-// track, k_test_track_id, created at created_at.
-inline void seed_one_track(const std::filesystem::path& db, TimePoint created_at) {
-  migrate_database(db, SchemaKind::main);
-  CatalogStore catalog(db);
-  for (const auto& licence : default_licences()) catalog.set_licence(licence);
-  Track t;
-  t.id = k_test_track_id;
-  t.title = "Late Night Study";
-  t.engine = "studio";
-  t.mode = "creation";
-  t.licence_class = "personal_only";
-  t.licence_version = "2026-01";
-  t.audio_path = "t.mp3";
-  t.created_at = created_at;
-  REQUIRE(catalog.add_track(t));
-}
 
 }  // namespace sharelink::testing

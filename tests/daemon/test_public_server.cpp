@@ -29,10 +29,13 @@ struct ServerFixture {
     c.database.audit_path = dir / "shared-link-audit.db";
     c.playback.key_file = dir / "signing.keys";
     c.playback.media_root = dir / "media";
-    initialize_installation(c, system_clock_now());
     return c;
   }();
-  std::unique_ptr<StorageBackend> storage = open_storage(config.database);
+  std::unique_ptr<StorageBackend> storage = [this] {
+    auto s = open_storage(config.database);
+    initialize_installation(config, *s, system_clock_now());
+    return s;
+  }();
   AuditWriter audit{storage->open_audit(AuditUse::writer)};
   ServerState state{config, *storage, audit};
   PublicServer server{state};
