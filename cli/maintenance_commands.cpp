@@ -6,7 +6,6 @@
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
-#include "common/database_maintenance.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
 
@@ -37,8 +36,6 @@ void print_keys(Context& context, const std::vector<SigningKey>& keys) {
   }
   table.print(std::cout);
 }
-
-const char* kind_name(SchemaKind kind) { return kind == SchemaKind::main ? "main" : "audit"; }
 
 }  // namespace
 
@@ -90,14 +87,13 @@ CommandResult run_keys_retire(Context& context, const std::string& kid) {
 
 CommandResult run_db_backup(Context& context, const std::string& file) {
   if (file.empty()) throw UsageError("FILE: the backup file name is empty");
-  const auto& database = context.config().database;
-  const std::vector<BackupResult> copies = backup_databases(database.path, database.audit_path, file);
+  const std::vector<BackupResult> copies = context.storage().backup(file);
   context.record_admin("db.backup", "", "copied both databases to " + file);
   if (context.json()) {
     std::vector<std::string> documents;
     for (const auto& copy : copies) {
       documents.push_back(JsonObject()
-                              .add("source", copy.source.string())
+                              .add("source", copy.source)
                               .add("copy", copy.copy.string())
                               .add("bytes", static_cast<std::int64_t>(copy.bytes))
                               .add("schema_version", copy.schema_version)
@@ -107,24 +103,22 @@ CommandResult run_db_backup(Context& context, const std::string& file) {
     return CommandResult::ok();
   }
   for (const auto& copy : copies) {
-    std::cout << "copied " << copy.source.string() << " to " << copy.copy.string() << " (" << copy.bytes
+    std::cout << "copied " << copy.source << " to " << copy.copy.string() << " (" << copy.bytes
               << " bytes, schema version " << copy.schema_version << ")\n";
   }
   return CommandResult::ok();
 }
 
 CommandResult run_db_check(Context& context) {
-  const auto& database = context.config().database;
-  const DatabaseCheck checks[] = {check_database(database.path, SchemaKind::main),
-                                  check_database(database.audit_path, SchemaKind::audit)};
+  const std::vector<DatabaseCheck> checks = context.storage().check();
   std::size_t problems = 0;
   for (const auto& check : checks) problems += check.problems.size();
   if (context.json()) {
     std::vector<std::string> documents;
     for (const auto& check : checks) {
       documents.push_back(JsonObject()
-                              .add("file", check.file.string())
-                              .add("kind", kind_name(check.kind))
+                              .add("file", check.location)
+                              .add("kind", check.kind)
                               .add("exists", check.exists)
                               .add("schema_version", check.schema_version)
                               .add("expected_schema_version", check.expected_schema_version)
@@ -135,7 +129,7 @@ CommandResult run_db_check(Context& context) {
     context.print_json(json_array(documents));
   } else {
     for (const auto& check : checks) {
-      std::cout << kind_name(check.kind) << " database " << check.file.string() << ": ";
+      std::cout << check.kind << " database " << check.location << ": ";
       if (check.ok()) {
         std::cout << "ok (schema version " << check.schema_version << ")\n";
         continue;

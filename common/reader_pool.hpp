@@ -14,11 +14,10 @@ namespace sharelink {
 
 // Why a pool rather than a connection per worker thread: the daemon runs one
 // thread per keep-alive connection (hundreds), but only a few can use the
-// database at once on a small machine. With SQLite and hundreds of
-// connections, WAL readers compete for the WAL's few read-mark slots, and the
-// losers sleep inside SQLite and retry (the largest part of the tail latency
-// measured); every connection keeps its own page cache, so memory grew with
-// the thread count; and a database server wants few connections too.
+// database at once on a small machine, and every connection costs memory
+// and the database's own bookkeeping (for SQLite, see
+// SqliteStorage::reader_connections). The backend says how many suit the
+// machine (StorageBackend::reader_connections).
 //
 // Threading: acquire() and the leases may be used from any thread; the idle
 // list is guarded by mutex_. A reader is used by one thread at a time: the

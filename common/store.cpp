@@ -1,7 +1,6 @@
 #include "common/store.hpp"
 
 #include "common/config.hpp"
-#include "common/database.hpp"
 #include "common/error.hpp"
 #include "common/store_sqlite.hpp"
 

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -288,6 +289,31 @@ struct StorageMigration {
   SchemaMigration audit;      // the audit log
 };
 
+// One database copied by StorageBackend::backup (sharectl db backup).
+struct BackupResult {
+  std::string source;          // the database copied, as describe() names it (never a password)
+  std::filesystem::path copy;  // the file written
+  std::uintmax_t bytes = 0;    // size of the copy
+  int schema_version = 0;      // of the copy
+};
+
+// What StorageBackend::check found in one database (sharectl db check).
+struct DatabaseCheck {
+  std::string kind;      // "main" (licences, catalogue, share links) or "audit"
+  std::string location;  // where it lives, as describe() names it (never a password)
+  bool exists = false;
+  int schema_version = -1;          // -1 when it could not be read
+  int expected_schema_version = 0;  // the version this build knows
+  // Every problem, one human-readable line each (missing, unreadable, schema
+  // version mismatch, integrity and consistency findings); at most
+  // k_max_check_problems lines plus one "... more" line.
+  std::vector<std::string> problems;
+
+  bool ok() const { return problems.empty(); }
+};
+
+inline constexpr std::size_t k_max_check_problems = 100;
+
 // Threading: every method may be called from any thread; the objects it
 // creates follow their own contracts.
 class StorageBackend {
@@ -328,6 +354,19 @@ class StorageBackend {
   // How many reader connections suit a daemon with server_threads workers on
   // this machine (SQLite: two per core, at least four).
   virtual std::size_t reader_connections(int server_threads) const = 0;
+
+  // sharectl db backup FILE: a consistent copy of every database, safe while
+  // the daemon runs, as new SQLite files FILE and FILE-audit (mode 0600,
+  // synced, never overwriting a file: all or nothing). Throws Error naming
+  // the file and the fix.
+  virtual std::vector<BackupResult> backup(const std::filesystem::path& file) = 0;
+  // sharectl db check: for each database (main, then audit), its schema
+  // version against this build's and the consistency of its tables
+  // (read-only, safe while the daemon runs). Problems are reported, never
+  // thrown.
+  virtual std::vector<DatabaseCheck> check() = 0;
+  // (sharectl db copy, SPEC 13, will add an export and an import of every
+  // row here; AdminStore::insert_share already stores every field.)
 };
 
 // Opens the storage the configuration names (today: the SQLite files

@@ -1,7 +1,7 @@
 // The SQLite backend's admin store: the licence registry, the catalogue and the share links as sharectl
 // changes them.
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
+#include "common/store_sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {

@@ -4,7 +4,7 @@
 #include <variant>
 
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
+#include "common/store_sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {

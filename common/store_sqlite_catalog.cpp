@@ -2,7 +2,7 @@
 #include <mutex>
 
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
+#include "common/store_sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {

@@ -521,6 +521,18 @@ class MemoryBackend final : public StorageBackend {
     return std::make_unique<MemoryAuditStorage>(data);
   }
   std::size_t reader_connections(int) const override { return 2; }
+  // Nothing to copy into files: the data lives in this process only.
+  std::vector<BackupResult> backup(const std::filesystem::path&) override {
+    throw Error("memory store: no files to back up");
+  }
+  std::vector<DatabaseCheck> check() override {
+    DatabaseCheck check;
+    check.kind = "main";
+    check.location = "memory";
+    check.exists = true;
+    check.schema_version = check.expected_schema_version = 1;
+    return {check};
+  }
 };
 
 }  // namespace sharelink::testing

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/config.hpp"
-#include "common/database.hpp"
+#include "common/store_sqlite.hpp"
 #include "common/store.hpp"
 #include "common/error.hpp"
 

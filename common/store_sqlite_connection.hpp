@@ -1,4 +1,4 @@
-// Internal to the library's store files: opening SQLiteCpp connections with the project's settings.
+// Private to the SQLite backend (common/store_sqlite*.cpp): SQLiteCpp connections with the project's settings.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>

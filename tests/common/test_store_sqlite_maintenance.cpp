@@ -1,6 +1,6 @@
-// Unit tests of online backups and integrity checks (sharectl db backup / db check).
+// Unit tests of the SQLite backend's online backups and integrity checks (sharectl db backup / db check).
 #include "tests/common/temp_dir.hpp"
-#include "common/database_maintenance.hpp"
+#include "common/store_sqlite.hpp"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "common/database.hpp"
 #include "common/error.hpp"
 
 namespace sharelink {
@@ -99,13 +98,13 @@ bool contains(const std::vector<std::string>& lines, const std::string& needle) 
   return false;
 }
 
-TEST_CASE("DatabaseMaintenance: backup copies every row into a private, self-contained file",
-          "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup copies every row into a private, self-contained file",
+          "[store_sqlite][maintenance]") {
   Installation installation;
   const auto copy = installation.dir.path() / "backup.db";
   const BackupResult result = backup_database(installation.main_db, copy);
 
-  CHECK(result.source == installation.main_db);
+  CHECK(result.source == installation.main_db.string());
   CHECK(result.copy == copy);
   CHECK(result.schema_version == latest_schema_version(SchemaKind::main));
   CHECK(result.bytes == std::filesystem::file_size(copy));
@@ -126,8 +125,8 @@ TEST_CASE("DatabaseMaintenance: backup copies every row into a private, self-con
   CHECK(files == 1);
 }
 
-TEST_CASE("DatabaseMaintenance: backup while another thread writes is one consistent snapshot",
-          "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup while another thread writes is one consistent snapshot",
+          "[store_sqlite][maintenance]") {
   Installation installation(2000);
   std::atomic<bool> stop{false};
   std::atomic<int> committed{0};
@@ -182,8 +181,8 @@ TEST_CASE("DatabaseMaintenance: backup while another thread writes is one consis
   }
 }
 
-TEST_CASE("DatabaseMaintenance: backup refuses an existing destination and leaves it alone",
-          "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup refuses an existing destination and leaves it alone",
+          "[store_sqlite][maintenance]") {
   Installation installation;
   const auto existing = installation.dir.path() / "existing.db";
   { std::ofstream(existing) << "keep me"; }
@@ -199,7 +198,7 @@ TEST_CASE("DatabaseMaintenance: backup refuses an existing destination and leave
   CHECK(check_database(installation.main_db, SchemaKind::main).ok());
 }
 
-TEST_CASE("DatabaseMaintenance: backup errors name the file and leave nothing behind", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup errors name the file and leave nothing behind", "[store_sqlite][maintenance]") {
   Installation installation;
 
   SECTION("missing source") {
@@ -226,7 +225,7 @@ TEST_CASE("DatabaseMaintenance: backup errors name the file and leave nothing be
   }
 }
 
-TEST_CASE("DatabaseMaintenance: backup_databases writes FILE and FILE-audit", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup_databases writes FILE and FILE-audit", "[store_sqlite][maintenance]") {
   Installation installation;
   const auto file = installation.dir.path() / "nightly.db";
   const auto results = backup_databases(installation.main_db, installation.audit_db, file);
@@ -241,7 +240,7 @@ TEST_CASE("DatabaseMaintenance: backup_databases writes FILE and FILE-audit", "[
   CHECK(audit.integer("SELECT count(*) FROM audit_records") == 1);
 }
 
-TEST_CASE("DatabaseMaintenance: backup_databases is all or nothing", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: backup_databases is all or nothing", "[store_sqlite][maintenance]") {
   Installation installation;
   const auto file = installation.dir.path() / "nightly.db";
 
@@ -259,7 +258,7 @@ TEST_CASE("DatabaseMaintenance: backup_databases is all or nothing", "[database_
   }
 }
 
-TEST_CASE("DatabaseMaintenance: check of healthy databases", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check of healthy databases", "[store_sqlite][maintenance]") {
   Installation installation;
   for (const auto& [file, kind] : {std::pair{installation.main_db, SchemaKind::main},
                                    std::pair{installation.audit_db, SchemaKind::audit}}) {
@@ -267,14 +266,14 @@ TEST_CASE("DatabaseMaintenance: check of healthy databases", "[database_maintena
     INFO(file.string());
     CHECK(check.ok());
     CHECK(check.exists);
-    CHECK(check.file == file);
-    CHECK(check.kind == kind);
+    CHECK(check.location == file.string());
+    CHECK(check.kind == (kind == SchemaKind::main ? "main" : "audit"));
     CHECK(check.schema_version == latest_schema_version(kind));
     CHECK(check.expected_schema_version == latest_schema_version(kind));
   }
 }
 
-TEST_CASE("DatabaseMaintenance: check reports a missing file", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check reports a missing file", "[store_sqlite][maintenance]") {
   TempDir dir;
   const DatabaseCheck check = check_database(dir.path() / "absent.db", SchemaKind::audit);
   CHECK_FALSE(check.ok());
@@ -287,7 +286,7 @@ TEST_CASE("DatabaseMaintenance: check reports a missing file", "[database_mainte
   CHECK_FALSE(std::filesystem::exists(dir.path() / "absent.db"));  // never created by a check
 }
 
-TEST_CASE("DatabaseMaintenance: check reports a schema version other than this build's", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check reports a schema version other than this build's", "[store_sqlite][maintenance]") {
   struct Case {
     int offset;
     const char* expected;
@@ -305,7 +304,7 @@ TEST_CASE("DatabaseMaintenance: check reports a schema version other than this b
   }
 }
 
-TEST_CASE("DatabaseMaintenance: check reports rows that reference nothing", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check reports rows that reference nothing", "[store_sqlite][maintenance]") {
   Installation installation;
   {
     RawDb db(installation.main_db);
@@ -319,7 +318,7 @@ TEST_CASE("DatabaseMaintenance: check reports rows that reference nothing", "[da
         "foreign key check: a row of table collection_tracks refers to a missing row of tracks");
 }
 
-TEST_CASE("DatabaseMaintenance: check reports corruption", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check reports corruption", "[store_sqlite][maintenance]") {
   Installation installation(500);
   std::int64_t page_size = 0;
   std::int64_t index_root = 0;
@@ -347,7 +346,7 @@ TEST_CASE("DatabaseMaintenance: check reports corruption", "[database_maintenanc
   CHECK_FALSE(std::filesystem::exists(installation.dir.path() / "copy.db"));
 }
 
-TEST_CASE("DatabaseMaintenance: check reports a file that is not a database", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check reports a file that is not a database", "[store_sqlite][maintenance]") {
   TempDir dir;
   const auto junk = dir.path() / "junk.db";
   { std::ofstream(junk) << std::string(8192, 'x'); }
@@ -358,7 +357,7 @@ TEST_CASE("DatabaseMaintenance: check reports a file that is not a database", "[
   CHECK(check.problems[0].find("sharectl db backup") != std::string::npos);
 }
 
-TEST_CASE("DatabaseMaintenance: check bounds the problems it lists", "[database_maintenance]") {
+TEST_CASE("SQLite maintenance: check bounds the problems it lists", "[store_sqlite][maintenance]") {
   Installation installation;
   {
     RawDb db(installation.main_db);

@@ -1,4 +1,5 @@
-#include "common/database_maintenance.hpp"
+// The SQLite backend's maintenance: online backups and integrity checks of the two files (db backup / db check).
+#include "common/store_sqlite.hpp"
 
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -14,7 +15,7 @@
 
 #include "common/crypto.hpp"
 #include "common/error.hpp"
-#include "common/sqlite_connection.hpp"
+#include "common/store_sqlite_connection.hpp"
 
 namespace sharelink {
 namespace {
@@ -113,7 +114,7 @@ BackupResult backup_database(const std::filesystem::path& from, const std::files
   partial += ".partial-" + random_hex(6);
   create_private_file(partial);
   BackupResult result;
-  result.source = from;
+  result.source = from.string();
   result.copy = to;
   try {
     {
@@ -176,8 +177,8 @@ std::vector<BackupResult> backup_databases(const std::filesystem::path& main_db,
 
 DatabaseCheck check_database(const std::filesystem::path& file, SchemaKind kind) {
   DatabaseCheck check;
-  check.file = file;
-  check.kind = kind;
+  check.location = file.string();
+  check.kind = kind == SchemaKind::audit ? "audit" : "main";
   check.expected_schema_version = latest_schema_version(kind);
   const std::string name = std::string(describe(kind)) + " " + file.string();
   std::error_code ec;
