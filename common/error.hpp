@@ -8,9 +8,11 @@
 namespace sharelink {
 
 // Thrown for failures that are not domain outcomes: a config file that does not
-// parse, a database that will not open, a schema that is too old or too new.
-// Caught once at each entry point: sharectl prints it and exits 1, the daemon
-// fails fast at startup or answers 500 with a request id.
+// parse, a schema that is too old or too new, a damaged database, a bug.
+// Caught once at each entry point: sharectl prints "sharectl: error: ..." and
+// exits 1; the daemon fails fast at startup, or answers 500 INTERNAL_ERROR
+// with a request id and logs the detail (daemon/http_common.hpp,
+// failure_error).
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -23,8 +25,12 @@ class UsageError : public Error {
   using Error::Error;
 };
 
-// The database could not be used (locked past the busy timeout, unreadable,
-// missing, corrupt). The daemon answers 503 SERVICE_UNAVAILABLE.
+// The database cannot be used now, but may be later: it cannot be reached or
+// opened (missing, of another schema version, unreadable), is locked past
+// the storage's lock_wait, is full, read-only, or failing I/O. Each storage
+// backend throws it from its one translation of its library's errors
+// (common/store.hpp); a damaged or corrupt database is a plain Error. The
+// daemon answers 503 SERVICE_UNAVAILABLE; sharectl exits 1 like any Error.
 class DatabaseUnavailable : public Error {
  public:
   using Error::Error;
