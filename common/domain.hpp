@@ -74,11 +74,31 @@ struct Track {
   TimePoint created_at;
 };
 
-// A track as the resolver and the media check read it: the catalogue row and
-// the registry's terms for its (class, version), nullopt when the registry
-// has no such entry.
-struct CatalogTrack : Track {
+// A track as a share's view needs it: the fields a view shows, its audio
+// path (for the playback URL), its removal, and the registry's terms for its
+// (class, version), nullopt when the registry has no such entry. (No mime
+// type or created_at: the resolver reads every track of a collection, and
+// reads nothing it does not show.)
+struct CatalogTrack {
+  std::string id;
+  std::string title;
+  std::string engine;
+  std::string mode;
+  std::optional<double> measured_duration_seconds;
+  bool instrumental = false;
+  std::string licence_class;  // as stored (see Track::licence_class)
+  std::string licence_version;
+  bool no_commercial = false;
+  std::string audio_path;
+  std::optional<TimePoint> removed_at;
   std::optional<LicenceTerms> registry;
+};
+
+// What the media check needs of a track: its file and whether it is removed.
+struct TrackMedia {
+  std::string audio_path;  // relative to playback.media_root
+  std::string mime_type;
+  std::optional<TimePoint> removed_at;
 };
 
 // A collection without its track list.
@@ -149,14 +169,18 @@ TimePoint playback_expiry(TimePoint now, std::chrono::seconds ttl,
 // The removed-content rule (SPEC 4): a share's target (a track, or the
 // collection itself) that is missing or removed by its creator makes the
 // share unavailable. Content is any record with removed_at (Track,
-// CatalogTrack, CollectionRecord, Collection).
+// CatalogTrack, TrackMedia, CollectionRecord, Collection).
 template <typename Content>
 bool content_available(const std::optional<Content>& content) {
   return content.has_value() && !content->removed_at.has_value();
 }
 // ... and a removed track is left out of a collection's tracks (a collection
-// whose tracks are all removed is still available, with no tracks).
-inline bool listed_in_collection(const Track& track) { return !track.removed_at.has_value(); }
+// whose tracks are all removed is still available, with no tracks). Track is
+// Track or CatalogTrack.
+template <typename Track>
+bool listed_in_collection(const Track& track) {
+  return !track.removed_at.has_value();
+}
 
 // What a resolve answers (SPEC 4). ok and unavailable answer 200; the
 // others are the errors of SPEC 4's table.

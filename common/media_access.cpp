@@ -114,7 +114,7 @@ MediaGrant check_media(CatalogReader& reader, const std::string& share_id, const
               : content_available(reader.collection(share->target_id)) &&
                     reader.collection_contains(share->target_id, track_id);
       if (included) {
-        auto track = reader.track(track_id);
+        auto track = reader.track_media(track_id);
         if (content_available(track)) {
           grant.audio_path = std::move(track->audio_path);
           grant.mime_type = std::move(track->mime_type);

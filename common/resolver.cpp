@@ -14,9 +14,8 @@
 namespace sharelink {
 namespace {
 
-// A catalogue track as a view shows it; its strings are moved, not copied.
-TrackView track_view(CatalogTrack&& t) {
-  TrackView v;
+// Fills v with a catalogue track as a view shows it; the strings are moved, not copied.
+void fill_view(TrackView& v, CatalogTrack& t) {
   v.licence = licence_facts(t.registry, std::move(t.licence_class), std::move(t.licence_version), t.no_commercial);
   v.id = std::move(t.id);
   v.title = std::move(t.title);
@@ -24,7 +23,6 @@ TrackView track_view(CatalogTrack&& t) {
   v.mode = std::move(t.mode);
   v.measured_duration_seconds = t.measured_duration_seconds;
   v.instrumental = t.instrumental;
-  return v;
 }
 
 // Fills result from share and its target (status, track or collection,
@@ -41,11 +39,9 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   const bool mint = mints_playback(options.requester) && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
-  auto view_of = [&](CatalogTrack&& track) {
-    std::string audio_path = std::move(track.audio_path);
-    TrackView view = track_view(std::move(track));
-    if (mint) view.playback_url = signer->mint(view.id, audio_path, share.id, playback_exp, now);
-    return view;
+  auto fill = [&](TrackView& view, CatalogTrack& track) {
+    fill_view(view, track);
+    if (mint) view.playback_url = signer->mint(view.id, track.audio_path, share.id, playback_exp, now);
   };
 
   if (share.target_type == TargetType::track) {
@@ -54,7 +50,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
       result.outcome = ResolveOutcome::unavailable;
       return;
     }
-    result.track = view_of(std::move(*track));
+    fill(result.track.emplace(), *track);
     return;
   }
 
@@ -65,13 +61,10 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   }
   result.collection = CollectionView{std::move(collection->id), std::move(collection->name),
                                      std::move(collection->description)};
-  std::vector<CatalogTrack> members = reader.collection_tracks(share.target_id);
-  std::vector<TrackView> tracks;
-  tracks.reserve(members.size());
-  for (auto& member : members) {
-    if (listed_in_collection(member)) tracks.push_back(view_of(std::move(member)));
-  }
-  result.tracks = std::move(tracks);
+  std::vector<TrackView>& tracks = result.tracks.emplace();
+  reader.collection_tracks(share.target_id, [&](CatalogTrack& member) {
+    if (listed_in_collection(member)) fill(tracks.emplace_back(), member);
+  });
 }
 
 }  // namespace

@@ -95,11 +95,18 @@ class CatalogReader {
   // The track with this id, removed or not, with the registry's terms for its
   // (class, version); nullopt if there is no such track.
   virtual std::optional<CatalogTrack> track(const std::string& track_id) = 0;
+  // The same track's file, mime type and removal only (the media check's
+  // question, asked for every range request a player makes).
+  virtual std::optional<TrackMedia> track_media(const std::string& track_id) = 0;
   // The collection with this id, removed or not; nullopt if there is none.
   virtual std::optional<CollectionRecord> collection(const std::string& collection_id) = 0;
-  // Every track of the collection in the collection's order, removed ones
-  // included, each with its registry terms; empty for an unknown collection.
-  virtual std::vector<CatalogTrack> collection_tracks(const std::string& collection_id) = 0;
+  // Calls visit with every track of the collection, in the collection's
+  // order, removed ones included, each with its registry terms; never for an
+  // unknown collection. visit may move from its argument. (A visitor, not a
+  // vector: a 100-track collection's rows go straight into the view.) An
+  // exception from visit propagates.
+  virtual void collection_tracks(const std::string& collection_id,
+                                 const std::function<void(CatalogTrack&)>& visit) = 0;
   // True if the track is in the collection's list (removed or not).
   virtual bool collection_contains(const std::string& collection_id, const std::string& track_id) = 0;
 

@@ -19,8 +19,7 @@ constexpr const char* k_share_columns =
     "id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at";
 constexpr const char* k_track_columns =
     "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
-    "t.licence_version, t.no_commercial, t.mime_type, t.audio_path, t.removed_at, t.created_at, "
-    "l.commercial_use, l.requires_attribution";
+    "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
 constexpr const char* k_track_with_licence =
     " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
     "AND l.licence_version = t.licence_version";
@@ -49,13 +48,11 @@ CatalogTrack read_track(SQLite::Statement& st) {
   t.licence_class = st.getColumn(6).getString();
   t.licence_version = st.getColumn(7).getString();
   t.no_commercial = st.getColumn(8).getInt() != 0;
-  t.mime_type = st.getColumn(9).getString();
-  t.audio_path = st.getColumn(10).getString();
-  t.removed_at = optional_time(st.getColumn(11));
-  t.created_at = from_unix_seconds(st.getColumn(12).getInt64());
-  const SQLite::Column registry_commercial = st.getColumn(13);
+  t.audio_path = st.getColumn(9).getString();
+  t.removed_at = optional_time(st.getColumn(10));
+  const SQLite::Column registry_commercial = st.getColumn(11);
   if (!registry_commercial.isNull()) {
-    t.registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(14).getInt() != 0};
+    t.registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
   }
   return t;
 }
@@ -75,6 +72,7 @@ class SqliteCatalogReader final : public CatalogReader {
       share_by_id_.emplace(*db_, std::string("SELECT ") + k_share_columns + " FROM shares WHERE id = ?");
       track_.emplace(*db_,
                      std::string("SELECT ") + k_track_columns + k_track_with_licence + " WHERE t.id = ?");
+      track_media_.emplace(*db_, "SELECT audio_path, mime_type, removed_at FROM tracks WHERE id = ?");
       collection_.emplace(
           *db_, "SELECT id, name, description, removed_at, created_at FROM collections WHERE id = ?");
       collection_tracks_.emplace(*db_, std::string("SELECT ") + k_track_columns +
@@ -144,14 +142,26 @@ class SqliteCatalogReader final : public CatalogReader {
     });
   }
 
-  std::vector<CatalogTrack> collection_tracks(const std::string& collection_id) override {
-    return guarded([&] {
+  std::optional<TrackMedia> track_media(const std::string& track_id) override {
+    return guarded([&]() -> std::optional<TrackMedia> {
+      SQLite::Statement& st = *track_media_;
+      StatementScope scope(st);
+      st.bindNoCopy(1, track_id);
+      if (!st.executeStep()) return std::nullopt;
+      return TrackMedia{st.getColumn(0).getString(), st.getColumn(1).getString(), optional_time(st.getColumn(2))};
+    });
+  }
+
+  void collection_tracks(const std::string& collection_id,
+                         const std::function<void(CatalogTrack&)>& visit) override {
+    guarded([&] {
       SQLite::Statement& st = *collection_tracks_;
       StatementScope scope(st);
       st.bindNoCopy(1, collection_id);
-      std::vector<CatalogTrack> tracks;
-      while (st.executeStep()) tracks.push_back(read_track(st));
-      return tracks;
+      while (st.executeStep()) {
+        CatalogTrack track = read_track(st);
+        visit(track);
+      }
     });
   }
 
@@ -199,6 +209,7 @@ class SqliteCatalogReader final : public CatalogReader {
     share_by_digest_.reset();
     share_by_id_.reset();
     track_.reset();
+    track_media_.reset();
     collection_.reset();
     collection_tracks_.reset();
     collection_contains_.reset();
@@ -211,7 +222,7 @@ class SqliteCatalogReader final : public CatalogReader {
   const std::string what_;
   const std::chrono::milliseconds lock_wait_;
   std::unique_ptr<SQLite::Database> db_;
-  std::optional<SQLite::Statement> share_by_digest_, share_by_id_, track_, collection_, collection_tracks_,
+  std::optional<SQLite::Statement> share_by_digest_, share_by_id_, track_, track_media_, collection_, collection_tracks_,
       collection_contains_, begin_, commit_, rollback_;
 };
 

@@ -86,15 +86,24 @@ class MemoryReader final : public CatalogReader {
     if (it == data_.collections.end()) return std::nullopt;
     return static_cast<const CollectionRecord&>(it->second);
   }
-  std::vector<CatalogTrack> collection_tracks(const std::string& collection_id) override {
+  std::optional<TrackMedia> track_media(const std::string& track_id) override {
     std::lock_guard lock(lock_checked());
-    std::vector<CatalogTrack> out;
-    const auto it = data_.collections.find(collection_id);
-    if (it == data_.collections.end()) return out;
-    for (const auto& id : it->second.track_ids) {
-      if (auto t = find_track(id)) out.push_back(std::move(*t));
+    const auto it = data_.tracks.find(track_id);
+    if (it == data_.tracks.end()) return std::nullopt;
+    return TrackMedia{it->second.audio_path, it->second.mime_type, it->second.removed_at};
+  }
+  void collection_tracks(const std::string& collection_id,
+                         const std::function<void(CatalogTrack&)>& visit) override {
+    std::vector<CatalogTrack> rows;  // visited without the lock: visit may call back into the store
+    {
+      std::lock_guard lock(lock_checked());
+      const auto it = data_.collections.find(collection_id);
+      if (it == data_.collections.end()) return;
+      for (const auto& id : it->second.track_ids) {
+        if (auto t = find_track(id)) rows.push_back(std::move(*t));
+      }
     }
-    return out;
+    for (auto& row : rows) visit(row);
   }
   bool collection_contains(const std::string& collection_id, const std::string& track_id) override {
     std::lock_guard lock(lock_checked());
@@ -118,8 +127,19 @@ class MemoryReader final : public CatalogReader {
   std::optional<CatalogTrack> find_track(const std::string& id) const {
     const auto it = data_.tracks.find(id);
     if (it == data_.tracks.end()) return std::nullopt;
+    const Track& stored = it->second;
     CatalogTrack t;
-    static_cast<Track&>(t) = it->second;
+    t.id = stored.id;
+    t.title = stored.title;
+    t.engine = stored.engine;
+    t.mode = stored.mode;
+    t.measured_duration_seconds = stored.measured_duration_seconds;
+    t.instrumental = stored.instrumental;
+    t.licence_class = stored.licence_class;
+    t.licence_version = stored.licence_version;
+    t.no_commercial = stored.no_commercial;
+    t.audio_path = stored.audio_path;
+    t.removed_at = stored.removed_at;
     const auto licence = data_.licences.find({t.licence_class, t.licence_version});
     if (licence != data_.licences.end()) t.registry = licence->second;
     return t;
