@@ -72,8 +72,9 @@ class ViewCounter {
   // view stays pending, is retried, and is counted in write_errors().
   void add(std::string_view share_id, TimePoint now);
 
-  // Writes every pending view now. Throws DatabaseUnavailable if the write
-  // fails; the views then stay pending.
+  // Writes every pending view now. Throws the store's error
+  // (DatabaseUnavailable, or Error) if the write fails; the views then stay
+  // pending.
   void flush();
 
   // Ends the background thread and writes what is pending. Idempotent; never

@@ -68,7 +68,12 @@ class UnwritableDatabaseTest(CliTestCase):
     def test_an_unwritable_catalogue_is_a_clear_error(self):
         proc = self.run_as_other_user("licence", "set", "personal_only", "2026-02", "--commercial-use", "no",
                                       "--requires-attribution", "no")
-        self.assert_fails(proc, 1, contains=self.inst.path("shared-link.db") + READ_ONLY)
+        if os.geteuid() == 0:
+            # nobody cannot create the WAL index beside the database: refused when it opens.
+            self.assert_fails(proc, 1, "sharectl: error: cannot open database %s%s"
+                              % (self.inst.path("shared-link.db"), READ_ONLY))
+        else:
+            self.assert_fails(proc, 1, contains=self.inst.path("shared-link.db"))
         self.assertNotIn("unexpected failure", proc.stderr)
 
 
