@@ -483,6 +483,7 @@ class LargeFileTest(MediaTestCase):
             conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
             conn.request("GET", path)
             resp = conn.getresponse()
+            daemon.check_answer("GET", path, resp.status, resp.getheaders(), None)  # streamed below
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.getheader("content-length"), str(self.SIZE))
             self.assertEqual(resp.getheader("content-type"), "audio/flac")
