@@ -205,6 +205,7 @@ struct Field {
   std::string_view key;
   bool is_table = false;
   std::function<void(const toml::node& node, const std::string& path)> read;
+  std::vector<Field> children;  // a table's fields (what read() reads); empty for a value
 };
 
 struct Problem {
@@ -256,48 +257,59 @@ class ConfigReader {
 
   // A key whose value must be a table read through fields.
   Field table_field(std::string_view key, std::vector<Field> fields) {
-    return {key, true, [this, fields = std::move(fields)](const toml::node& node, const std::string& path) {
-              if (const auto* table = node.as_table()) {
-                read_table(*table, path, fields);
-              } else {
-                expected(node, path, "a table");
-              }
-            }};
+    Field field{key, true, {}, fields};
+    field.read = [this, fields = std::move(fields)](const toml::node& node, const std::string& path) {
+      if (const auto* table = node.as_table()) {
+        read_table(*table, path, fields);
+      } else {
+        expected(node, path, "a table");
+      }
+    };
+    return field;
   }
 
   Field int_field(std::string_view key, int lo, int hi, int& out) {
-    return {key, false, [this, lo, hi, &out](const toml::node& node, const std::string& path) {
+    return {key,
+            false,
+            [this, lo, hi, &out](const toml::node& node, const std::string& path) {
               const auto* value = node.as_integer();
               if (value == nullptr || value->get() < lo || value->get() > hi) {
                 expected(node, path, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
                 return;
               }
               out = static_cast<int>(value->get());
-            }};
+            },
+            {}};
   }
 
   Field string_field(std::string_view key, std::string allowed, Check check, std::string& out) {
     return {
-        key, false,
+        key,
+        false,
         [this, allowed = std::move(allowed), check, &out](const toml::node& node, const std::string& path) {
           if (auto value = read_string(node, path, allowed, check)) out = std::move(*value);
-        }};
+        },
+        {}};
   }
 
   Field path_field(std::string_view key, bool may_be_empty, fs::path& out) {
-    return {key, false, [this, may_be_empty, &out](const toml::node& node, const std::string& path) {
+    return {key,
+            false,
+            [this, may_be_empty, &out](const toml::node& node, const std::string& path) {
               const auto* value = node.as_string();
               if (value == nullptr || has_control(value->get()) || (value->get().empty() && !may_be_empty)) {
                 expected(node, path, may_be_empty ? "a path, or \"\" for none" : "a non-empty path");
                 return;
               }
               out = fs::path(value->get());
-            }};
+            },
+            {}};
   }
 
   Field string_list_field(std::string_view key, std::string list_allowed, std::string element_allowed,
                           Check check, std::vector<std::string>& out) {
-    return {key, false,
+    return {key,
+            false,
             [this, list_allowed = std::move(list_allowed), element_allowed = std::move(element_allowed),
              check, &out](const toml::node& node, const std::string& path) {
               const auto* array = node.as_array();
@@ -314,7 +326,8 @@ class ConfigReader {
                 }
               }
               out = std::move(values);
-            }};
+            },
+            {}};
   }
 
  private:
@@ -369,6 +382,84 @@ class ConfigReader {
   std::string name_;
   std::vector<Problem> problems_;
 };
+
+// The fields of the whole document (SPEC 10), reading into config (and into
+// mode, the spelling of playback.mode) through reader. The one list of the
+// keys the configuration has: parse_config reads with it, known_config_keys
+// lists it.
+std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::string& mode) {
+  auto& server = config.server;
+  auto& database = config.database;
+  auto& shares = config.shares;
+  auto& playback = config.playback;
+  auto& s3 = playback.s3;
+  auto& rate = config.rate_limit;
+  auto& audit = config.audit;
+
+  const std::string url_allowed = "a URL starting with \"http://\" or \"https://\" (no query or fragment)";
+  return {
+      reader.table_field(
+          "server",
+          {reader.string_field("listen",
+                               "\"HOST:PORT\" with a port from 0 to 65535 (IPv6 in brackets: \"[::1]:8787\")",
+                               check_listen, server.listen),
+           reader.string_field("public_base_url", "\"\" (derive from listen) or " + url_allowed,
+                               check_public_base_url, server.public_base_url),
+           reader.int_field("threads", 1, 4096, server.threads)}),
+      reader.table_field("database", {reader.path_field("path", false, database.path),
+                                      reader.path_field("audit_path", false, database.audit_path)}),
+      reader.table_field(
+          "shares",
+          {reader.int_field("max_expires_in_days", 1, 36500, shares.max_expires_in_days),
+           reader.string_list_field("preview_user_agents", "an array of non-empty strings",
+                                    "a non-empty string", check_non_empty, shares.preview_user_agents)}),
+      reader.table_field(
+          "playback",
+          {reader.string_field("mode", "one of \"builtin\", \"x_accel\", \"s3\"", check_mode, mode),
+           reader.int_field("ttl_seconds", 1, 86400, playback.ttl_seconds),
+           reader.path_field("key_file", false, playback.key_file),
+           reader.path_field("media_root", false, playback.media_root),
+           reader.string_field("x_accel_prefix", "a path starting with \"/\"", check_x_accel_prefix,
+                               playback.x_accel_prefix),
+           reader.table_field(
+               "s3",
+               {reader.string_field("endpoint", url_allowed, check_http_url, s3.endpoint),
+                reader.string_field("bucket",
+                                    "a bucket name of 3 to 63 characters from a-z, 0-9, \".\", \"-\"",
+                                    check_bucket, s3.bucket),
+                reader.string_field("region", "a region of 1 to 64 characters from a-z, 0-9, \"-\"",
+                                    check_region, s3.region),
+                reader.string_field("access_key_id", "at most 128 printable ASCII characters without spaces",
+                                    check_access_key_id, s3.access_key_id),
+                reader.path_field("secret_access_key_file", true, s3.secret_access_key_file)})}),
+      reader.table_field(
+          "rate_limit",
+          {reader.int_field("requests_per_minute", 1, 1000000, rate.requests_per_minute),
+           reader.int_field("burst", 1, 1000000, rate.burst),
+           reader.int_field("media_requests_per_minute", 1, 1000000, rate.media_requests_per_minute),
+           reader.int_field("media_burst", 1, 1000000, rate.media_burst),
+           reader.int_field("misses_per_minute", 1, 1000000, rate.misses_per_minute),
+           reader.int_field("ipv6_prefix_length", 1, 128, rate.ipv6_prefix_length),
+           reader.string_list_field("trusted_proxies", "an array of CIDRs or IP addresses",
+                                    "a CIDR such as \"10.0.0.0/8\" or \"2001:db8::/32\", or an IP address",
+                                    check_cidr, rate.trusted_proxies),
+           reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
+      reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
+                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
+  };
+}
+
+void collect_keys(const std::vector<Field>& fields, const std::string& prefix,
+                  std::vector<std::string>& keys) {
+  for (const Field& field : fields) {
+    const std::string path = join_path(prefix, field.key);
+    if (field.is_table) {
+      collect_keys(field.children, path, keys);
+    } else {
+      keys.push_back(path);
+    }
+  }
+}
 
 // The node at a dotted path, if present (used to place cross-field problems).
 const toml::node* find_node(const toml::table& root, std::initializer_list<std::string_view> keys) {
@@ -512,73 +603,24 @@ Config parse_config(std::string_view text, const std::string& name, const fs::pa
   }
 
   Config config;
-  auto& server = config.server;
-  auto& database = config.database;
-  auto& shares = config.shares;
-  auto& playback = config.playback;
-  auto& s3 = playback.s3;
-  auto& rate = config.rate_limit;
-  auto& audit = config.audit;
-  std::string mode = to_string(playback.mode);
-
-  const std::string url_allowed = "a URL starting with \"http://\" or \"https://\" (no query or fragment)";
-  const std::vector<Field> top = {
-      reader.table_field(
-          "server",
-          {reader.string_field("listen",
-                               "\"HOST:PORT\" with a port from 0 to 65535 (IPv6 in brackets: \"[::1]:8787\")",
-                               check_listen, server.listen),
-           reader.string_field("public_base_url", "\"\" (derive from listen) or " + url_allowed,
-                               check_public_base_url, server.public_base_url),
-           reader.int_field("threads", 1, 4096, server.threads)}),
-      reader.table_field("database", {reader.path_field("path", false, database.path),
-                                      reader.path_field("audit_path", false, database.audit_path)}),
-      reader.table_field(
-          "shares",
-          {reader.int_field("max_expires_in_days", 1, 36500, shares.max_expires_in_days),
-           reader.string_list_field("preview_user_agents", "an array of non-empty strings",
-                                    "a non-empty string", check_non_empty, shares.preview_user_agents)}),
-      reader.table_field(
-          "playback",
-          {reader.string_field("mode", "one of \"builtin\", \"x_accel\", \"s3\"", check_mode, mode),
-           reader.int_field("ttl_seconds", 1, 86400, playback.ttl_seconds),
-           reader.path_field("key_file", false, playback.key_file),
-           reader.path_field("media_root", false, playback.media_root),
-           reader.string_field("x_accel_prefix", "a path starting with \"/\"", check_x_accel_prefix,
-                               playback.x_accel_prefix),
-           reader.table_field(
-               "s3",
-               {reader.string_field("endpoint", url_allowed, check_http_url, s3.endpoint),
-                reader.string_field(
-                    "bucket", "a bucket name of 3 to 63 characters from a-z, 0-9, \".\", \"-\"", check_bucket,
-                    s3.bucket),
-                reader.string_field("region", "a region of 1 to 64 characters from a-z, 0-9, \"-\"",
-                                    check_region, s3.region),
-                reader.string_field("access_key_id", "at most 128 printable ASCII characters without spaces",
-                                    check_access_key_id, s3.access_key_id),
-                reader.path_field("secret_access_key_file", true, s3.secret_access_key_file)})}),
-      reader.table_field(
-          "rate_limit",
-          {reader.int_field("requests_per_minute", 1, 1000000, rate.requests_per_minute),
-           reader.int_field("burst", 1, 1000000, rate.burst),
-           reader.int_field("media_requests_per_minute", 1, 1000000, rate.media_requests_per_minute),
-           reader.int_field("media_burst", 1, 1000000, rate.media_burst),
-           reader.int_field("misses_per_minute", 1, 1000000, rate.misses_per_minute),
-           reader.int_field("ipv6_prefix_length", 1, 128, rate.ipv6_prefix_length),
-           reader.string_list_field("trusted_proxies", "an array of CIDRs or IP addresses",
-                                    "a CIDR such as \"10.0.0.0/8\" or \"2001:db8::/32\", or an IP address",
-                                    check_cidr, rate.trusted_proxies),
-           reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
-      reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
-                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
-  };
+  std::string mode = to_string(config.playback.mode);
+  const std::vector<Field> top = config_fields(reader, config, mode);
   reader.read_table(root, "", top);
-  playback.mode = mode_from_string(mode);
+  config.playback.mode = mode_from_string(mode);
   check_s3_credentials(config, root, reader);
 
   if (auto problems = reader.formatted(); !problems.empty()) throw ConfigError(std::move(problems));
   resolve_paths(config, base_dir);
   return config;
+}
+
+std::vector<std::string> known_config_keys() {
+  ConfigReader reader("");
+  Config config;
+  std::string mode;
+  std::vector<std::string> keys;
+  collect_keys(config_fields(reader, config, mode), "", keys);
+  return keys;
 }
 
 Config load_config_file(const fs::path& file) {

@@ -40,9 +40,9 @@ struct SharesConfig {
   // A request whose User-Agent contains one of these (case-insensitive) is a
   // link-preview fetcher: same view, null playback URLs, no view counted.
   // Each a non-empty string; the list may be empty. Default: the list below.
-  std::vector<std::string> preview_user_agents = {
-      "Slackbot",    "Discordbot",  "facebookexternalhit", "Twitterbot",
-      "WhatsApp",    "TelegramBot", "LinkedInBot",         "SkypeUriPreview"};
+  std::vector<std::string> preview_user_agents = {"Slackbot",    "Discordbot",     "facebookexternalhit",
+                                                  "Twitterbot",  "WhatsApp",       "TelegramBot",
+                                                  "LinkedInBot", "SkypeUriPreview"};
 
   bool operator==(const SharesConfig&) const = default;
 };
@@ -145,8 +145,14 @@ inline constexpr const char* k_config_env_var = "SHARED_LINKD_CONFIG";
 // a suggestion, wrong type of a value or a table, out-of-range value, missing
 // s3 credentials) is collected and thrown together as ConfigError, each
 // formatted "name:line:column: ...". Thread-safe (no shared state).
-Config parse_config(std::string_view text, const std::string& name,
-                    const std::filesystem::path& base_dir);
+Config parse_config(std::string_view text, const std::string& name, const std::filesystem::path& base_dir);
+
+// Every key parse_config accepts, as dotted paths in file order
+// ("server.listen", ..., "playback.s3.endpoint", ...); tables are not listed
+// themselves. Read from the parser's own table of fields, so it cannot drift
+// from what the parser accepts (the man page test checks
+// shared-linkd.toml(5) against it). Thread-safe.
+std::vector<std::string> known_config_keys();
 
 // Reads and parses a file (see parse_config); relative paths are resolved
 // against the file's directory and Config::source is set to file. Throws

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,28 +125,43 @@ TEST_CASE("Config: the reference etc/shared-linkd.toml holds every key at its de
   const std::string text = read_text(file);
   CHECK(parse_config(text, file.string(), "/srv/sl") == defaults_at("/srv/sl"));
 
-  const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
-      {"server", {"listen", "public_base_url", "threads"}},
-      {"database", {"path", "audit_path"}},
-      {"shares", {"max_expires_in_days", "preview_user_agents"}},
-      {"playback", {"mode", "ttl_seconds", "key_file", "media_root", "x_accel_prefix"}},
-      {"playback.s3", {"endpoint", "bucket", "region", "access_key_id", "secret_access_key_file"}},
-      {"rate_limit",
-       {"requests_per_minute", "burst", "media_requests_per_minute", "media_burst", "misses_per_minute",
-        "ipv6_prefix_length", "trusted_proxies", "max_clients"}},
-      {"audit", {"retention_days", "ip_retention_days"}},
-  };
-  for (const auto& [table, names] : keys) {
+  // Every key the parser knows, in its table's section.
+  for (const std::string& key : known_config_keys()) {
+    const auto dot = key.rfind('.');
+    const std::string table = key.substr(0, dot);
+    const std::string name = key.substr(dot + 1);
     const auto start = text.find("\n[" + table + "]\n");
     REQUIRE(start != std::string::npos);
     const auto end = text.find("\n[", start + 1);
     const std::string section =
         text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    for (const auto& name : names) {
-      INFO("[" << table << "] " << name);
-      CHECK(section.find("\n" + name + " = ") != std::string::npos);
-    }
+    INFO("[" << table << "] " << name);
+    CHECK(section.find("\n" + name + " = ") != std::string::npos);
   }
+}
+
+TEST_CASE("Config: known_config_keys lists every key the parser reads, once, in file order", "[config]") {
+  const std::vector<std::string> keys = known_config_keys();
+  REQUIRE(keys.size() == 27);
+  CHECK(keys.front() == "server.listen");
+  CHECK(keys.back() == "audit.ip_retention_days");
+  CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
+  CHECK(std::find(keys.begin(), keys.end(), "playback.s3.secret_access_key_file") != keys.end());
+  CHECK(std::find(keys.begin(), keys.end(), "playback.s3") == keys.end());  // tables are not keys
+
+  // Each listed key is one the parser reads: a value of the wrong type is reported under the
+  // key's own name, never as an unknown key.
+  for (const std::string& key : keys) {
+    const auto dot = key.rfind('.');
+    const std::string text = "[" + key.substr(0, dot) + "]\n" + key.substr(dot + 1) + " = {}\n";
+    INFO(text);
+    const auto problems = problems_of(text);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].starts_with("x.toml:2:"));
+    CHECK(problems[0].find(": " + key + ": expected ") != std::string::npos);
+  }
+  // And a key it does not list is unknown.
+  CHECK(problems_of("[server]\nlisten_adress = \"x\"\n")[0].find("unknown key") != std::string::npos);
 }
 
 TEST_CASE("Config: a full valid file round-trips every key", "[config]") {
