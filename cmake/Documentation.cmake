@@ -42,5 +42,8 @@ endif()
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/bash-completion/sharectl"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions")
 
-# The contract: the OpenAPI document.
+# The contract: the OpenAPI document and the documents of docs/.
 install(FILES "${PROJECT_SOURCE_DIR}/docs/api/openapi.yaml" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+install(FILES "${PROJECT_SOURCE_DIR}/docs/README.md" "${PROJECT_SOURCE_DIR}/docs/behaviour.md"
+              "${PROJECT_SOURCE_DIR}/docs/threat-model.md" "${PROJECT_SOURCE_DIR}/docs/operations.md"
+        DESTINATION "${CMAKE_INSTALL_DOCDIR}/docs")
