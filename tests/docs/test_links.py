@@ -13,7 +13,7 @@ DOCUMENTS = ["README.md", "CONTRIBUTING.md", "tests/bench/README.md"] + [
 def anchors(path):
     """GitHub's anchors of a Markdown file's headings."""
     with open(path, encoding="utf-8") as f:
-        headings = re.findall(r"(?m)^#+ (.+)$", f.read())
+        headings = re.findall(r"(?m)^#+ (.+)$", re.sub(r"(?s)```.*?```", "", f.read()))
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
