@@ -178,8 +178,10 @@ void head(Html& html, const std::string& title, const PageContext& context, bool
   html.raw("<style>").raw(page_style()).raw("</style>\n</head>\n");
 }
 
-void foot(Html& html, const PageContext& context, bool script) {
-  if (!context.embed) html.raw("<footer class=\"foot\">Shared with ").text(context.site_name).raw("</footer>\n");
+void foot(Html& html, const PageContext& context, bool script, bool shared = true) {
+  if (!context.embed) {
+    html.raw("<footer class=\"foot\">").raw(shared ? "Shared via " : "").text(context.site_name).raw("</footer>\n");
+  }
   if (script) html.raw("<script>").raw(page_script()).raw("</script>\n");
   html.raw("</body>\n</html>\n");
 }
@@ -224,13 +226,16 @@ std::string render_share_page(const ResolveResult& result, const PageContext& co
   head(html, title, context, noindex, &result);
   html.raw(context.embed ? "<body class=\"embed\">\n" : "<body>\n");
   open_main(html, context, script);
-  html.raw("<header>\n<p class=\"eyebrow\">").raw(collection ? "Shared collection" : "Shared track").raw("</p>\n");
+  // A cover tile made of a gradient and a note (no image to fetch).
+  html.raw("<header class=\"hero\">\n<div class=\"art\" aria-hidden=\"true\">");
+  html.raw(collection ? "\xE2\x99\xAB" : "\xE2\x99\xAA").raw("</div>\n<div class=\"hero-text\">\n");
+  html.raw("<p class=\"eyebrow\">").raw(collection ? "Shared collection" : "Shared track").raw("</p>\n");
   html.raw("<h1>").text(title).raw("</h1>\n");
+  if (const std::string meta = meta_line(result); !meta.empty()) html.raw("<p class=\"meta\">").text(meta).raw("</p>\n");
+  html.raw("</div>\n</header>\n");
   if (result.collection && result.collection->description && !result.collection->description->empty()) {
     html.raw("<p class=\"lede\">").text(*result.collection->description).raw("</p>\n");
   }
-  if (const std::string meta = meta_line(result); !meta.empty()) html.raw("<p class=\"meta\">").text(meta).raw("</p>\n");
-  html.raw("</header>\n");
 
   if (!player) {
     html.raw("<p class=\"listen\">Open this link in a web browser to listen.</p>\n");
@@ -328,7 +333,7 @@ std::string render_error_page(PublicError error, std::string_view request_id, in
   }
   html.raw("<p class=\"ref\">Code <code>").text(error_code(error)).raw("</code> \xC2\xB7 Request id <code>");
   html.text(request_id).raw("</code></p>\n</main>\n");
-  foot(html, context, false);
+  foot(html, context, false, false);
   return html.take();
 }
 

@@ -14,6 +14,10 @@ constexpr std::string_view k_style = R"CSS(
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);font:1rem/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 .page{max-width:40rem;margin:0 auto;padding:3rem 1.25rem 1.5rem}
+.hero{display:flex;align-items:center;gap:1.25rem}
+.art{flex:none;display:grid;place-items:center;width:5.5rem;height:5.5rem;border-radius:1.125rem;font-size:2.75rem;line-height:1;color:#fff;background:linear-gradient(135deg,#4c5fd7 0%,#9a4fd0 55%,#e0795a 100%);box-shadow:0 .5rem 1.5rem rgba(76,95,215,.25)}
+.hero-text{min-width:0}
+@media (max-width:30rem){.art{width:4.25rem;height:4.25rem;font-size:2.125rem;border-radius:.875rem}.hero{gap:1rem}}
 .eyebrow{margin:0 0 .5rem;font-size:.8125rem;font-weight:600;letter-spacing:.08em;text-transform:uppercase;color:var(--muted)}
 h1{margin:0;font-size:clamp(1.875rem,6vw,2.625rem);line-height:1.12;letter-spacing:-.015em;overflow-wrap:anywhere}
 .lede{margin:.875rem 0 0;font-size:1.125rem;overflow-wrap:anywhere}
@@ -47,6 +51,8 @@ code{font:.875em/1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow
 :focus-visible{outline:3px solid var(--focus);outline-offset:3px;border-radius:4px}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .embed .page{max-width:none;padding:1rem 1rem .75rem}
+.embed .art{width:3.5rem;height:3.5rem;font-size:1.75rem;border-radius:.75rem;box-shadow:none}
+.embed .hero{gap:.875rem}
 .embed h1{font-size:1.375rem}
 .embed .eyebrow{margin-bottom:.25rem}
 .embed .player{margin-top:.875rem}

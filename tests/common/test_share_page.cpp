@@ -106,7 +106,7 @@ TEST_CASE("Share page: a track page shows title, duration, player, licence, meta
   CHECK(contains(html, "data-expires-in=\"300\""));
   CHECK(contains(html, "<script>" + std::string(page_script()) + "</script>"));
   CHECK(contains(html, "<style>" + std::string(page_style()) + "</style>"));
-  CHECK(contains(html, "<footer class=\"foot\">Shared with Studio Nord</footer>"));
+  CHECK(contains(html, "<footer class=\"foot\">Shared via Studio Nord</footer>"));
   CHECK_FALSE(contains(html, "application/json+oembed"));  // embedding off
   // No inline handlers or styles: the CSP allows neither.
   CHECK_FALSE(std::regex_search(html, std::regex(R"(\son[a-z]+=)")));
@@ -312,6 +312,7 @@ TEST_CASE("Share page: each error page has its message, code and request id", "[
   CHECK(contains(html, "Request id <code>req_5f0c1e2d3a4b6c7d</code>"));
   CHECK(contains(html, "<meta name=\"robots\" content=\"noindex\">"));
   CHECK(contains(html, "Try again in 7 seconds.") == (error == PublicError::rate_limited));
+  CHECK(contains(html, "<footer class=\"foot\">Studio Nord</footer>"));
   CHECK_FALSE(contains(html, "og:title"));
   CHECK_FALSE(contains(html, "<script"));
 }
