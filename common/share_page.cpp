@@ -201,31 +201,18 @@ bool page_has_player(const ResolveResult& result, const PageContext& context) {
   return result.outcome == ResolveOutcome::ok && !context.preview;
 }
 
-std::string render_share_page(const ResolveResult& result, const PageContext& context) {
-  Html html;
-  html.reserve(8192 + 640 * tracks_of(result).size());
-  const bool noindex = result.visibility != "public";
-  const bool collection = result.target_type == "collection";
-  const bool available = result.outcome == ResolveOutcome::ok;
+namespace {
 
-  if (!available) {
-    head(html, "No longer available", context, noindex, &result);
-    html.raw(context.embed ? "<body class=\"embed\">\n" : "<body>\n");
-    open_main(html, context, false);
-    html.raw("<p class=\"eyebrow\">").raw(collection ? "Shared collection" : "Shared track").raw("</p>\n");
-    html.raw("<h1>This music is no longer available</h1>\n<p class=\"lede\">").text(k_unavailable_message);
-    html.raw("</p>\n</main>\n");
-    foot(html, context, false);
-    return html.take();
-  }
-
-  const std::string title =
-      result.track ? result.track->title : (result.collection ? result.collection->name : std::string());
-  const bool player = page_has_player(result, context);
-  const bool script = player && !context.session.empty();
-  head(html, title, context, noindex, &result);
+// The parts every 200 page shares: head, body, <main> (with the page session
+// when the page plays), the hero with title and meta line.
+void open_page(Html& html, const ResolveResult& result, const PageContext& context, const std::string& title,
+               bool script) {
+  head(html, title, context, result.visibility != "public", &result);
   html.raw(context.embed ? "<body class=\"embed\">\n" : "<body>\n");
   open_main(html, context, script);
+}
+
+void hero(Html& html, const ResolveResult& result, bool collection, const std::string& title) {
   // A cover tile made of a gradient and a note (no image to fetch).
   html.raw("<header class=\"hero\">\n<div class=\"art\" aria-hidden=\"true\">");
   html.raw(collection ? "\xE2\x99\xAB" : "\xE2\x99\xAA").raw("</div>\n<div class=\"hero-text\">\n");
@@ -233,53 +220,102 @@ std::string render_share_page(const ResolveResult& result, const PageContext& co
   html.raw("<h1>").text(title).raw("</h1>\n");
   if (const std::string meta = meta_line(result); !meta.empty()) html.raw("<p class=\"meta\">").text(meta).raw("</p>\n");
   html.raw("</div>\n</header>\n");
-  if (result.collection && result.collection->description && !result.collection->description->empty()) {
-    html.raw("<p class=\"lede\">").text(*result.collection->description).raw("</p>\n");
-  }
+}
 
-  if (!player) {
-    html.raw("<p class=\"listen\">Open this link in a web browser to listen.</p>\n");
-  } else if (result.track) {
-    html.raw("<div class=\"player\">\n");
-    audio_player(html, *result.track);
-    html.raw("</div>\n");
-  }
-  if (player) html.raw("<p id=\"playback-status\" class=\"status\" role=\"status\" aria-live=\"polite\"></p>\n");
+void status_line(Html& html) {
+  html.raw("<p id=\"playback-status\" class=\"status\" role=\"status\" aria-live=\"polite\"></p>\n");
+}
 
-  const auto shared_licence = common_licence(result);
-  if (result.track && !context.embed && shared_licence) licence_card(html, *shared_licence);
-
-  if (collection) {
-    const auto& tracks = tracks_of(result);
-    if (!context.embed && shared_licence && !tracks.empty()) licence_card(html, *shared_licence);
-    if (tracks.empty()) {
-      html.raw("<p class=\"empty\">There are no tracks in this collection right now.</p>\n");
-    } else {
-      html.raw("<ol class=\"tracks\">\n");
-      std::size_t number = 0;
-      for (const auto& track : tracks) {
-        ++number;
-        html.raw("<li class=\"track\">\n<div class=\"track-head\"><span class=\"num\" aria-hidden=\"true\">");
-        html.raw(std::to_string(number)).raw("</span><h2>").text(track.title).raw("</h2>");
-        if (auto d = format_duration(track.measured_duration_seconds); !d.empty()) {
-          html.raw("<span class=\"dur\"><span class=\"sr\">Duration </span>").text(d).raw("</span>");
-        }
-        html.raw("</div>\n");
-        if (player) audio_player(html, track);
-        if (!shared_licence || context.embed) {
-          html.raw("<p class=\"track-licence\">").text(licence_line(track.licence)).raw("</p>\n");
-        }
-        html.raw("</li>\n");
-      }
-      html.raw("</ol>\n");
-    }
-  } else if (context.embed && result.track) {
-    html.raw("<p class=\"meta\">").text(licence_line(result.track->licence)).raw("</p>\n");
-  }
+void close_page(Html& html, const ResolveResult& result, const PageContext& context, bool script) {
   if (!context.embed) link_facts(html, result);
   html.raw("</main>\n");
   foot(html, context, script);
+}
+
+// Template: a track.
+std::string track_page(const ResolveResult& result, const PageContext& context) {
+  const TrackView& track = *result.track;
+  const bool player = page_has_player(result, context);
+  const bool script = player && !context.session.empty();
+  Html html;
+  html.reserve(8192);
+  open_page(html, result, context, track.title, script);
+  hero(html, result, false, track.title);
+  if (player) {
+    html.raw("<div class=\"player\">\n");
+    audio_player(html, track);
+    html.raw("</div>\n");
+    status_line(html);
+  } else {
+    html.raw("<p class=\"listen\">Open this link in a web browser to listen.</p>\n");
+  }
+  if (context.embed) {
+    html.raw("<p class=\"meta\">").text(licence_line(track.licence)).raw("</p>\n");
+  } else {
+    licence_card(html, track.licence);
+  }
+  close_page(html, result, context, script);
   return html.take();
+}
+
+// Template: a collection (its tracks in order; one licence card when they all share one).
+std::string collection_page(const ResolveResult& result, const PageContext& context) {
+  const std::string& name = result.collection ? result.collection->name : result.target_type;
+  const auto& tracks = tracks_of(result);
+  const bool player = page_has_player(result, context);
+  const bool script = player && !context.session.empty() && !tracks.empty();
+  Html html;
+  html.reserve(8192 + 640 * tracks.size());
+  open_page(html, result, context, name, script);
+  hero(html, result, true, name);
+  if (result.collection && result.collection->description && !result.collection->description->empty()) {
+    html.raw("<p class=\"lede\">").text(*result.collection->description).raw("</p>\n");
+  }
+  if (!player) html.raw("<p class=\"listen\">Open this link in a web browser to listen.</p>\n");
+  if (player && !tracks.empty()) status_line(html);
+  const auto shared_licence = common_licence(result);
+  const bool licence_per_track = !shared_licence || context.embed;
+  if (!licence_per_track && !tracks.empty()) licence_card(html, *shared_licence);
+  if (tracks.empty()) {
+    html.raw("<p class=\"empty\">There are no tracks in this collection right now.</p>\n");
+  } else {
+    html.raw("<ol class=\"tracks\">\n");
+    std::size_t number = 0;
+    for (const auto& track : tracks) {
+      ++number;
+      html.raw("<li class=\"track\">\n<div class=\"track-head\"><span class=\"num\" aria-hidden=\"true\">");
+      html.raw(std::to_string(number)).raw("</span><h2>").text(track.title).raw("</h2>");
+      if (auto d = format_duration(track.measured_duration_seconds); !d.empty()) {
+        html.raw("<span class=\"dur\"><span class=\"sr\">Duration </span>").text(d).raw("</span>");
+      }
+      html.raw("</div>\n");
+      if (player) audio_player(html, track);
+      if (licence_per_track) html.raw("<p class=\"track-licence\">").text(licence_line(track.licence)).raw("</p>\n");
+      html.raw("</li>\n");
+    }
+    html.raw("</ol>\n");
+  }
+  close_page(html, result, context, script);
+  return html.take();
+}
+
+// Template: content removed by its creator (no player).
+std::string removed_page(const ResolveResult& result, const PageContext& context) {
+  Html html;
+  open_page(html, result, context, "No longer available", false);
+  html.raw("<p class=\"eyebrow\">").raw(result.target_type == "collection" ? "Shared collection" : "Shared track");
+  html.raw("</p>\n<h1>This music is no longer available</h1>\n<p class=\"lede\">").text(k_unavailable_message);
+  html.raw("</p>\n</main>\n");
+  foot(html, context, false);
+  return html.take();
+}
+
+}  // namespace
+
+std::string render_share_page(const ResolveResult& result, const PageContext& context) {
+  if (result.outcome != ResolveOutcome::ok) return removed_page(result, context);
+  if (result.track) return track_page(result, context);
+  return collection_page(result, context);
 }
 
 std::string render_error_page(PublicError error, std::string_view request_id, int retry_after,

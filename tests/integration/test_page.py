@@ -534,6 +534,27 @@ class PageLimitsTest(PageTestCase):
         finally:
             inst.cleanup()
 
+    def test_oembed_takes_from_the_same_buckets(self):
+        inst = Installation({"rate_limit": {"requests_per_minute": 1, "burst": 3, "misses_per_minute": 100},
+                             "page": {"embed_origins": ["https://blog.example.org"]}})
+        try:
+            _, token = inst.share(inst.add_track())
+            daemon = Daemon(inst)
+            try:
+                url = urllib.parse.quote(daemon.base_url + "/s/" + token, safe="")
+                self.assertEqual(self.page(daemon, token).status, 200)
+                self.assertEqual(daemon.get("/oembed?format=json&url=" + url).status, 200)
+                self.assertEqual(daemon.resolve(token).status, 200)
+                limited = daemon.get("/oembed?format=json&url=" + url)
+                self.assertEqual(limited.status, 429)
+                self.assertEqual(limited.json()["error"]["code"], "RATE_LIMITED")
+                self.assertGreaterEqual(int(limited.header("retry-after")), 1)
+                self.assert_error_page(self.page(daemon, token, suffix="/embed"), 429, "RATE_LIMITED")
+            finally:
+                daemon.stop()
+        finally:
+            inst.cleanup()
+
     def test_refresh_takes_from_the_media_bucket(self):
         inst = Installation({"rate_limit": {"requests_per_minute": 1000, "burst": 1000,
                                             "media_requests_per_minute": 1, "media_burst": 2}})

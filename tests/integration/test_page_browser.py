@@ -68,7 +68,7 @@ class BrowserTest(unittest.TestCase):
         os.makedirs(ARTIFACTS, exist_ok=True)
         cls.inst = Installation({
             "playback": {"ttl_seconds": 2},
-            "page": {"site_name": "Studio Nord"},
+            "page": {"site_name": "Studio Nord", "embed_origins": ["https://blog.example.org"]},
             "rate_limit": {"requests_per_minute": 100000, "burst": 100000, "misses_per_minute": 100000,
                            "media_requests_per_minute": 100000, "media_burst": 100000},
         })
@@ -120,11 +120,10 @@ class BrowserTest(unittest.TestCase):
         severe = [e["message"] for e in logs if e["level"] == "SEVERE"]
         self.assertEqual(severe, [])
 
-    def screenshot(self, name):
-        height = self.js("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(900, max(700, height + 200))
-        height = self.js("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(900, max(700, height + 200))
+    def screenshot(self, name, width=900):
+        for _ in range(2):  # the height depends on the width
+            height = self.js("return document.documentElement.scrollHeight")
+            self.driver.set_window_size(width, max(700, height + 200))
         path = os.path.join(ARTIFACTS, name + ".png")
         self.assertTrue(self.driver.save_screenshot(path), path)
         self.driver.set_window_size(900, 1000)
@@ -176,6 +175,8 @@ class BrowserTest(unittest.TestCase):
         players = self.driver.find_elements("css selector", "audio")
         self.assertEqual(len(players), 3)
         self.screenshot("collection-light")
+        self.screenshot("collection-phone-light", width=390)
+        self.assertLessEqual(self.js("return document.documentElement.scrollWidth"), 390)  # no sideways scrolling
         self.press_play(players[1])
         self.wait_playing_past(players[1], 1.0)
         self.assertTrue(self.js("return arguments[0].paused", players[0]))
@@ -216,6 +217,16 @@ class BrowserTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(status.text, "This share link has been revoked.")
         self.assertEqual(self.js("return document.activeElement.tagName"), "BODY")
+
+    def test_embed_player(self):
+        _, token = self.inst.share(self.collection)
+        self.open(token + "/embed")
+        self.assertEqual(len(self.driver.find_elements("css selector", "audio")), 3)
+        self.assertEqual(self.driver.find_elements("css selector", "footer"), [])
+        self.screenshot("embed-light", width=480)
+        self.open(token + "/embed", "dark")
+        self.screenshot("embed-dark", width=480)
+        self.assert_no_csp_violation()
 
     def test_keyboard_focus_is_visible(self):
         from selenium.webdriver.common.keys import Keys
