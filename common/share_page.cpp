@@ -179,9 +179,7 @@ void head(Html& html, const std::string& title, const PageContext& context, bool
 }
 
 void foot(Html& html, const PageContext& context, bool script, bool shared = true) {
-  if (!context.embed) {
-    html.raw("<footer class=\"foot\">").raw(shared ? "Shared via " : "").text(context.site_name).raw("</footer>\n");
-  }
+  html.raw("<footer class=\"foot\">").raw(shared ? "Shared via " : "").text(context.site_name).raw("</footer>\n");
   if (script) html.raw("<script>").raw(page_script()).raw("</script>\n");
   html.raw("</body>\n</html>\n");
 }

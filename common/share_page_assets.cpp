@@ -53,6 +53,8 @@ code{font:.875em/1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow
 .embed .page{max-width:none;padding:1rem 1rem .75rem}
 .embed .art{width:3.5rem;height:3.5rem;font-size:1.75rem;border-radius:.75rem;box-shadow:none}
 .embed .hero{gap:.875rem}
+.embed .lede{margin-top:.625rem;font-size:1rem}
+.embed .foot{max-width:none;padding:0 1rem .875rem}
 .embed h1{font-size:1.375rem}
 .embed .eyebrow{margin-bottom:.25rem}
 .embed .player{margin-top:.875rem}

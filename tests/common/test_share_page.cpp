@@ -287,7 +287,8 @@ TEST_CASE("Share page: the oEmbed discovery link when embedding is on", "[share_
   const std::string embed = render_share_page(track_result(), c);
   CHECK(contains(embed, "<body class=\"embed\">"));
   CHECK_FALSE(contains(embed, "application/json+oembed"));
-  CHECK_FALSE(contains(embed, "<footer"));
+  CHECK(contains(embed, "<footer class=\"foot\">Shared via Studio Nord</footer>"));
+  CHECK_FALSE(contains(embed, "class=\"card\""));  // compact: the licence in one line
   CHECK(contains(embed, "<audio controls preload=\"none\""));
   CHECK(contains(embed, "Not for commercial use \xC2\xB7 No credit required \xC2\xB7 personal_only 2026-01"));
 }

@@ -176,7 +176,11 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(len(players), 3)
         self.screenshot("collection-light")
         self.screenshot("collection-phone-light", width=390)
-        self.assertLessEqual(self.js("return document.documentElement.scrollWidth"), 390)  # no sideways scrolling
+        self.driver.set_window_size(390, 800)
+        inner = self.js("return window.innerWidth")
+        self.assertLessEqual(inner, 400)
+        self.assertLessEqual(self.js("return document.documentElement.scrollWidth"), inner)  # no sideways scrolling
+        self.driver.set_window_size(900, 1000)
         self.press_play(players[1])
         self.wait_playing_past(players[1], 1.0)
         self.assertTrue(self.js("return arguments[0].paused", players[0]))
@@ -222,7 +226,8 @@ class BrowserTest(unittest.TestCase):
         _, token = self.inst.share(self.collection)
         self.open(token + "/embed")
         self.assertEqual(len(self.driver.find_elements("css selector", "audio")), 3)
-        self.assertEqual(self.driver.find_elements("css selector", "footer"), [])
+        self.assertEqual(self.driver.find_element("css selector", "footer").text, "Shared via Studio Nord")
+        self.assertEqual(self.driver.find_elements("css selector", ".card"), [])
         self.screenshot("embed-light", width=480)
         self.open(token + "/embed", "dark")
         self.screenshot("embed-dark", width=480)
