@@ -224,7 +224,7 @@ void add_audit_commands(CLI::App& app, Wiring& wiring) {
   add_optional(audit, "--ip", query->ip, "Client address or CIDR", "ADDR|CIDR");
   add_optional(audit, "--share", query->share, "Share link id", "ID");
   add_optional(audit, "--token", query->token, "Share token (matched by fingerprint)", "TOKEN");
-  add_optional(audit, "--event", query->event, "resolve | media | admin", "EVENT");
+  add_optional(audit, "--event", query->event, "resolve | page | media | admin", "EVENT");
   add_optional(audit, "--outcome", query->outcome, "Outcome, e.g. not_found", "OUTCOME");
   add_optional(audit, "--since", query->since, "RFC 3339 time or a span back from now (7d)", "TIME");
   add_optional(audit, "--until", query->until, "RFC 3339 time or a span back from now", "TIME");

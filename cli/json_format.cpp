@@ -127,11 +127,12 @@ std::string collection_json(const Collection& collection) {
                         {"created_at", format_rfc3339(collection.created_at)}});
 }
 
-std::string created_share_json(const CreatedShare& created, std::string_view url) {
+std::string created_share_json(const CreatedShare& created, std::string_view url, std::string_view page_url) {
   const Share& share = created.share;
   return serialise(Json{{"id", share.id},
                         {"token", created.token},
                         {"url", url},
+                        {"page_url", page_url},
                         {"target_type", share.target_type},
                         {"target_id", share.target_id},
                         {"visibility", share.visibility},

@@ -46,7 +46,7 @@ std::string track_json(const Track& track);
 // SPEC 8 `collection show`: {"id", "name", "description", "track_ids", "removed_at", "created_at"}.
 std::string collection_json(const Collection& collection);
 // SPEC 8 `share create`: {"id", "token", "url", ...}. The only document that carries a token.
-std::string created_share_json(const CreatedShare& created, std::string_view url);
+std::string created_share_json(const CreatedShare& created, std::string_view url, std::string_view page_url);
 
 // A share link as `share inspect` / `share list` show it.
 struct ShareReport {

@@ -702,7 +702,7 @@ ShareAuditSummary AuditStore::share_summary(std::string_view share_id) {
     ShareAuditSummary summary;
     SQLite::Statement statement(impl_->db.db(),
                                 "SELECT outcome, COUNT(*), MAX(CASE WHEN outcome = 'ok' THEN ts END) "
-                                "FROM audit_records WHERE share_id = ? AND event = 'resolve' GROUP BY outcome");
+                                "FROM audit_records WHERE share_id = ? AND event IN ('resolve', 'page') GROUP BY outcome");
     statement.bind(1, std::string(share_id));
     while (statement.executeStep()) {
       summary.resolves_by_outcome[statement.getColumn(0).getString()] = statement.getColumn(1).getInt64();

@@ -23,7 +23,7 @@ namespace sharelink {
 struct AuditRecord {
   std::int64_t id = 0;  // assigned by the database, increasing
   TimePoint ts;         // stored in milliseconds
-  std::string event;    // resolve | media | admin; required
+  std::string event;    // resolve | page | media | admin; required
   std::string outcome;  // see SPEC 7; required
   std::optional<int> status;  // HTTP status; nullopt for admin
   std::string client_ip;
@@ -179,8 +179,9 @@ class AuditStore {
   // Counts per event/outcome and the top_clients most frequent client_ip
   // values, over records with ts >= since (all records when nullopt).
   AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients = 10);
-  // share inspect: the last successful resolve (event resolve, outcome ok) and
-  // resolve counts by outcome for one share link; empty when it has none.
+  // share inspect: the last successful opening of one share link (event
+  // resolve or page: the API and the share page, outcome ok) and the
+  // openings by outcome; empty when it has none.
   ShareAuditSummary share_summary(std::string_view share_id);
   // Deletes records older than now - retention_days and truncates client_ip
   // (IPv4 /24, IPv6 /48) of records older than now - ip_retention_days, in

@@ -197,6 +197,59 @@ std::optional<std::string> check_cidr(std::string_view s) {
   return std::string(s);
 }
 
+// The share page's footer and og:site_name: short, printable text.
+std::optional<std::string> check_site_name(std::string_view s) {
+  if (s.empty() || s.size() > 100 || has_control(s)) return std::nullopt;
+  return std::string(s);
+}
+
+bool is_ipv4(const std::string& host);
+bool is_ipv6(const std::string& host);
+bool is_dns_name(std::string_view host);
+
+// "http(s)://host[:port]" as a browser writes an origin: scheme and host
+// lowercased, a default port (80 for http, 443 for https) dropped.
+std::optional<std::string> check_origin(std::string_view s) {
+  std::string text(s);
+  for (char& c : text) c = to_lower(c);
+  std::string_view rest(text);
+  std::string scheme;
+  if (rest.starts_with("http://")) {
+    scheme = "http";
+  } else if (rest.starts_with("https://")) {
+    scheme = "https";
+  } else {
+    return std::nullopt;
+  }
+  rest.remove_prefix(scheme.size() + 3);
+  std::string host;
+  std::string_view port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = std::string(rest.substr(1, close - 1));
+    if (!is_ipv6(host)) return std::nullopt;
+    host = "[" + host + "]";
+    rest.remove_prefix(close + 1);
+  } else {
+    const auto colon = rest.find(':');
+    host = std::string(rest.substr(0, colon));
+    if (!is_ipv4(host) && !is_dns_name(host)) return std::nullopt;
+    rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon);
+  }
+  if (!rest.empty()) {
+    if (!rest.starts_with(':')) return std::nullopt;  // a path, query or anything else after the host
+    port = rest.substr(1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return std::nullopt;
+    const int number = std::stoi(std::string(port));
+    if (number < 1 || number > 65535) return std::nullopt;
+    if ((scheme == "http" && number == 80) || (scheme == "https" && number == 443)) port = {};
+  }
+  std::string origin = scheme + "://" + host;
+  if (!port.empty()) origin += ":" + std::to_string(std::stoi(std::string(port)));
+  return origin;
+}
+
 using Check = std::optional<std::string> (*)(std::string_view);
 
 // How one key of a table is read. Tables are walked key by key: a key with no
@@ -278,6 +331,18 @@ class ConfigReader {
                 return;
               }
               out = static_cast<int>(value->get());
+            },
+            {}};
+  }
+
+  Field bool_field(std::string_view key, bool& out) {
+    return {key, false, [this, &out](const toml::node& node, const std::string& path) {
+              const auto* value = node.as_boolean();
+              if (value == nullptr) {
+                expected(node, path, "true or false");
+                return;
+              }
+              out = value->get();
             },
             {}};
   }
@@ -395,6 +460,7 @@ std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::stri
   auto& s3 = playback.s3;
   auto& rate = config.rate_limit;
   auto& audit = config.audit;
+  auto& page = config.page;
 
   const std::string url_allowed = "a URL starting with \"http://\" or \"https://\" (no query or fragment)";
   return {
@@ -446,6 +512,15 @@ std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::stri
            reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
       reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
                                    reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
+      reader.table_field(
+          "page",
+          {reader.bool_field("enabled", page.enabled),
+           reader.string_field("site_name", "a name of 1 to 100 bytes without control characters",
+                               check_site_name, page.site_name),
+           reader.int_field("session_hours", 1, 168, page.session_hours),
+           reader.string_list_field("embed_origins", "an array of origins",
+                                    "an origin \"http://host[:port]\" or \"https://host[:port]\" (no path)",
+                                    check_origin, page.embed_origins)}),
   };
 }
 

@@ -113,6 +113,24 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+struct PageConfig {
+  // Serve the share page (GET /s/{token}) and /oembed. false: both answer
+  // 404 NOT_FOUND. Default true.
+  bool enabled = true;
+  // og:site_name and the page footer: 1..100 bytes, no control characters.
+  // Default "shared-link".
+  std::string site_name = "shared-link";
+  // How long an open page keeps getting fresh playback URLs (the page
+  // session), never past the link's expiry. 1..168, default 12.
+  int session_hours = 12;
+  // Origins allowed to frame /s/{token}/embed, each "http(s)://host[:port]"
+  // (no path, no trailing "/"; scheme and host lowercased). Empty (the
+  // default): no embedding, /s/{token}/embed and /oembed answer 404.
+  std::vector<std::string> embed_origins;
+
+  bool operator==(const PageConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -120,6 +138,7 @@ struct Config {
   PlaybackConfig playback;
   RateLimitConfig rate_limit;
   AuditConfig audit;
+  PageConfig page;
 
   // The file this was read from; empty for built-in defaults.
   std::filesystem::path source;

@@ -83,7 +83,6 @@ const char* audit_outcome(MediaOutcome outcome) {
       return "not_found";
     case MediaOutcome::revoked:
     case MediaOutcome::expired:
-    case MediaOutcome::limit_reached:
       return "share_inactive";
   }
   return "error";
@@ -99,8 +98,7 @@ struct MediaAccess::Impl {
   explicit Impl(const std::filesystem::path& file)
       : db(open_connection(file, SchemaKind::main)),
         find_share(*db,
-                   "SELECT target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
-                   "FROM shares WHERE id = ?"),
+                   "SELECT target_type, target_id, visibility, expires_at, revoked_at FROM shares WHERE id = ?"),
         find_collection(*db,
                         "SELECT removed_at, EXISTS (SELECT 1 FROM collection_tracks "
                         "WHERE collection_id = ?1 AND track_id = ?2) FROM collections WHERE id = ?1"),
@@ -118,20 +116,15 @@ struct MediaAccess::Impl {
       target_id = find_share.getColumn(1).getString();
       grant.visibility = find_share.getColumn(2).getString();
       const auto expires_at = optional_int(find_share.getColumn(3));
-      const auto max_views = optional_int(find_share.getColumn(4));
-      const std::int64_t view_count = find_share.getColumn(5).getInt64();
-      const bool revoked = !find_share.getColumn(6).isNull();
-      // SPEC 3 precedence: revoked, expired, exhausted.
+      const bool revoked = !find_share.getColumn(4).isNull();
+      // SPEC 3 precedence: revoked, then expired. An exhausted share still
+      // plays the URLs it handed out (SPEC 5).
       if (revoked) {
         grant.outcome = MediaOutcome::revoked;
         return grant;
       }
       if (expires_at && *expires_at <= to_unix_seconds(now)) {
         grant.outcome = MediaOutcome::expired;
-        return grant;
-      }
-      if (max_views && view_count >= *max_views) {
-        grant.outcome = MediaOutcome::limit_reached;
         return grant;
       }
     }

@@ -13,18 +13,19 @@
 namespace sharelink {
 
 // What a media request for (share, track) may get, after its signature was
-// verified. SPEC 5: the share must still be active and still include the
-// track, and the track must not be removed.
+// verified. SPEC 5: the share must be neither revoked nor expired and still
+// include the track, and the track must not be removed. A share at its view
+// limit still plays: exhaustion stops new views, not the playback of a view
+// already counted.
 enum class MediaOutcome {
   ok,
   not_found,  // unknown share, track not (or no longer) in the share, track or collection removed or missing
   revoked,    // the share is revoked
   expired,    // the share's expires_at <= now
-  limit_reached,  // the share's max_views is reached (status exhausted)
 };
 
 // The audit outcome of SPEC 7: "ok", "not_found", or "share_inactive" for
-// revoked, expired and limit_reached.
+// revoked and expired.
 const char* audit_outcome(MediaOutcome outcome);
 
 struct MediaGrant {
@@ -52,8 +53,8 @@ class MediaAccess {
   MediaAccess(const MediaAccess&) = delete;
   MediaAccess& operator=(const MediaAccess&) = delete;
 
-  // Checks, in this order: the share exists (else not_found); its status by
-  // SPEC 3 precedence at now (revoked, expired, limit_reached); its target is
+  // Checks, in this order: the share exists (else not_found); revoked, then
+  // expired at now (its view count is not looked at); its target is
   // track_id, or a collection that is not removed and contains track_id
   // (else not_found); the track exists and is not removed (else not_found).
   MediaGrant check(std::string_view share_id, std::string_view track_id, TimePoint now);

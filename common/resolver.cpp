@@ -120,6 +120,7 @@ struct Resolver::Impl {
   // The connection outlives its statements (declared first, destroyed last).
   std::unique_ptr<SQLite::Database> db;
   SQLite::Statement find_share;
+  SQLite::Statement find_share_by_id;
   SQLite::Statement find_track;
   SQLite::Statement find_collection;
   SQLite::Statement collection_tracks;
@@ -140,6 +141,9 @@ struct Resolver::Impl {
         find_share(*db,
                    "SELECT id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at "
                    "FROM shares WHERE token_digest = ?"),
+        find_share_by_id(*db,
+                         "SELECT id, target_type, target_id, visibility, expires_at, max_views, view_count, "
+                         "revoked_at FROM shares WHERE id = ?"),
         find_track(*db, std::string("SELECT ") + k_track_view_columns +
                             " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
                             "AND l.licence_version = t.licence_version WHERE t.id = ?"),
@@ -193,19 +197,22 @@ struct Resolver::Impl {
     std::int64_t view_count = 0;
   };
 
-  std::optional<ShareRow> load_share(const std::string& digest) {
-    StatementScope scope(find_share);
-    find_share.bind(1, digest);
-    if (!find_share.executeStep()) return std::nullopt;
+  std::optional<ShareRow> load_share(const std::string& digest) { return load_share_with(find_share, digest); }
+
+  // The share row that st (find_share or find_share_by_id) finds for key.
+  static std::optional<ShareRow> load_share_with(SQLite::Statement& st, const std::string& key) {
+    StatementScope scope(st);
+    st.bind(1, key);
+    if (!st.executeStep()) return std::nullopt;
     ShareRow row;
-    row.id = find_share.getColumn(0).getString();
-    row.target_type = find_share.getColumn(1).getString();
-    row.target_id = find_share.getColumn(2).getString();
-    row.visibility = find_share.getColumn(3).getString();
-    row.expires_at = optional_int(find_share.getColumn(4));
-    row.max_views = optional_int(find_share.getColumn(5));
-    row.view_count = find_share.getColumn(6).getInt64();
-    row.revoked_at = optional_int(find_share.getColumn(7));
+    row.id = st.getColumn(0).getString();
+    row.target_type = st.getColumn(1).getString();
+    row.target_id = st.getColumn(2).getString();
+    row.visibility = st.getColumn(3).getString();
+    row.expires_at = optional_int(st.getColumn(4));
+    row.max_views = optional_int(st.getColumn(5));
+    row.view_count = st.getColumn(6).getInt64();
+    row.revoked_at = optional_int(st.getColumn(7));
     return row;
   }
 
@@ -217,9 +224,10 @@ struct Resolver::Impl {
   }
 
   // Fills result from share and its target (status, track or collection,
-  // playback URLs), inside the caller's read snapshot.
+  // playback URLs), inside the caller's read snapshot. With
+  // exhausted_is_active, a link at its view limit is read like an active one.
   void read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options, TimePoint now,
-                   const PlaybackSigner* signer);
+                   const PlaybackSigner* signer, bool exhausted_is_active = false);
 
   // Takes the view atomically with the status check; false if the link
   // stopped being active since it was read (revoked, expired, or another
@@ -303,17 +311,41 @@ ResolveResult Resolver::resolve_unguarded(std::string_view token, const ResolveO
     return lost;
   }
   result.view_counted = true;
+  result.view_count = share->view_count + 1;
+  if (options.exact_view_count && share->max_views) {
+    // Views that concurrent requests counted since the snapshot (never fewer than ours).
+    if (auto current = impl_->load_share(digest)) result.view_count = std::max(result.view_count, current->view_count);
+  }
   return result;
 }
 
+ResolveResult Resolver::playback_for_share(std::string_view share_id, TimePoint now, const PlaybackSigner& signer) {
+  try {
+    ResolveResult result;
+    if (!is_share_id(share_id)) return result;  // not_found
+    Impl::ReadSnapshot snapshot(*impl_);
+    const auto share = Impl::load_share_with(impl_->find_share_by_id, std::string(share_id));
+    ResolveOptions options;
+    options.count_view = false;
+    if (share) impl_->read_target(*share, result, options, now, &signer, true);
+    snapshot.end();
+    return result;
+  } catch (const SQLite::Exception& e) {
+    throw DatabaseUnavailable(std::string("playback refresh: ") + e.what());
+  }
+}
+
 void Resolver::Impl::read_target(const ShareRow& share, ResolveResult& result, const ResolveOptions& options,
-                                 TimePoint now, const PlaybackSigner* signer) {
+                                 TimePoint now, const PlaybackSigner* signer, bool exhausted_is_active) {
   const std::int64_t now_s = to_unix_seconds(now);
   result.share_id = share.id;
   result.target_type = share.target_type;
   result.visibility = share.visibility;
   if (share.expires_at) result.expires_at = from_unix_seconds(*share.expires_at);
+  result.max_views = share.max_views;
+  result.view_count = share.view_count;
   result.outcome = status_of(share, now_s);
+  if (exhausted_is_active && result.outcome == ResolveOutcome::limit_reached) result.outcome = ResolveOutcome::ok;
   if (result.outcome != ResolveOutcome::ok) return;
 
   // Playback URLs live until min(now + ttl, share expiry).

@@ -59,6 +59,10 @@ struct ResolveResult {
   std::string target_type;  // "track" | "collection"
   std::string visibility;
   std::optional<TimePoint> expires_at;
+  // The link's view limit, and its view count as of this answer (including
+  // the view this answer counted; see ResolveOptions::exact_view_count).
+  std::optional<std::int64_t> max_views;
+  std::int64_t view_count = 0;
   // ok: the track (track share) or collection + tracks (collection share).
   std::optional<TrackView> track;
   std::optional<CollectionView> collection;
@@ -79,6 +83,11 @@ struct ResolveOptions {
   // max_views links, batched for the rest), or null for an UPDATE on this
   // Resolver's own connection.
   ViewCounter* views = nullptr;
+  // After counting a view of a link with max_views, read its view count
+  // again, so view_count includes views that concurrent requests counted
+  // meanwhile (the share page's "can be opened N more times" is then never
+  // overstated). One more indexed read, for max_views links only.
+  bool exact_view_count = false;
 };
 
 // One SQLite connection with its prepared statements. Not thread-safe: the
@@ -99,6 +108,14 @@ class Resolver {
   // Database failures throw DatabaseUnavailable.
   ResolveResult resolve(std::string_view token, const ResolveOptions& options, TimePoint now,
                         const PlaybackSigner* signer);
+
+  // Fresh playback URLs for a link already opened (the share page's refresh):
+  // the link by id, its status, its content now, URLs minted as resolve()
+  // mints them. Never counts a view. Outcomes: ok (an exhausted link too:
+  // exhaustion stops new views, not the playback of a view already counted),
+  // not_found (unknown id), revoked, expired, unavailable (content removed).
+  // Database failures throw DatabaseUnavailable.
+  ResolveResult playback_for_share(std::string_view share_id, TimePoint now, const PlaybackSigner& signer);
 
   // Runs a trivial query; throws DatabaseUnavailable if the database cannot answer.
   void ping();

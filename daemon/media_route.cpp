@@ -36,8 +36,6 @@ PublicError public_error(MediaOutcome outcome) {
       return PublicError::share_revoked;
     case MediaOutcome::expired:
       return PublicError::share_expired;
-    case MediaOutcome::limit_reached:
-      return PublicError::share_limit_reached;
     case MediaOutcome::ok:
     case MediaOutcome::not_found:
       break;

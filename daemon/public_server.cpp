@@ -21,6 +21,9 @@ namespace {
 constexpr int k_listen_backlog = 4096;
 constexpr const char* k_resolve_pattern = R"(/v1/music/shared/([^/]*))";
 constexpr const char* k_media_pattern = R"(/v1/music/media/([^/]*))";
+constexpr const char* k_page_pattern = R"(/s/([^/]*))";
+constexpr const char* k_embed_pattern = R"(/s/([^/]*)/embed)";
+constexpr const char* k_oembed_path = "/oembed";
 
 // cpp-httplib's own pool has an unbounded job list: every accepted connection
 // waits there for a worker. This one holds at most max_pending connections;
@@ -92,10 +95,25 @@ PublicError error_for_status(int status) {
   }
 }
 
-bool is_known_route(const std::string& path) {
-  static const std::regex known(std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics");
-  return std::regex_match(path, known);
+// The routes this configuration serves: the share page's only when page.enabled,
+// embedding's only with page.embed_origins.
+std::string known_routes(const PageConfig& page) {
+  std::string routes = std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics";
+  if (page.enabled) {
+    routes += std::string("|") + k_page_pattern + "|" + std::string(k_page_refresh_path);
+    if (!page.embed_origins.empty()) routes += std::string("|") + k_embed_pattern + "|" + k_oembed_path;
+  }
+  return routes;
 }
+
+// What answers outside a handler need to know about a public route.
+struct PublicRoute {
+  const char* event = nullptr;  // audit event; null: not a public route
+  MetricRoute metric = MetricRoute::other;
+  bool media_limits = false;      // the media bucket (else the resolve bucket)
+  bool media_outcomes = false;    // the media route's outcome vocabulary (no bad_request)
+  bool html = false;              // errors as the share page's HTML error page
+};
 
 }  // namespace
 
@@ -107,6 +125,20 @@ struct PublicServer::Impl {
   std::atomic<bool> served{false};   // serve() is returning
   const std::regex resolve_route_{k_resolve_pattern};
   const std::regex media_route_{k_media_pattern};
+  const std::regex page_route_{std::string(k_page_pattern) + "|" + k_embed_pattern};
+  const std::regex known_routes_{known_routes(state.config().page)};
+
+  bool is_known_route(const std::string& path) const { return std::regex_match(path, known_routes_); }
+
+  PublicRoute public_route(const std::string& path) const {
+    if (std::regex_match(path, resolve_route_)) return {"resolve", MetricRoute::resolve, false, false, false};
+    if (std::regex_match(path, media_route_)) return {"media", MetricRoute::media, true, true, false};
+    if (!is_known_route(path)) return {};
+    if (std::regex_match(path, page_route_)) return {"page", MetricRoute::page, false, false, true};
+    if (path == k_oembed_path) return {"page", MetricRoute::oembed, false, false, false};
+    if (path == k_page_refresh_path) return {"media", MetricRoute::page_refresh, true, true, false};
+    return {};
+  }
 
   explicit Impl(ServerState& s) : state(s) { configure(); }
 
@@ -154,6 +186,23 @@ struct PublicServer::Impl {
     server.Get(k_media_pattern, [this](const httplib::Request& req, httplib::Response& res) {
       handle_media(state, req, res);
     });
+    const PageConfig& page = state.config().page;
+    if (page.enabled) {
+      server.Get(k_page_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+        handle_page(state, req, res, false);
+      });
+      server.Get(std::string(k_page_refresh_path), [this](const httplib::Request& req, httplib::Response& res) {
+        handle_page_refresh(state, req, res);
+      });
+      if (!page.embed_origins.empty()) {
+        server.Get(k_embed_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+          handle_page(state, req, res, true);
+        });
+        server.Get(k_oembed_path, [this](const httplib::Request& req, httplib::Response& res) {
+          handle_oembed(state, req, res);
+        });
+      }
+    }
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
       set_request_headers(res, next_request_id(), true);
@@ -196,6 +245,14 @@ struct PublicServer::Impl {
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
+    if (page.enabled) {
+      server.Options(k_page_pattern, preflight);
+      server.Options(std::string(k_page_refresh_path), preflight);
+      if (!page.embed_origins.empty()) {
+        server.Options(k_embed_pattern, preflight);
+        server.Options(k_oembed_path, preflight);
+      }
+    }
 
     // Every status >= 400 passes here, including those our handlers set: keep
     // a body already written, give every other one SPEC 4's JSON.
@@ -226,28 +283,33 @@ struct PublicServer::Impl {
   // one audit record, like every other request to those routes. Returns the
   // request id for the answer; the caller sets it.
   std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
-    const bool resolve = std::regex_match(req.path, resolve_route_);
-    const bool media = !resolve && std::regex_match(req.path, media_route_);
-    if (!resolve && !media) return next_request_id();
+    const PublicRoute route = public_route(req.path);
+    if (route.event == nullptr) return next_request_id();
     const RequestContext ctx(req, state);
-    RateLimiter& limiter = resolve ? state.resolve_limiter() : state.media_limiter();
+    RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
     // The media route's outcomes have no bad_request: anything but ok is an error there.
-    const std::string_view final_outcome = (media && std::string_view(outcome) != "ok") ? "error" : outcome;
-    AuditRecord record = ctx.audit_record(req, resolve ? "resolve" : "media");
+    const std::string_view final_outcome =
+        (route.media_outcomes && std::string_view(outcome) != "ok") ? "error" : outcome;
+    AuditRecord record = ctx.audit_record(req, route.event);
     record.outcome = final_outcome;
     record.status = res.status;
     state.audit().append(std::move(record));
-    state.metrics().observe(resolve ? MetricRoute::resolve : MetricRoute::media, final_outcome,
-                            ctx.elapsed_seconds());
+    state.metrics().observe(route.metric, final_outcome, ctx.elapsed_seconds());
     return ctx.request_id;
   }
 
-  // An error answer outside the route handlers (see account_public).
+  // An error answer outside the route handlers (see account_public): JSON,
+  // or the HTML error page on the share page's routes.
   void answer_outside_route(const httplib::Request& req, httplib::Response& res, PublicError error) {
     res.status = http_status(error);
     const bool server_side = http_status(error) >= 500;
-    send_error(res, error, account_public(req, res, server_side ? "error" : "bad_request"));
+    const std::string request_id = account_public(req, res, server_side ? "error" : "bad_request");
+    if (public_route(req.path).html) {
+      send_page_error(state, req, res, error, request_id);
+    } else {
+      send_error(res, error, request_id);
+    }
   }
 
   void observe(MetricRoute route, const char* outcome, std::chrono::steady_clock::time_point started) {

@@ -10,6 +10,7 @@
 #include "common/client_address.hpp"
 #include "common/config.hpp"
 #include "common/metrics.hpp"
+#include "common/page_session.hpp"
 #include "common/playback_signer.hpp"
 #include "common/rate_limiter.hpp"
 #include "common/resolver_pool.hpp"
@@ -21,6 +22,10 @@ namespace sharelink {
 // published: handlers take a snapshot (a shared_ptr copy) per request.
 struct RuntimeSettings {
   std::shared_ptr<const PlaybackSigner> signer;
+  // Page sessions, keyed from the same signing keys (common/page_session.hpp).
+  std::shared_ptr<const PageSessionSigner> sessions;
+  // public_base_url of the bound address: the share page's links.
+  std::string public_base_url;
   std::vector<Cidr> trusted_proxies;
   int ipv6_prefix_length = 64;
 };

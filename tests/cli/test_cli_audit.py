@@ -151,7 +151,7 @@ class AuditFixtureTest(CliTestCase):
                                     'lowercase hex), got "share1"\n'),
             (["--token", "shr_abc"], "sharectl: error: --token: expected a share token (shr_ followed by 32 "
                                      "lowercase hex)\n"),
-            (["--event", "login"], 'sharectl: error: --event: expected one of resolve, media, admin, got "login"\n'),
+            (["--event", "login"], 'sharectl: error: --event: expected one of resolve, page, media, admin, got "login"\n'),
             (["--outcome", "fine"], None),
             (["--since", "last week"], 'sharectl: error: --since: expected %s, got "last week"\n' % time_forms),
             (["--until", "-1d"], None),

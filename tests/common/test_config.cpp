@@ -206,6 +206,12 @@ max_clients = 5000
 [audit]
 retention_days = 365
 ip_retention_days = 7
+
+[page]
+enabled = false
+site_name = "Studio Nord"
+session_hours = 48
+embed_origins = ["https://blog.example.org", "HTTP://Localhost:8080", "https://shop.example.org:443"]
 )";
   const Config config = parse_config(text, "x.toml", "/etc/sl");
 
@@ -222,6 +228,8 @@ ip_retention_days = 7
                           "/etc/sl/s3.secret"};
   expected.rate_limit = {120, 10, 600, 50, 5, 56, {"10.0.0.0/8", "::1"}, 5000};
   expected.audit = {365, 7};
+  expected.page = {false, "Studio Nord", 48,
+                   {"https://blog.example.org", "http://localhost:8080", "https://shop.example.org"}};
 
   CHECK(config.server == expected.server);
   CHECK(config.database == expected.database);
@@ -230,6 +238,7 @@ ip_retention_days = 7
   CHECK(config.playback == expected.playback);
   CHECK(config.rate_limit == expected.rate_limit);
   CHECK(config.audit == expected.audit);
+  CHECK(config.page == expected.page);
   CHECK(config == expected);
   CHECK(config.public_base_url() == "https://music.example.org/base");
 }
@@ -255,7 +264,10 @@ TEST_CASE("Config: valid edge values are accepted", "[config]") {
                "[rate_limit]\nburst = 1000000\n", "[rate_limit]\nmax_clients = 100000000\n",
                "[rate_limit]\ntrusted_proxies = [\"192.168.1.1\"]\n", "[playback]\nttl_seconds = 86400\n",
                "[playback]\nx_accel_prefix = \"/\"\n", "[audit]\nretention_days = 36500\n",
-               "server = { listen = \"127.0.0.1:1\" }\n", "[playback.s3]\nbucket = \"abc\"\n");
+               "server = { listen = \"127.0.0.1:1\" }\n", "[playback.s3]\nbucket = \"abc\"\n",
+               "[page]\nsession_hours = 1\n", "[page]\nsession_hours = 168\n", "[page]\nenabled = true\n",
+               "[page]\nembed_origins = []\n", "[page]\nembed_origins = [\"http://[::1]:8080\", \"https://10.0.0.1\"]\n",
+               "[page]\nsite_name = \"Studio \u00e9t\u00e9 \u266b\"\n");
   INFO(text);
   CHECK(problems_of(text).empty());
 }
@@ -326,6 +338,31 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
        R"(x.toml:2:18: audit.retention_days: expected an integer from 1 to 36500, got 0)"},
       {"[audit]\nip_retention_days = [30]\n",
        R"(x.toml:2:21: audit.ip_retention_days: expected an integer from 1 to 36500, got an array)"},
+      // [page].
+      {"[page]\nenable = true\n", R"(x.toml:2:1: unknown key "enable" in [page] (did you mean "enabled"?))"},
+      {"[page]\nenabled = \"yes\"\n", R"(x.toml:2:11: page.enabled: expected true or false, got "yes")"},
+      {"[page]\nenabled = 1\n", R"(x.toml:2:11: page.enabled: expected true or false, got 1)"},
+      {"[page]\nsession_hours = 0\n",
+       R"(x.toml:2:17: page.session_hours: expected an integer from 1 to 168, got 0)"},
+      {"[page]\nsession_hours = 169\n",
+       R"(x.toml:2:17: page.session_hours: expected an integer from 1 to 168, got 169)"},
+      {"[page]\nsite_name = \"\"\n",
+       R"(x.toml:2:13: page.site_name: expected a name of 1 to 100 bytes without control characters, got "")"},
+      {"[page]\nsite_name = \"a\\tb\"\n",
+       R"(x.toml:2:13: page.site_name: expected a name of 1 to 100 bytes without control characters, got "a\u0009b")"},
+      {"[page]\nembed_origins = \"https://a.example\"\n",
+       R"(x.toml:2:17: page.embed_origins: expected an array of origins, got "https://a.example")"},
+      {"[page]\nembed_origins = [\"https://blog.example.org/\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://blog.example.org/")"},
+      {"[page]\nembed_origins = [\"https://a.example\", \"ftp://b.example\"]\n",
+       R"(x.toml:2:39: page.embed_origins[1]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "ftp://b.example")"},
+      {"[page]\nembed_origins = [\"https://a.example/path\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://a.example/path")"},
+      {"[page]\nembed_origins = [\"https://a.example:0\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://a.example:0")"},
+      {"[page]\nembed_origins = [\"*\"]\n", R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "*")"},
+      {"[page]\nembed_origins = [\"https://\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://")"},
       {"[server]\nthreads = 07:32:00\n",
        R"(x.toml:2:11: server.threads: expected an integer from 1 to 4096, got a time)"},
       {"[server]\nthreads = 1979-05-27T07:32:00Z\n",

@@ -107,7 +107,7 @@ TEST_CASE("MediaAccess: track share grants its track's file and mime type", "[me
   CHECK(grant.visibility == "public");
 }
 
-TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedence", "[media_access]") {
+TEST_CASE("MediaAccess: revoked and expired shares answer their status; exhausted ones still play", "[media_access]") {
   struct Case {
     const char* name;
     std::optional<TimePoint> expires_at;
@@ -121,9 +121,11 @@ TEST_CASE("MediaAccess: inactive shares answer their status, in SPEC 3 precedenc
       {"revoked", std::nullopt, std::nullopt, 0, true, MediaOutcome::revoked},
       {"expired exactly now", k_now, std::nullopt, 0, false, MediaOutcome::expired},
       {"expired earlier", k_now - 1s, std::nullopt, 0, false, MediaOutcome::expired},
-      {"max_views reached", std::nullopt, 2, 2, false, MediaOutcome::limit_reached},
+      // SPEC 5: exhaustion stops new views, not the playback of a view already counted.
+      {"max_views reached", std::nullopt, 2, 2, false, MediaOutcome::ok},
+      {"max_views passed (raised count)", std::nullopt, 1, 5, false, MediaOutcome::ok},
       {"revoked beats expired and exhausted", k_now - 1s, 1, 1, true, MediaOutcome::revoked},
-      {"expired beats exhausted", k_now - 1s, 1, 1, false, MediaOutcome::expired},
+      {"expired and exhausted", k_now - 1s, 1, 1, false, MediaOutcome::expired},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -254,7 +256,6 @@ TEST_CASE("MediaAccess: audit outcomes of SPEC 7", "[media_access]") {
   CHECK(std::string(audit_outcome(MediaOutcome::not_found)) == "not_found");
   CHECK(std::string(audit_outcome(MediaOutcome::revoked)) == "share_inactive");
   CHECK(std::string(audit_outcome(MediaOutcome::expired)) == "share_inactive");
-  CHECK(std::string(audit_outcome(MediaOutcome::limit_reached)) == "share_inactive");
 }
 
 // --- open_media_file -----------------------------------------------------

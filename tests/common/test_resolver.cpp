@@ -364,3 +364,67 @@ TEST_CASE("Resolver: public error mapping", "[resolver]") {
   CHECK(body.dump() ==
         R"({"success":false,"error":{"code":"SHARE_EXPIRED","message":"This share link has expired.","request_id":"req_5f0c1e2d3a4b6c7d"}})");
 }
+
+TEST_CASE("Resolver: the answer carries the view limit and the count including its own view", "[resolver]") {
+  Fixture f;
+  f.add_track("mtrack_000000000001");
+  auto limited = f.share("track", "mtrack_000000000001", {}, 3);
+  Resolver resolver(f.db);
+  auto first = resolver.resolve(limited.token, counting(), k_now, &f.signer);
+  CHECK(first.max_views == std::optional<std::int64_t>(3));
+  CHECK(first.view_count == 1);
+  ResolveOptions exact;
+  exact.exact_view_count = true;
+  // A view counted elsewhere meanwhile (another daemon thread or process) is seen with exact_view_count.
+  Resolver other(f.db);
+  REQUIRE(other.resolve(limited.token, counting(), k_now, &f.signer).view_counted);
+  auto third = resolver.resolve(limited.token, exact, k_now, &f.signer);
+  CHECK(third.view_count == 3);
+  auto offline_look = resolver.resolve(limited.token, offline(), k_now, &f.signer);
+  CHECK(offline_look.outcome == ResolveOutcome::limit_reached);
+  auto unlimited = f.share("track", "mtrack_000000000001");
+  auto open = resolver.resolve(unlimited.token, counting(), k_now, &f.signer);
+  CHECK_FALSE(open.max_views);
+  CHECK(open.view_count == 1);
+}
+
+TEST_CASE("Resolver: playback_for_share mints fresh URLs without counting, for exhausted links too",
+          "[resolver]") {
+  Fixture f;
+  f.add_track("mtrack_000000000001");
+  f.add_track("mtrack_000000000002");
+  Collection c;
+  c.id = "mcoll_000000000001";
+  c.name = "Focus";
+  c.created_at = k_now;
+  REQUIRE(f.catalog->add_collection(c));
+  REQUIRE(f.catalog->append_tracks(c.id, {"mtrack_000000000002", "mtrack_000000000001"}, nullptr) ==
+          CatalogStore::MembershipChange::ok);
+  Resolver resolver(f.db);
+
+  auto once = f.share("collection", c.id, k_now + 100s, 1);
+  REQUIRE(resolver.resolve(once.token, counting(), k_now, &f.signer).view_counted);  // now exhausted
+  auto refreshed = resolver.playback_for_share(once.share.id, k_now + 10s, f.signer);
+  REQUIRE(refreshed.outcome == ResolveOutcome::ok);
+  REQUIRE(refreshed.tracks);
+  REQUIRE(refreshed.tracks->size() == 2);
+  CHECK(refreshed.tracks->at(0).id == "mtrack_000000000002");
+  const std::string& url = *refreshed.tracks->at(0).playback_url;
+  CHECK(url.find("exp=" + std::to_string(to_unix_seconds(k_now + 100s))) != std::string::npos);  // capped by the link
+  CHECK(f.shares->find(once.share.id)->view_count == 1);  // no view counted
+
+  // Removed tracks drop out; a removed collection is unavailable.
+  f.catalog->set_track_removed("mtrack_000000000002", k_now);
+  CHECK(resolver.playback_for_share(once.share.id, k_now + 10s, f.signer).tracks->size() == 1);
+  f.catalog->set_collection_removed(c.id, k_now);
+  CHECK(resolver.playback_for_share(once.share.id, k_now + 10s, f.signer).outcome == ResolveOutcome::unavailable);
+
+  // Expired and revoked links are refused; unknown ids are not found.
+  CHECK(resolver.playback_for_share(once.share.id, k_now + 100s, f.signer).outcome == ResolveOutcome::expired);
+  auto track_share = f.share("track", "mtrack_000000000001");
+  CHECK(resolver.playback_for_share(track_share.share.id, k_now, f.signer).track->id == "mtrack_000000000001");
+  f.shares->revoke(track_share.share.id, "test", k_now);
+  CHECK(resolver.playback_for_share(track_share.share.id, k_now, f.signer).outcome == ResolveOutcome::revoked);
+  CHECK(resolver.playback_for_share("mslink_000000000000", k_now, f.signer).outcome == ResolveOutcome::not_found);
+  CHECK(resolver.playback_for_share("junk", k_now, f.signer).outcome == ResolveOutcome::not_found);
+}

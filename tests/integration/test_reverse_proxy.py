@@ -186,6 +186,20 @@ class ReverseProxyTest(unittest.TestCase):
             self.assertEqual(records[request_id]["client_ip"], source, records[request_id])
             self.assertEqual(records[request_id]["event"], "resolve")
 
+    def test_share_page_and_its_refresh_through_the_proxy(self):
+        self.start()
+        _, token = self.inst.share(self.inst.add_track())
+        status, headers, body = self.nginx.get("/s/" + token, CLIENT)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers.get("content-type"), "text/html; charset=utf-8")
+        self.assertIn("default-src 'none'", headers.get("content-security-policy", ""))
+        session = re.search(rb'data-session="([^"]+)"', body).group(1).decode()
+        status, headers, body = self.nginx.get("/v1/music/page/playback", CLIENT, {"X-Page-Session": session})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(json.loads(body)["tracks"]), 1)
+        records = self.audit_records({headers["x-request-id"]})
+        self.assertEqual(records[headers["x-request-id"]]["client_ip"], CLIENT)
+
     def test_rate_limits_apply_per_client_behind_the_proxy(self):
         self.start()
         # Each client has its own bucket although every connection comes from nginx.
