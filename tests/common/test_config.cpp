@@ -142,9 +142,9 @@ TEST_CASE("Config: the reference etc/shared-linkd.toml holds every key at its de
 
 TEST_CASE("Config: known_config_keys lists every key the parser reads, once, in file order", "[config]") {
   const std::vector<std::string> keys = known_config_keys();
-  REQUIRE(keys.size() == 27);
+  REQUIRE(keys.size() == 31);
   CHECK(keys.front() == "server.listen");
-  CHECK(keys.back() == "audit.ip_retention_days");
+  CHECK(keys.back() == "page.embed_origins");
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   CHECK(std::find(keys.begin(), keys.end(), "playback.s3.secret_access_key_file") != keys.end());
   CHECK(std::find(keys.begin(), keys.end(), "playback.s3") == keys.end());  // tables are not keys

@@ -28,7 +28,6 @@ CONFIG_KEYS_TOOL = os.environ.get("CONFIG_KEYS_TOOL", "config_keys_tool")
 KEYS_AHEAD_OF_THE_PARSER = {
     "database.backend", "database.url", "database.password_file",
     "audit.synchronous", "audit.queue_wait_ms", "audit.shutdown_grace_seconds",
-    "page.enabled", "page.site_name", "page.session_hours", "page.embed_origins",
 }
 
 
