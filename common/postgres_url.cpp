@@ -15,9 +15,8 @@ constexpr std::string_view k_hidden = "***";
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool equals_ci(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return to_lower(x) == to_lower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
 }
 
 std::size_t scheme_length(std::string_view text) {
@@ -53,7 +52,9 @@ std::string percent_decode(std::string_view text) {
 }
 
 // libpq's connection parameters that hold a secret.
-bool is_secret_key(std::string_view key) { return equals_ci(key, "password") || equals_ci(key, "sslpassword"); }
+bool is_secret_key(std::string_view key) {
+  return equals_ci(key, "password") || equals_ci(key, "sslpassword");
+}
 
 // Replaces the password of the user info. Reads the widest span that libpq
 // could take for user info (up to the last "@", even past a "/" or "?"), so
@@ -189,7 +190,8 @@ std::string scrub_secrets(std::string_view text, std::string_view secret) {
 }
 
 std::optional<std::string> postgres_url_problem(std::string_view url) {
-  if (!is_postgres_url(url)) return "is not a libpq URI (it must start with \"postgresql://\" or \"postgres://\")";
+  if (!is_postgres_url(url))
+    return "is not a libpq URI (it must start with \"postgresql://\" or \"postgres://\")";
   if (has_control(url)) return "contains a control character";
   const std::string password_problem =
       "carries a password (put the password in the file named by database.password_file)";
@@ -198,14 +200,15 @@ std::optional<std::string> postgres_url_problem(std::string_view url) {
   char* error = nullptr;
   const std::string text(url);
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(text.c_str(), &error),
-                                                                         &PQconninfoFree);
+                                                                       &PQconninfoFree);
   if (!options) {
     std::string reason = error != nullptr ? trimmed(error) : "out of memory";
     PQfreemem(error);
     return "is not a valid libpq URI: " + scrub_secrets(reason);
   }
   for (const PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option) {
-    if (option->val != nullptr && *option->val != '\0' && is_secret_key(option->keyword)) return password_problem;
+    if (option->val != nullptr && *option->val != '\0' && is_secret_key(option->keyword))
+      return password_problem;
   }
   return std::nullopt;
 }

@@ -1,4 +1,5 @@
-// libpq connection URIs (database.url, sharectl --db): recognising, checking and showing them without a password.
+// libpq connection URIs (database.url, sharectl --db): recognising, checking and showing them without a
+// password.
 #pragma once
 
 #include <optional>
