@@ -71,6 +71,8 @@ class PgTestDatabase {
   ~PgTestDatabase() {
     try {
       admin().exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+      for (const auto& database : databases_)
+        admin().exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
       for (const auto& role : roles_) admin().exec("DROP ROLE IF EXISTS " + role);
     } catch (...) {
       // The cluster is removed at the end of the run anyway.
@@ -115,6 +117,11 @@ class PgTestDatabase {
     return role;
   }
 
+  // Databases and roles the test case made itself, to drop at the end as well.
+  void drop_at_end(const std::string& database_or_role, bool is_role) {
+    (is_role ? roles_ : databases_).push_back(database_or_role);
+  }
+
   // A connection to the cluster's postgres database as the superuser, for
   // setting up roles and watching sessions.
   PgConnection& admin() {
@@ -135,6 +142,7 @@ class PgTestDatabase {
   std::string host_port_;
   std::string name_;
   std::string admin_url_;
+  std::vector<std::string> databases_;
   std::vector<std::string> roles_;
   std::optional<PgConnection> admin_;
 };

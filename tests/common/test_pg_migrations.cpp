@@ -1,5 +1,8 @@
 // Unit tests of the PostgreSQL schema and its migration runner, against the throwaway cluster ([postgres]).
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -44,6 +47,33 @@ std::vector<int> all_versions() {
 
 bool table_exists(PgConnection& connection, const std::string& table) {
   return connection.exec("SELECT to_regclass($1) IS NOT NULL", PgParams(table)).row(0).boolean(0);
+}
+
+// The ```sql blocks of docs/several-daemons.md, in order.
+std::vector<std::string> documented_sql() {
+  const auto file = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
+                    "several-daemons.md";
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> blocks;
+  const std::regex block("```sql\n([\\s\\S]*?)```");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), block); it != std::sregex_iterator(); ++it) {
+    blocks.push_back((*it)[1]);
+  }
+  return blocks;
+}
+
+// Runs each ";"-terminated statement on its own (CREATE DATABASE refuses a multi-statement string).
+void run_statements(PgConnection& connection, const std::string& sql) {
+  std::size_t start = 0;
+  while (start < sql.size()) {
+    const std::size_t end = sql.find(";\n", start);
+    const std::string statement =
+        sql.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (statement.find_first_not_of(" \n") != std::string::npos) connection.exec(statement);
+    if (end == std::string::npos) break;
+    start = end + 2;
+  }
 }
 
 }  // namespace
@@ -268,4 +298,81 @@ TEST_CASE("PostgreSQL schema: client_ip filters by CIDR and ages in SQL", "[post
   CHECK(aged.row(1).string(0) == "2001:db8:1::");
   CHECK(aged.row(2).string(0) == "10.1.2.0");
   CHECK(matching("203.0.113.0/24") == 1);
+}
+
+TEST_CASE("docs/several-daemons.md: the documented roles and grants let the daemons work, and only work",
+          "[postgres][pg_migrations]") {
+  SHARELINK_PG_TEST_DATABASE(db);
+  const auto blocks = documented_sql();
+  REQUIRE(blocks.size() == 3);
+  // The documented names, made unique to this test (roles belong to the whole cluster).
+  const std::string owner = db.name() + "_owner";
+  const std::string app = db.name() + "_app";
+  const auto localised = [&](std::string sql) {
+    sql = std::regex_replace(sql, std::regex("\\bshared_link_owner\\b"), owner);
+    return std::regex_replace(sql, std::regex("\\bshared_link\\b"),
+                              app);  // the daemons' role and the database
+  };
+  db.drop_at_end(app, false);  // the documented database
+  db.drop_at_end(app, true);
+  db.drop_at_end(owner, true);
+
+  run_statements(db.admin(), localised(blocks[0]));  // as the superuser
+  const auto options_for = [&](const std::string& user) {
+    PgConnectOptions options = db.options();
+    options.url = "postgresql://" + user + "@" + db.host_port() + "/" + app;
+    return options;
+  };
+  {
+    PgConnection superuser(options_for("postgres"));
+    run_statements(superuser, localised(blocks[1]));
+  }
+  PgConnection as_owner(options_for(owner));
+  run_statements(as_owner, localised(blocks[2]));
+  migrate_postgres(as_owner);  // sharectl init with the owner's URL
+
+  PgConnection daemon(options_for(app));
+  CHECK_NOTHROW(require_current_postgres_schema(daemon));
+  CHECK(migrate_postgres(daemon).from_version ==
+        latest_schema_version(SchemaKind::postgresql));  // nothing to do
+  daemon.exec("INSERT INTO licences VALUES ('personal_only', '2026-01', false, false)");
+  daemon.exec(
+      "INSERT INTO tracks (id, title, engine, mode, licence_class, licence_version, mime_type, audio_path, "
+      "created_at) VALUES ('mtrack_000000000001', 'T', 'studio', 'creation', 'personal_only', '2026-01', "
+      "'audio/mpeg', 't.mp3', 1)");
+  daemon.exec(
+      "INSERT INTO shares (id, token_digest, target_type, target_id, created_at, created_by, max_views) "
+      "VALUES ('mslink_000000000001', 'digest', 'track', 'mtrack_000000000001', 1, 'op', 2)");
+  CHECK(daemon
+            .exec("UPDATE shares SET view_count = view_count + 1 WHERE id = 'mslink_000000000001' AND "
+                  "view_count < max_views RETURNING view_count")
+            .row(0)
+            .int64(0) == 1);
+  daemon.exec(
+      "INSERT INTO audit_records (ts, event, outcome, client_ip) VALUES (1, 'resolve', 'ok', '10.0.0.1')");
+  {
+    PgTransaction transaction(daemon);
+    PgCopyIn copy(daemon, "COPY audit_records (ts, event, outcome) FROM STDIN");
+    copy.row(PgParams(2, "admin", "ok"));
+    copy.finish();
+    transaction.commit();
+  }
+  CHECK(daemon.exec("DELETE FROM audit_records WHERE ts < 3").affected_rows() == 2);
+
+  const auto refused = [&](const std::string& sql) {
+    try {
+      daemon.exec(sql);
+    } catch (const PgError& e) {
+      return e.sqlstate() == "42501";  // insufficient privilege
+    }
+    return false;
+  };
+  CHECK(refused("CREATE TABLE intruder (n integer)"));
+  CHECK(refused("DROP TABLE shares"));
+  CHECK(refused("ALTER TABLE shares ADD COLUMN n integer"));
+  CHECK(refused("TRUNCATE audit_records"));
+
+  // Other roles of the cluster cannot even connect.
+  const std::string stranger = db.create_role("stranger");
+  CHECK_THROWS_AS(PgConnection(options_for(stranger)), DatabaseUnavailable);
 }
