@@ -374,7 +374,13 @@ void PgConnection::connect() {
     settings += "SET idle_in_transaction_session_timeout = " +
                 std::to_string(options_.idle_in_transaction_timeout->count()) + ";";
   }
-  if (!settings.empty()) exec(settings);
+  if (settings.empty()) return;
+  try {
+    exec(settings);
+  } catch (...) {
+    close();  // the constructor may be the caller: no destructor would close it
+    throw;
+  }
 }
 
 void PgConnection::reconnect() {
@@ -502,7 +508,11 @@ PgCopyIn::PgCopyIn(PgConnection& connection, std::string_view copy_sql) : connec
 PgCopyIn::~PgCopyIn() {
   if (!open_ || connection_.conn_ == nullptr) return;
   PQputCopyEnd(connection_.conn_, "copy abandoned by the client");
-  while (pg_result* result = PQgetResult(connection_.conn_)) PQclear(result);
+  while (pg_result* result = PQgetResult(connection_.conn_)) {
+    const bool still_copying = PQresultStatus(result) == PGRES_COPY_IN;
+    PQclear(result);
+    if (still_copying) break;  // the end could not be sent: never spin here
+  }
 }
 
 void PgCopyIn::row(const PgParams& values) {

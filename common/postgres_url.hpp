@@ -18,7 +18,10 @@ bool is_postgres_url(std::string_view text);
 // a "postgresql://" or "postgres://" URI; a control character; a password in
 // it (in the user info, or a password= or sslpassword= parameter: passwords
 // belong in database.password_file); or libpq's reason for refusing it (an
-// unknown parameter, bad percent-encoding). Thread-safe.
+// unknown parameter, bad percent-encoding). A password is looked for as
+// widely as libpq might read one: a ":" after the scheme followed later by
+// an "@" counts, even past a "/" or "?" (write a literal "@" in a parameter
+// as %40). Thread-safe.
 std::optional<std::string> postgres_url_problem(std::string_view url);
 
 // url for messages and logs: the password of the user info and the values of

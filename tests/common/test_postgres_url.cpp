@@ -24,7 +24,8 @@ TEST_CASE("postgres_url: acceptable URLs have no problem", "[postgres_url]") {
                "postgresql://u@[::1]:5432/x", "postgresql:///x?host=/run/postgresql", "postgresql://u:@db/x",
                "postgresql://a,b:5433/x?target_session_attrs=read-write",
                "postgresql://db/x?sslmode=verify-full&sslrootcert=/etc/ssl/db.pem&connect_timeout=3",
-               "postgresql://db/x?passfile=/etc/shared-linkd/pgpass");
+               "postgresql://db/x?passfile=/etc/shared-linkd/pgpass",
+               "postgresql://db:5432/x?application_name=studio%40home");
   INFO(url);
   CHECK(postgres_url_problem(url) == std::nullopt);
 }
@@ -43,6 +44,9 @@ TEST_CASE("postgres_url: each refused URL says why", "[postgres_url]") {
       {"postgresql://db/x?%70assword=pw",
        "carries a password (put the password in the file named by database.password_file)"},
       {"postgresql://db/x?foo=bar", R"(is not a valid libpq URI: invalid URI query parameter: "foo")"},
+      // Read as widely as libpq might: a ":" and a later "@" may enclose a password.
+      {"postgresql://db:5432/x?application_name=studio@home",
+       "carries a password (put the password in the file named by database.password_file)"},
       {"postgresql://db/x?sslmode",
        R"(is not a valid libpq URI: missing key/value separator "=" in URI query parameter: "sslmode")"},
   }));
