@@ -193,8 +193,11 @@ class PgCluster:
             self._initdb(settings or {})
             if start:
                 self.start()
-        except BaseException:
-            self._remove()
+        except BaseException:  # also KeyboardInterrupt: leave nothing running or behind
+            try:
+                self.stop("immediate")
+            finally:
+                self._remove()
             raise
 
     # --- construction helpers -------------------------------------------------
@@ -202,11 +205,10 @@ class PgCluster:
     def attach(cls, url_file):
         """A handle on a cluster someone else runs (the CTest fixture's): databases only, no stop/start."""
         with open(url_file) as f:
-            info = json.loads(f.read()) if url_file.endswith(".json") else {"url": f.read().strip()}
+            url = f.read().strip()
         self = cls.__new__(cls)
         self.owned = False
         self.detached = True
-        url = info["url"]
         hostport = url.split("@", 1)[1].split("/", 1)[0]
         self.host, port = hostport.rsplit(":", 1)
         self.port = int(port)
