@@ -1,8 +1,8 @@
 // Unit tests of the PostgreSQL schema and its migration runner, against the throwaway cluster ([postgres]).
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -56,11 +56,34 @@ std::vector<std::string> documented_sql() {
   std::ifstream in(file);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::string> blocks;
-  const std::regex block("```sql\n([\\s\\S]*?)```");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), block); it != std::sregex_iterator(); ++it) {
-    blocks.push_back((*it)[1]);
+  const std::string open = "```sql\n";
+  for (std::size_t start = text.find(open); start != std::string::npos; start = text.find(open, start)) {
+    start += open.size();
+    const std::size_t end = text.find("```", start);
+    if (end == std::string::npos) break;
+    blocks.push_back(text.substr(start, end - start));
+    start = end + 3;
   }
   return blocks;
+}
+
+// sql with every whole-word identifier from replaced by to.
+std::string rename_identifier(const std::string& sql, const std::string& from, const std::string& to) {
+  const auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  std::string out;
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    const bool starts_word = i == 0 || !word_char(sql[i - 1]);
+    const std::size_t after = i + from.size();
+    if (starts_word && sql.compare(i, from.size(), from) == 0 &&
+        (after == sql.size() || !word_char(sql[after]))) {
+      out += to;
+      i = after;
+    } else {
+      out += sql[i++];
+    }
+  }
+  return out;
 }
 
 // Runs each ";"-terminated statement on its own (CREATE DATABASE refuses a multi-statement string).
@@ -308,10 +331,9 @@ TEST_CASE("docs/several-daemons.md: the documented roles and grants let the daem
   // The documented names, made unique to this test (roles belong to the whole cluster).
   const std::string owner = db.name() + "_owner";
   const std::string app = db.name() + "_app";
-  const auto localised = [&](std::string sql) {
-    sql = std::regex_replace(sql, std::regex("\\bshared_link_owner\\b"), owner);
-    return std::regex_replace(sql, std::regex("\\bshared_link\\b"),
-                              app);  // the daemons' role and the database
+  const auto localised = [&](const std::string& sql) {
+    // shared_link names both the daemons' role and the database.
+    return rename_identifier(rename_identifier(sql, "shared_link_owner", owner), "shared_link", app);
   };
   db.drop_at_end(app, false);  // the documented database
   db.drop_at_end(app, true);
