@@ -16,6 +16,7 @@
 
 #include "common/client_address.hpp"
 #include "common/error.hpp"
+#include "common/postgres_url.hpp"
 
 namespace sharelink {
 namespace {
@@ -188,6 +189,13 @@ std::optional<std::string> check_access_key_id(std::string_view s) {
 std::optional<std::string> check_mode(std::string_view s) {
   for (const auto mode : {PlaybackMode::builtin, PlaybackMode::x_accel, PlaybackMode::s3}) {
     if (s == to_string(mode)) return std::string(s);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_backend(std::string_view s) {
+  for (const auto backend : {DatabaseBackend::sqlite, DatabaseBackend::postgresql}) {
+    if (s == to_string(backend)) return std::string(s);
   }
   return std::nullopt;
 }
@@ -371,6 +379,27 @@ class ConfigReader {
             {}};
   }
 
+  // database.url: "" or an acceptable libpq URI. Unlike every other string,
+  // an offending value is quoted with its password hidden.
+  Field postgres_url_field(std::string_view key, std::string& out) {
+    return {key, false, [this, &out](const toml::node& node, const std::string& path) {
+              const auto* value = node.as_string();
+              if (value == nullptr) {
+                expected(node, path, "\"\" or a libpq URI such as \"postgresql://user@host:5432/dbname\"");
+                return;
+              }
+              const std::string& url = value->get();
+              if (!url.empty()) {
+                if (const auto problem = postgres_url_problem(url)) {
+                  add(node.source().begin, path + ": " + quote(redact_postgres_url(url)) + " " + *problem);
+                  return;
+                }
+              }
+              out = url;
+            },
+            {}};
+  }
+
   Field string_list_field(std::string_view key, std::string list_allowed, std::string element_allowed,
                           Check check, std::vector<std::string>& out) {
     return {key,
@@ -452,7 +481,7 @@ class ConfigReader {
 // mode, the spelling of playback.mode) through reader. The one list of the
 // keys the configuration has: parse_config reads with it, known_config_keys
 // lists it.
-std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::string& mode) {
+std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::string& mode, std::string& backend) {
   auto& server = config.server;
   auto& database = config.database;
   auto& shares = config.shares;
@@ -472,8 +501,13 @@ std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::stri
            reader.string_field("public_base_url", "\"\" (derive from listen) or " + url_allowed,
                                check_public_base_url, server.public_base_url),
            reader.int_field("threads", 1, 4096, server.threads)}),
-      reader.table_field("database", {reader.path_field("path", false, database.path),
-                                      reader.path_field("audit_path", false, database.audit_path)}),
+      reader.table_field(
+          "database",
+          {reader.path_field("path", false, database.path),
+           reader.path_field("audit_path", false, database.audit_path),
+           reader.string_field("backend", "one of \"sqlite\", \"postgresql\"", check_backend, backend),
+           reader.postgres_url_field("url", database.url),
+           reader.path_field("password_file", true, database.password_file)}),
       reader.table_field(
           "shares",
           {reader.int_field("max_expires_in_days", 1, 36500, shares.max_expires_in_days),
@@ -568,6 +602,23 @@ void check_s3_credentials(const Config& config, const toml::table& root, ConfigR
   }
 }
 
+// The postgresql backend needs a URL; the problem is placed at the empty
+// value if written, else at [database], else at database.backend.
+void check_postgres_url_given(const Config& config, const toml::table& root, ConfigReader& reader) {
+  if (config.database.backend != DatabaseBackend::postgresql || !config.database.url.empty()) return;
+  // A url that was written but refused has its own problem already.
+  const toml::node* url = find_node(root, {"database", "url"});
+  if (url != nullptr && !(url->is_string() && url->as_string()->get().empty())) return;
+  toml::source_position where{1, 1};
+  for (const auto* node : {url, find_node(root, {"database"}), find_node(root, {"database", "backend"})}) {
+    if (node != nullptr) {
+      where = node->source().begin;
+      break;
+    }
+  }
+  reader.add(where, "database.url: required when database.backend is \"postgresql\"");
+}
+
 fs::path absolute_dir(const fs::path& dir) {
   std::error_code ec;
   fs::path out = dir.empty() ? fs::current_path(ec) : fs::absolute(dir, ec);
@@ -582,10 +633,15 @@ fs::path resolve_against(const fs::path& path, const fs::path& base) {
 
 void resolve_paths(Config& config, const fs::path& base_dir) {
   const fs::path base = absolute_dir(base_dir);
-  for (fs::path* path : {&config.database.path, &config.database.audit_path, &config.playback.key_file,
-                         &config.playback.media_root, &config.playback.s3.secret_access_key_file}) {
+  for (fs::path* path : {&config.database.path, &config.database.audit_path, &config.database.password_file,
+                         &config.playback.key_file, &config.playback.media_root,
+                         &config.playback.s3.secret_access_key_file}) {
     *path = resolve_against(*path, base);
   }
+}
+
+DatabaseBackend backend_from_string(std::string_view s) {
+  return s == "postgresql" ? DatabaseBackend::postgresql : DatabaseBackend::sqlite;
 }
 
 PlaybackMode mode_from_string(std::string_view s) {
@@ -644,6 +700,16 @@ const char* to_string(PlaybackMode mode) {
   return "builtin";
 }
 
+const char* to_string(DatabaseBackend backend) {
+  switch (backend) {
+    case DatabaseBackend::sqlite:
+      return "sqlite";
+    case DatabaseBackend::postgresql:
+      return "postgresql";
+  }
+  return "sqlite";
+}
+
 std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   std::string host;
   std::string_view port;
@@ -679,10 +745,13 @@ Config parse_config(std::string_view text, const std::string& name, const fs::pa
 
   Config config;
   std::string mode = to_string(config.playback.mode);
-  const std::vector<Field> top = config_fields(reader, config, mode);
+  std::string backend = to_string(config.database.backend);
+  const std::vector<Field> top = config_fields(reader, config, mode, backend);
   reader.read_table(root, "", top);
   config.playback.mode = mode_from_string(mode);
+  config.database.backend = backend_from_string(backend);
   check_s3_credentials(config, root, reader);
+  check_postgres_url_given(config, root, reader);
 
   if (auto problems = reader.formatted(); !problems.empty()) throw ConfigError(std::move(problems));
   resolve_paths(config, base_dir);
@@ -693,8 +762,9 @@ std::vector<std::string> known_config_keys() {
   ConfigReader reader("");
   Config config;
   std::string mode;
+  std::string backend;
   std::vector<std::string> keys;
-  collect_keys(config_fields(reader, config, mode), "", keys);
+  collect_keys(config_fields(reader, config, mode, backend), "", keys);
   return keys;
 }
 

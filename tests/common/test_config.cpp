@@ -85,6 +85,9 @@ TEST_CASE("Config: built-in defaults follow SPEC 10", "[config]") {
   CHECK(config.server.threads == 16);
   CHECK(config.database.path == "shared-link.db");
   CHECK(config.database.audit_path == "shared-link-audit.db");
+  CHECK(config.database.backend == DatabaseBackend::sqlite);
+  CHECK(config.database.url.empty());
+  CHECK(config.database.password_file.empty());
   CHECK(config.shares.max_expires_in_days == 90);
   CHECK(config.shares.preview_user_agents ==
         std::vector<std::string>{"Slackbot", "Discordbot", "facebookexternalhit", "Twitterbot", "WhatsApp",
@@ -142,7 +145,7 @@ TEST_CASE("Config: the reference etc/shared-linkd.toml holds every key at its de
 
 TEST_CASE("Config: known_config_keys lists every key the parser reads, once, in file order", "[config]") {
   const std::vector<std::string> keys = known_config_keys();
-  REQUIRE(keys.size() == 31);
+  REQUIRE(keys.size() == 34);
   CHECK(keys.front() == "server.listen");
   CHECK(keys.back() == "page.embed_origins");
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
@@ -174,6 +177,9 @@ threads = 4
 [database]
 path = "/var/lib/sl/catalog.db"
 audit_path = "audit/log.db"
+backend = "postgresql"
+url = "postgresql://shared_link@db.example.org:5432/shared_link?sslmode=verify-full"
+password_file = "secrets/db.password"
 
 [shares]
 max_expires_in_days = 30
@@ -217,7 +223,9 @@ embed_origins = ["https://blog.example.org", "HTTP://Localhost:8080", "https://s
 
   Config expected;
   expected.server = {"[::1]:9999", "https://music.example.org/base", 4};
-  expected.database = {"/var/lib/sl/catalog.db", "/etc/sl/audit/log.db"};
+  expected.database = {"/var/lib/sl/catalog.db", "/etc/sl/audit/log.db", DatabaseBackend::postgresql,
+                       "postgresql://shared_link@db.example.org:5432/shared_link?sslmode=verify-full",
+                       "/etc/sl/secrets/db.password"};
   expected.shares = {30, {"Botty", "Other Bot/1.0"}};
   expected.playback.mode = PlaybackMode::s3;
   expected.playback.ttl_seconds = 60;
@@ -267,7 +275,14 @@ TEST_CASE("Config: valid edge values are accepted", "[config]") {
                "server = { listen = \"127.0.0.1:1\" }\n", "[playback.s3]\nbucket = \"abc\"\n",
                "[page]\nsession_hours = 1\n", "[page]\nsession_hours = 168\n", "[page]\nenabled = true\n",
                "[page]\nembed_origins = []\n", "[page]\nembed_origins = [\"http://[::1]:8080\", \"https://10.0.0.1\"]\n",
-               "[page]\nsite_name = \"Studio \u00e9t\u00e9 \u266b\"\n");
+               "[page]\nsite_name = \"Studio \u00e9t\u00e9 \u266b\"\n",
+               "[database]\nbackend = \"sqlite\"\nurl = \"\"\npassword_file = \"\"\n",
+               "[database]\nurl = \"postgresql://u@h/db\"\n",  // unused with sqlite, but still checked
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgres://h/db\"\n",
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgresql:///db?host=/run/postgresql\"\n",
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgresql://u:@h/db\"\n",  // empty password: none
+               "[database]\nbackend = \"postgresql\"\n"
+               "url = \"postgresql://a:5432,b:5432/db?target_session_attrs=read-write&application_name=d1\"\n");
   INFO(text);
   CHECK(problems_of(text).empty());
 }
@@ -387,6 +402,35 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
        R"(x.toml:2:19: server.public_base_url: expected "" (derive from listen) or a URL starting with "http://" or "https://" (no query or fragment), got "https://x.org/?a=1")"},
       {"[server]\npublic_base_url = \"https://x.org/a b\"\n",
        R"(x.toml:2:19: server.public_base_url: expected "" (derive from listen) or a URL starting with "http://" or "https://" (no query or fragment), got "https://x.org/a b")"},
+      // database.backend, database.url, database.password_file.
+      {"[database]\npasswordfile = \"p\"\n",
+       R"(x.toml:2:1: unknown key "passwordfile" in [database] (did you mean "password_file"?))"},
+      {"[database]\nbackend = \"mysql\"\n",
+       R"(x.toml:2:11: database.backend: expected one of "sqlite", "postgresql", got "mysql")"},
+      {"[database]\nbackend = true\n",
+       R"(x.toml:2:11: database.backend: expected one of "sqlite", "postgresql", got true)"},
+      {"[database]\nurl = 5\n",
+       R"(x.toml:2:7: database.url: expected "" or a libpq URI such as "postgresql://user@host:5432/dbname", got 5)"},
+      {"[database]\nurl = \"mysql://db/x\"\n",
+       R"(x.toml:2:7: database.url: "mysql://db/x" is not a libpq URI (it must start with "postgresql://" or "postgres://"))"},
+      {"[database]\nurl = \"host=db dbname=x\"\n",
+       R"(x.toml:2:7: database.url: "host=db dbname=x" is not a libpq URI (it must start with "postgresql://" or "postgres://"))"},
+      {"[database]\nurl = \"postgresql://db/x\\u0007\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://db/x\u0007" contains a control character)"},
+      {"[database]\nurl = \"postgresql://u:hunter2@db/x\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u:***@db/x" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://u@db/x?password=hunter2\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u@db/x?password=***" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://db/x?sslmode=require&sslpassword=hunter2\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://db/x?sslmode=require&sslpassword=***" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://u@db/x?foo=bar\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u@db/x?foo=bar" is not a valid libpq URI: invalid URI query parameter: "foo")"},
+      {"[database]\nbackend = \"postgresql\"\n",
+       R"(x.toml:1:1: database.url: required when database.backend is "postgresql")"},
+      {"[database]\nbackend = \"postgresql\"\nurl = \"\"\n",
+       R"(x.toml:3:7: database.url: required when database.backend is "postgresql")"},
+      {"[database]\npassword_file = 1\n",
+       R"(x.toml:2:17: database.password_file: expected a path, or "" for none, got 1)"},
       // Paths.
       {"[database]\npath = \"\"\n", R"(x.toml:2:8: database.path: expected a non-empty path, got "")"},
       {"[database]\naudit_path = 3\n",
@@ -447,6 +491,36 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
   }));
   INFO(text);
   CHECK(problems_of(text) == std::vector<std::string>{expected});
+}
+
+TEST_CASE("Config: no problem with database.url ever shows its password", "[config]") {
+  // Wherever libpq could find a password, in whatever spelling, the message hides it.
+  const char* url = GENERATE("postgresql://u:hunter2@db/x", "postgres://:hunter2@db/x",
+                             "postgresql://u:hun/ter2@db/x", "postgresql://u:hunter2?@db/x",
+                             "postgresql://u:p%zzhunter2@db/x", "postgresql://u:hunter2@db/x?application_name=a@b",
+                             "postgresql://u@db/x?password=hunter2", "postgresql://u@db/x?PASSWORD=hunter2",
+                             "postgresql://u@db/x?%70assword=hunter2", "postgresql://u@db/x?a=1&sslpassword=hunter2",
+                             "postgresql://u@db/x?password=hunter2&foo=bar");
+  INFO(url);
+  const auto problems = problems_of(std::string("[database]\nbackend = \"postgresql\"\nurl = \"") + url + "\"\n");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("hunter2") == std::string::npos);
+  CHECK(problems[0].find("carries a password") != std::string::npos);
+}
+
+TEST_CASE("Config: database.password_file is resolved against base_dir, \"\" stays empty", "[config]") {
+  CHECK(parse_config("[database]\npassword_file = \"db.password\"\n", "x.toml", "/etc/sl").database.password_file ==
+        "/etc/sl/db.password");
+  CHECK(parse_config("[database]\npassword_file = \"/run/secrets/db\"\n", "x.toml", "/etc/sl")
+            .database.password_file == "/run/secrets/db");
+  CHECK(parse_config("[database]\npassword_file = \"\"\n", "x.toml", "/etc/sl").database.password_file.empty());
+}
+
+TEST_CASE("Config: to_string(DatabaseBackend)", "[config]") {
+  CHECK(std::string(to_string(DatabaseBackend::sqlite)) == "sqlite");
+  CHECK(std::string(to_string(DatabaseBackend::postgresql)) == "postgresql");
+  CHECK(parse_config("[database]\nbackend = \"postgresql\"\nurl = \"postgresql://h/db\"\n", "x.toml", "/b")
+            .database.backend == DatabaseBackend::postgresql);
 }
 
 TEST_CASE("Config: a long offending value is quoted shortened, on a UTF-8 boundary", "[config]") {
