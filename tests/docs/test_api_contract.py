@@ -304,6 +304,16 @@ class ValidatorTest(ContractTestCase):
             self.assertIn(deviation.route, self.doc["paths"])
             self.assertTrue(deviation.reason)
 
+    def test_a_used_up_link_is_no_longer_tolerated_on_the_media_route(self):
+        signed = "/v1/music/media/mtrack_b4d9e1c6a72f?share=mslink_bb7253a121a5&exp=1&kid=k1&sig=x"
+        expose = [("Access-Control-Expose-Headers", "Accept-Ranges, Content-Length, Content-Range, X-Request-Id, "
+                   "RateLimit, RateLimit-Policy, Retry-After"), ("X-Robots-Tag", "noindex")]
+        headers = COMMON + LIMITED + JSON_TYPE + expose
+        self.assertEqual(self.kinds(Answer("GET", signed, 410, headers, error_body("SHARE_LIMIT_REACHED"))),
+                         [("error-code", "SHARE_LIMIT_REACHED")])
+        self.assertEqual(self.kinds(Answer("GET", signed, 410, headers, error_body("SHARE_REVOKED"))), [])
+        self.assertFalse([d for d in api_contract.KNOWN_DEVIATIONS if d.detail == "SHARE_LIMIT_REACHED"])
+
     def test_a_route_behind_a_switch_is_unrouted_when_the_switch_is_off(self):
         json_404 = Answer("GET", "/s/" + TOKEN, 404, COMMON + JSON_TYPE + [("X-Robots-Tag", "noindex")],
                           error_body("NOT_FOUND"))

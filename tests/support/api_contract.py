@@ -45,8 +45,6 @@ KNOWN_DEVIATIONS = (
               "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
     Deviation("*", "/v1/music/media/{track_id}", 416, "repeated-header", "x-robots-tag",
               "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
-    Deviation("*", "/v1/music/media/{track_id}", 410, "error-code", "SHARE_LIMIT_REACHED",
-              "SPEC 5: a link that has used up its views still plays the URLs it handed out"),
 )
 
 
