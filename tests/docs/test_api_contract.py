@@ -21,6 +21,14 @@ COMMON = [("Access-Control-Allow-Origin", "*"), ("Cache-Control", "no-store"),
           ("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff"), ("X-Request-Id", RID)]
 LIMITED = [("RateLimit", '"per-ip";r=29;t=1'), ("RateLimit-Policy", '"per-ip";q=30;w=30')]
 JSON_TYPE = [("Content-Type", "application/json; charset=utf-8")]
+HTML_TYPE = [("Content-Type", "text/html; charset=utf-8")]
+STYLE = "'sha256-%s='" % ("A" * 43)
+ERROR_PAGE_CSP = ("default-src 'none'; style-src %s; img-src data:; base-uri 'none'; form-action 'none'; "
+                  "frame-ancestors 'none'" % STYLE)
+PAGE_CSP = ("default-src 'none'; style-src %s; script-src %s; media-src https://music.example.org/v1/music/media/; "
+            "connect-src https://music.example.org/v1/music/page/playback; img-src data:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'" % (STYLE, STYLE))
+EMBEDDING = {"page": {"embed_origins": ["https://blog.example.org"]}}
 
 
 def error_body(code):
@@ -36,11 +44,22 @@ class ContractTestCase(unittest.TestCase):
     def example(self, name):
         return copy.deepcopy(self.doc["components"]["examples"][name]["value"])
 
-    def problems(self, answer, malformed=False):
-        return self.contract.problems(answer, malformed)[2]
+    def problems(self, answer, malformed=False, config=None):
+        return self.contract.problems(answer, malformed, config)[2]
 
-    def kinds(self, answer, malformed=False):
-        return [(p.kind, p.detail) for p in self.problems(answer, malformed)]
+    def kinds(self, answer, malformed=False, config=None):
+        return [(p.kind, p.detail) for p in self.problems(answer, malformed, config)]
+
+    def html_example(self, response, key):
+        content = self.doc["components"]["responses"][response]["content"]["text/html; charset=utf-8"]
+        return content["examples"][key]["value"]
+
+    def error_page(self, status=404, body=None, csp=ERROR_PAGE_CSP, target="/s/" + TOKEN, extra=()):
+        """An HTML error answer of a page route, by default the document's 404 page."""
+        if body is None:
+            body = self.html_example("PageNotFound", "share_not_found")
+        headers = COMMON + LIMITED + HTML_TYPE + [("X-Robots-Tag", "noindex"), ("Content-Security-Policy", csp)]
+        return Answer("GET", target, status, headers + list(extra), body.encode())
 
     def view(self, headers=None, body=None, status=200, method="GET", target="/v1/music/shared/" + TOKEN):
         if headers is None:
@@ -143,6 +162,10 @@ class DocumentTest(ContractTestCase):
         with open(os.path.join(ROOT, "daemon", "public_server.cpp")) as f:
             source = f.read()
         literal = set(re.findall(r'server\.(?:Get|Options)\("(/[a-z/]+)"', source))
+        with open(os.path.join(ROOT, "daemon", "routes.hpp")) as f:
+            constants = set(re.findall(r'k_\w+_path = "(/[^"]*)"', source + f.read()))
+        self.assertEqual(constants, {"/oembed", "/v1/music/page/playback"})
+        literal |= constants
         patterns = re.findall(r'k_\w+_pattern = R"\((/[^)]+\)[^"]*)\)"', source)
         self.assertTrue(literal and patterns)
         for path in literal:
@@ -280,6 +303,139 @@ class ValidatorTest(ContractTestCase):
         for deviation in api_contract.KNOWN_DEVIATIONS:
             self.assertIn(deviation.route, self.doc["paths"])
             self.assertTrue(deviation.reason)
+
+    def test_a_used_up_link_is_no_longer_tolerated_on_the_media_route(self):
+        signed = "/v1/music/media/mtrack_b4d9e1c6a72f?share=mslink_bb7253a121a5&exp=1&kid=k1&sig=x"
+        expose = [("Access-Control-Expose-Headers", "Accept-Ranges, Content-Length, Content-Range, X-Request-Id, "
+                   "RateLimit, RateLimit-Policy, Retry-After"), ("X-Robots-Tag", "noindex")]
+        headers = COMMON + LIMITED + JSON_TYPE + expose
+        self.assertEqual(self.kinds(Answer("GET", signed, 410, headers, error_body("SHARE_LIMIT_REACHED"))),
+                         [("error-code", "SHARE_LIMIT_REACHED")])
+        self.assertEqual(self.kinds(Answer("GET", signed, 410, headers, error_body("SHARE_REVOKED"))), [])
+        self.assertFalse([d for d in api_contract.KNOWN_DEVIATIONS if d.detail == "SHARE_LIMIT_REACHED"])
+
+    def test_a_route_behind_a_switch_is_unrouted_when_the_switch_is_off(self):
+        json_404 = Answer("GET", "/s/" + TOKEN, 404, COMMON + JSON_TYPE + [("X-Robots-Tag", "noindex")],
+                          error_body("NOT_FOUND"))
+        disabled = {"page": {"enabled": False}}
+        self.assertEqual(self.kinds(json_404, config=disabled), [])
+        what = self.contract.problems(json_404, config=disabled)[0]
+        self.assertIn("a path this configuration does not serve (/s/{token}, since page.enabled is false)", what)
+        # Served (the default): the page's own 404, an HTML page with its code.
+        self.assertIn(("content-type", "application/json; charset=utf-8"), self.kinds(json_404))
+        self.assertEqual(self.kinds(self.error_page()), [])
+        self.assertEqual(self.kinds(self.error_page(), config=disabled), [("content-type", "text/html; charset=utf-8")])
+        # Embedding is off by default: the embed route and oEmbed are not routes then.
+        for target in ("/s/%s/embed" % TOKEN, "/oembed?url=x&format=json"):
+            with self.subTest(target=target):
+                unrouted = Answer("GET", target, 404, COMMON + JSON_TYPE + [("X-Robots-Tag", "noindex")],
+                                  error_body("NOT_FOUND"))
+                self.assertEqual(self.kinds(unrouted), [])
+                self.assertEqual(self.kinds(unrouted, config={"page": {"embed_origins": []}}), [])
+                self.assertIn(("missing-header", "ratelimit"), self.kinds(unrouted, config=EMBEDDING))
+                self.assertEqual(self.kinds(unrouted, config={"page": {"enabled": False, "embed_origins": ["x"]}}), [])
+        # The refresh follows page.enabled alone.
+        refresh = Answer("GET", "/v1/music/page/playback", 404, COMMON + JSON_TYPE + [("X-Robots-Tag", "noindex")],
+                         error_body("NOT_FOUND"))
+        self.assertEqual(self.kinds(refresh, config=disabled), [])
+        self.assertIn(("missing-header", "ratelimit"), self.kinds(refresh))
+
+    def test_every_switch_names_its_default(self):
+        for template, item in self.doc["paths"].items():
+            switch = item.get("x-sharelink-served-when")
+            if switch is None:
+                continue
+            with self.subTest(path=template):
+                self.assertTrue(switch["description"])
+                for condition in switch["config"]:
+                    self.assertEqual(set(condition), {"key", "is", "default"})
+                    self.assertIn(condition["key"], ("page.enabled", "page.embed_origins"))
+        switched = {t for t, item in self.doc["paths"].items() if "x-sharelink-served-when" in item}
+        self.assertEqual(switched, {"/s/{token}", "/s/{token}/embed", "/v1/music/page/playback", "/oembed"})
+
+    def test_an_html_page_must_carry_the_code_of_its_status(self):
+        revoked = self.html_example("PageGone", "revoked")
+        self.assertEqual(self.kinds(self.error_page(410, revoked)), [])
+        self.assertEqual(self.kinds(self.error_page(404, revoked)), [("body", "")])
+        self.assertIn("does not match", self.problems(self.error_page(404, revoked))[0].message)
+        without_reference = re.sub(r'<p class="ref">.*?</p>\n', "", revoked)
+        self.assertEqual(self.kinds(self.error_page(410, without_reference)), [("body", ""), ("body", "")])
+        self.assertEqual(len(self.kinds(self.error_page(410, "<html>oops</html>"))), 3)
+        not_utf8 = self.error_page(410, revoked)
+        not_utf8.body = revoked.encode("utf-16")
+        self.assertEqual(self.kinds(not_utf8), [("body", "")])
+        self.assertIn("not UTF-8", self.problems(not_utf8)[0].message)
+
+    def test_a_share_page_must_carry_its_meta_tags_and_policy(self):
+        page = self.html_example("SharePage", "track")
+        headers = COMMON + LIMITED + HTML_TYPE + [("X-Robots-Tag", "noindex"), ("Content-Security-Policy", PAGE_CSP)]
+        self.assertEqual(self.kinds(Answer("GET", "/s/" + TOKEN, 200, headers, page.encode())), [])
+        no_card = page.replace('<meta name="twitter:card" content="summary">\n', "")
+        self.assertEqual(self.kinds(Answer("GET", "/s/" + TOKEN, 200, headers, no_card.encode())), [("body", "")])
+        for policy in (PAGE_CSP.replace("script-src " + STYLE, "script-src 'unsafe-inline'"),
+                       PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors *"),
+                       PAGE_CSP.replace("; form-action 'none'", ""),
+                       PAGE_CSP.replace("media-src https://music.example.org/v1/music/media/", "media-src *")):
+            with self.subTest(policy=policy):
+                changed = [h for h in headers if h[0] != "Content-Security-Policy"] + [("Content-Security-Policy", policy)]
+                self.assertEqual(self.kinds(Answer("GET", "/s/" + TOKEN, 200, changed, page.encode())),
+                                 [("header-value", "content-security-policy")])
+        # The embed page's policy names its framing origins; an error page's has no player.
+        embed = [h for h in headers if h[0] != "Content-Security-Policy"] + [
+            ("Content-Security-Policy", PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors https://blog.example.org"))]
+        self.assertEqual(self.kinds(Answer("GET", "/s/%s/embed" % TOKEN, 200, embed, page.encode()), config=EMBEDDING), [])
+        self.assertEqual(self.kinds(Answer("GET", "/s/" + TOKEN, 200, embed, page.encode())),
+                         [("header-value", "content-security-policy")])
+        self.assertEqual(self.kinds(self.error_page(csp=PAGE_CSP)), [("header-value", "content-security-policy")])
+
+    def test_the_page_routes_405_is_an_html_page(self):
+        page = self.html_example("PageMethodNotAllowed", "method_not_allowed")
+        allow = [("Allow", "GET, HEAD, OPTIONS")]
+        refused = self.error_page(405, page, extra=allow)
+        refused.method = "DELETE"
+        self.assertEqual(self.kinds(refused), [])
+        as_json = Answer("DELETE", "/s/" + TOKEN, 405, COMMON + LIMITED + JSON_TYPE + allow + [("X-Robots-Tag", "noindex")],
+                         error_body("METHOD_NOT_ALLOWED"))
+        self.assertIn(("content-type", "application/json; charset=utf-8"), self.kinds(as_json))
+
+    def test_the_refresh_answers_exactly_its_fields_and_codes(self):
+        media = [("RateLimit", '"per-ip";r=199;t=1'), ("RateLimit-Policy", '"per-ip";q=200;w=10')]
+        headers = COMMON + media + JSON_TYPE + [("X-Robots-Tag", "noindex")]
+        body = copy.deepcopy(self.doc["components"]["examples"]["PlaybackRefreshCollection"]["value"])
+        fresh = lambda b, status=200: Answer("GET", "/v1/music/page/playback", status, headers, json.dumps(b).encode())
+        self.assertEqual(self.kinds(fresh(body)), [])
+        for what, changed in {"a title": dict(body, tracks=[dict(body["tracks"][0], title="x")]),
+                              "a view field": dict(body, available=True),
+                              "a null URL": dict(body, tracks=[dict(body["tracks"][0], playback_url=None)]),
+                              "no expiry": {"tracks": body["tracks"]},
+                              "a zero expiry": dict(body, expires_in=0)}.items():
+            with self.subTest(what=what):
+                self.assertEqual({k for k, _ in self.kinds(fresh(changed))}, {"body"})
+        gone = lambda code: Answer("GET", "/v1/music/page/playback", 410, headers, error_body(code))
+        for code in ("PAGE_SESSION_EXPIRED", "SHARE_REVOKED", "SHARE_EXPIRED"):
+            self.assertEqual(self.kinds(gone(code)), [])
+        self.assertEqual(self.kinds(gone("SHARE_LIMIT_REACHED")), [("error-code", "SHARE_LIMIT_REACHED")])
+        invalid = Answer("GET", "/v1/music/page/playback", 403, headers, error_body("PAGE_SESSION_INVALID"))
+        self.assertEqual(self.kinds(invalid), [])
+        invalid.body = error_body("SIGNATURE_INVALID")
+        self.assertEqual(self.kinds(invalid), [("error-code", "SIGNATURE_INVALID")])
+
+    def test_oembed_answers_exactly_its_fields(self):
+        headers = COMMON + LIMITED + JSON_TYPE + [("X-Robots-Tag", "noindex")]
+        body = copy.deepcopy(self.doc["components"]["examples"]["OEmbedTrack"]["value"])
+        target = "/oembed?url=x&format=json"
+        answer = lambda b: Answer("GET", target, 200, headers, json.dumps(b).encode())
+        self.assertEqual(self.kinds(answer(body), config=EMBEDDING), [])
+        for what, changed in {"no provider_url": {k: v for k, v in body.items() if k != "provider_url"},
+                              "an extra field": dict(body, author_name="x"),
+                              "another version": dict(body, version="2.0"),
+                              "a script in html": dict(body, html="<script>alert(1)</script>"),
+                              "wider than the player": dict(body, width=481)}.items():
+            with self.subTest(what=what):
+                self.assertEqual({k for k, _ in self.kinds(answer(changed), config=EMBEDDING)}, {"body"})
+        without_limits = Answer("GET", target, 200, COMMON + JSON_TYPE, json.dumps(body).encode())
+        self.assertEqual(sorted(self.kinds(without_limits, config=EMBEDDING)),
+                         [("missing-header", "ratelimit"), ("missing-header", "ratelimit-policy")])
 
     def test_raw_answers_are_parsed_and_checked(self):
         answer = (b"HTTP/1.1 404 Not Found\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n"

@@ -3,9 +3,13 @@
 sharelink_testlib.Daemon runs every answer its tests receive through check(), so the document
 cannot drift from the daemon: the status must be documented for the method and path, every
 documented header must be present when required and well-formed when present (and sent once), the
-Content-Type must be one the document lists, and a JSON body must be valid against its schema.
-An answer to a path the document does not list is checked against x-sharelink-unrouted, an answer
-to a method a path does not serve against that path's x-sharelink-other-methods.
+Content-Type must be one the document lists, a JSON body must be valid against its schema, and a
+text body (the share page's HTML) against its string schema. An answer to a path the document does
+not list is checked against x-sharelink-unrouted, an answer to a method a path does not serve
+against that path's x-sharelink-other-methods. A path with x-sharelink-served-when is a route only
+under that configuration; under any other its answers are checked against x-sharelink-unrouted,
+so the checks take the daemon's configuration (the tables of its TOML file, as a dict; None: the
+built-in defaults the document names).
 
 A test that deliberately sends bytes no document can describe (a broken request line, binary
 garbage) says so with malformed=True: its answer must then be the document's 400 for a request
@@ -41,8 +45,6 @@ KNOWN_DEVIATIONS = (
               "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
     Deviation("*", "/v1/music/media/{track_id}", 416, "repeated-header", "x-robots-tag",
               "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
-    Deviation("*", "/v1/music/media/{track_id}", 410, "error-code", "SHARE_LIMIT_REACHED",
-              "SPEC 5: a link that has used up its views still plays the URLs it handed out"),
 )
 
 
@@ -71,6 +73,13 @@ def _range_matches(pattern, actual):
     if pattern.endswith("/*"):
         return actual.startswith(pattern[:-1])
     return pattern == actual
+
+
+def _text_error(error):
+    """What a schema error says about a text body, without quoting the whole page."""
+    if error.validator == "pattern":
+        return "does not match the pattern %r" % error.validator_value
+    return "is not valid: %s" % error.message[:300]
 
 
 def _is_json(media_type):
@@ -136,6 +145,22 @@ class ApiContract:
             self.routes.append((re.compile(pattern), template, item))
 
     # --- lookup -------------------------------------------------------------------------------
+    @staticmethod
+    def served(item, config):
+        """Whether the path item is a route under config (x-sharelink-served-when), and if not,
+        the first condition that fails, as text."""
+        for condition in item.get("x-sharelink-served-when", {}).get("config", []):
+            table, _, key = condition["key"].rpartition(".")
+            value = ((config or {}).get(table) or {}).get(key, condition["default"])
+            wanted = condition["is"]
+            if wanted == "non-empty":
+                ok = isinstance(value, (list, tuple, str)) and len(value) > 0
+            else:
+                ok = value == wanted
+            if not ok:
+                return False, "%s is %s" % (condition["key"], json.dumps(value))
+        return True, None
+
     def resolve(self, node):
         seen = 0
         while isinstance(node, dict) and "$ref" in node and seen < 16:
@@ -150,14 +175,17 @@ class ApiContract:
                 return template, item
         return None, None
 
-    def responses_for(self, answer, malformed=False):
-        """(what, route template, responses) that apply to the answer's request."""
+    def responses_for(self, answer, malformed=False, config=None):
+        """(what, route template, responses) that apply to the answer's request under config."""
         unrouted = self.document["x-sharelink-unrouted"]["responses"]
         if malformed:
             return "a request that cannot be parsed", None, {"400": unrouted["400"]}
         template, item = self.route(answer.path)
         if template is None:
             return "a path no route serves (%s)" % answer.path, None, unrouted
+        served, why = self.served(item, config)
+        if not served:
+            return "a path this configuration does not serve (%s, since %s)" % (template, why), None, unrouted
         operation = item.get(answer.method.lower())
         if operation is not None:
             return "%s %s" % (answer.method, template), template, operation["responses"]
@@ -234,14 +262,16 @@ class ApiContract:
             return problems
         if key_base.startswith("text/"):
             try:
-                answer.body.decode("utf-8")
+                text = answer.body.decode("utf-8")
             except UnicodeDecodeError as error:
                 return [Problem("body", "", "the %s body is not UTF-8: %s" % (key_base, error))]
+            return [Problem("body", "", "the %s body %s" % (key_base, _text_error(error)))
+                    for error in self._validate(text, media.get("schema", {}))]
         return []
 
-    def problems(self, answer, malformed=False):
+    def problems(self, answer, malformed=False, config=None):
         """What is wrong with answer, as Problems (empty: the document describes it)."""
-        what, template, responses = self.responses_for(answer, malformed)
+        what, template, responses = self.responses_for(answer, malformed, config)
         response = responses.get(str(answer.status))
         if response is None:
             documented = ", ".join(sorted(responses)) or "none"
@@ -252,9 +282,9 @@ class ApiContract:
         problems += self._content_problems(answer, response.get("content", {}))
         return what, template, problems
 
-    def check(self, answer, malformed=False):
+    def check(self, answer, malformed=False, config=None):
         """Raises ContractViolation naming every problem of answer that is not a known deviation."""
-        what, template, problems = self.problems(answer, malformed)
+        what, template, problems = self.problems(answer, malformed, config)
         left = [p for p in problems if not self.is_known_deviation(answer, template, p)]
         if left:
             raise ContractViolation("answer %d to %s %s does not match docs/api/openapi.yaml for %s:\n  %s"
@@ -278,13 +308,14 @@ def contract():
     return _CONTRACT
 
 
-def check(method, target, status, headers, body, malformed=False):
+def check(method, target, status, headers, body, malformed=False, config=None):
     """Checks one answer against the document; raises ContractViolation. headers: (name, value)
-    pairs as received (repeats kept); body: bytes, or None when it was not read."""
-    contract().check(Answer(method, target, status, headers, body), malformed)
+    pairs as received (repeats kept); body: bytes, or None when it was not read; config: the
+    daemon's configuration tables (None: the defaults)."""
+    contract().check(Answer(method, target, status, headers, body), malformed, config)
 
 
-def check_raw(request, answer, malformed=False):
+def check_raw(request, answer, malformed=False, config=None):
     """Checks the first answer in raw bytes to a raw request."""
     status, headers, body = parse_raw_answer(answer)
     line = None if malformed else parse_raw_request(request)
@@ -292,4 +323,4 @@ def check_raw(request, answer, malformed=False):
         raise ContractViolation("the raw request %r has no request line the document can describe: pass "
                                 "malformed=True if that is deliberate" % request[:60])
     method, target = line or ("GET", "/")
-    contract().check(Answer(method, target, status, headers, body), malformed)
+    contract().check(Answer(method, target, status, headers, body), malformed, config)

@@ -8,6 +8,7 @@ document (api_contract.py): a test fails at the first answer the document does
 not describe.
 """
 
+import copy
 import http.client
 import json
 import os
@@ -122,11 +123,13 @@ class Installation:
         return self.sharectl_json("share", "inspect", share_id_or_token)
 
 
-def check_answer(method, path, status, headers, body, malformed=False):
+def check_answer(method, path, status, headers, body, malformed=False, config=None):
     """Checks an answer of the daemon that a test received on a connection of its own against the
     OpenAPI document (Daemon.request and Daemon.raw do it themselves). headers: (name, value)
-    pairs as received; body: bytes, or None when the test streams it."""
-    api_contract.check(method, path, status, headers, body, malformed=malformed)
+    pairs as received; body: bytes, or None when the test streams it; config: the daemon's
+    configuration tables when the routes it serves are not the default ones (Daemon.check_answer
+    passes its own)."""
+    api_contract.check(method, path, status, headers, body, malformed=malformed, config=config)
 
 
 class Response:
@@ -148,6 +151,8 @@ class Daemon:
 
     def __init__(self, installation, extra_args=(), env=None):
         self.installation = installation
+        # The configuration this process started with: which routes it serves (api_contract).
+        self.config = copy.deepcopy(installation.config)
         argv = [SHARED_LINKD, "--config", installation.config_path] + list(extra_args)
         self.stderr_lines = []
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -198,8 +203,8 @@ class Daemon:
             conn.close()
 
     def check_answer(self, method, path, status, headers, body, malformed=False):
-        """check_answer() for an answer of this daemon."""
-        check_answer(method, path, status, headers, body, malformed=malformed)
+        """check_answer() for an answer of this daemon, under its configuration."""
+        check_answer(method, path, status, headers, body, malformed=malformed, config=self.config)
 
     def get(self, path, headers=None):
         return self.request("GET", path, headers)
@@ -229,7 +234,7 @@ class Daemon:
                 pass
             answer = b"".join(chunks)
             if answer:
-                api_contract.check_raw(data, answer, malformed=malformed)
+                api_contract.check_raw(data, answer, malformed=malformed, config=self.config)
             return answer
 
     def send_signal(self, signum):
