@@ -4,10 +4,12 @@
 #include <optional>
 #include <vector>
 
+#include "common/byte_range.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/media_access.hpp"
+#include "common/x_accel.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
