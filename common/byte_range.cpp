@@ -38,10 +38,10 @@ std::optional<std::uint64_t> parse_digits(std::string_view text) {
 
 // One non-empty range-spec of the bytes unit.
 struct RangeSpec {
-  bool suffix = false;              // "-suffix"
-  std::uint64_t first = 0;          // int-range
+  bool suffix = false;                // "-suffix"
+  std::uint64_t first = 0;            // int-range
   std::optional<std::uint64_t> last;  // int-range, when given
-  std::uint64_t suffix_length = 0;  // suffix-range
+  std::uint64_t suffix_length = 0;    // suffix-range
 };
 
 // nullopt when the element is not an int-range or suffix-range, or last < first.
@@ -75,7 +75,8 @@ ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
   full.length = size;
   header = trim_ows(header);
   const std::size_t equals = header.find('=');
-  if (equals == std::string_view::npos || !equals_ignoring_case(header.substr(0, equals), "bytes")) return full;
+  if (equals == std::string_view::npos || !equals_ignoring_case(header.substr(0, equals), "bytes"))
+    return full;
 
   // The list: elements between commas, each trimmed; empty ones skipped.
   std::optional<RangeSpec> only;

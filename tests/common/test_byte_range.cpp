@@ -69,7 +69,7 @@ TEST_CASE("parse_byte_range: empty list elements are allowed and skipped (RFC 91
       {"bytes=,0-1", 100, Kind::partial, 0, 2},
       {"bytes=0-1, ,\t,", 100, Kind::partial, 0, 2},
       {"bytes= 0-1 ", 100, Kind::partial, 0, 2},
-      {"bytes=,", 100, Kind::full, 0, 100},      // no element at all
+      {"bytes=,", 100, Kind::full, 0, 100},  // no element at all
       {"bytes=, ,", 100, Kind::full, 0, 100},
   });
 }
@@ -99,15 +99,15 @@ TEST_CASE("parse_byte_range: invalid headers are ignored (whole file)", "[byte_r
   check_cases({
       {"", 100, Kind::full, 0, 100},
       {"   ", 100, Kind::full, 0, 100},
-      {"bytes=5-2", 100, Kind::full, 0, 100},            // last < first
+      {"bytes=5-2", 100, Kind::full, 0, 100},  // last < first
       {"bytes=9-3", 100, Kind::full, 0, 100},
-      {"bytes=0-1,5-2", 100, Kind::full, 0, 100},        // one invalid element spoils the list
-      {"items=0-9", 100, Kind::full, 0, 100},            // unknown unit
+      {"bytes=0-1,5-2", 100, Kind::full, 0, 100},  // one invalid element spoils the list
+      {"items=0-9", 100, Kind::full, 0, 100},      // unknown unit
       {"bytes", 100, Kind::full, 0, 100},
       {"bytes=", 100, Kind::full, 0, 100},
       {"=0-9", 100, Kind::full, 0, 100},
-      {"bytes =0-9", 100, Kind::full, 0, 100},           // no whitespace in the unit
-      {"bytes= 3 - 4 ", 100, Kind::full, 0, 100},        // nor inside an element
+      {"bytes =0-9", 100, Kind::full, 0, 100},     // no whitespace in the unit
+      {"bytes= 3 - 4 ", 100, Kind::full, 0, 100},  // nor inside an element
       {"bytes=abc", 100, Kind::full, 0, 100},
       {"garbage", 100, Kind::full, 0, 100},
       {"bytes=-", 100, Kind::full, 0, 100},
