@@ -1,6 +1,7 @@
 #include "daemon/public_server.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
+#include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -76,11 +78,49 @@ class BoundedThreadPool : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-// httplib::Server with a real listen backlog (the library uses 5).
+// httplib::Server with a real listen backlog (the library uses 5), whose
+// connections run through ConnectionStream. cpp-httplib 0.11 calls the virtual
+// process_and_close_socket on a worker thread for every accepted connection;
+// this one is the library's own keep-alive loop over our stream: at most
+// keep_alive_max_count requests, each awaited for keep_alive_timeout, none
+// once the server stops, the last one answered with Connection: close. It
+// also ends the connection after an answer that asked for it
+// (ConnectionStream::close_after_answer). The worker thread that runs the
+// loop runs every handler of its requests, so current_connection() is the
+// connection of the request being handled.
 class TunedServer : public httplib::Server {
  public:
   bool widen_backlog() { return ::listen(svr_sock_, k_listen_backlog) == 0; }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    using std::chrono::microseconds;
+    using std::chrono::seconds;
+    const auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        seconds(read_timeout_sec_) + microseconds(read_timeout_usec_));
+    const auto write_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        seconds(write_timeout_sec_) + microseconds(write_timeout_usec_));
+    ConnectionStream connection(sock, read_timeout, write_timeout);
+    const CurrentConnection current(connection);
+    bool ok = false;
+    for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+      if (!connection.wait_for_request(seconds(keep_alive_timeout_sec_))) break;
+      connection.begin_request();
+      bool client_closes = false;
+      ok = process_request(connection, left == 1, client_closes, nullptr);
+      if (!ok || client_closes || connection.closing()) break;
+    }
+    connection.finish();
+    return ok;
+  }
 };
+
+// True when the request announces a body: this server never reads one.
+bool announces_body(const httplib::Request& req, const ConnectionStream* connection) {
+  if (connection != nullptr) return connection->head().has_body;
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
 
 // SPEC 4's code for a status httplib produced by itself (no route, bad request line...).
 PublicError error_for_status(int status) {
@@ -95,6 +135,16 @@ PublicError error_for_status(int status) {
 bool is_known_route(const std::string& path) {
   static const std::regex known(std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics");
   return std::regex_match(path, known);
+}
+
+// The path that names a request's route: httplib's, or for a request it
+// could not parse (no path), the target as the client sent it, up to its query.
+std::string route_path(const httplib::Request& req) {
+  if (!req.path.empty()) return req.path;
+  const ConnectionStream* connection = current_connection();
+  if (connection == nullptr) return {};
+  const std::string& target = connection->head().target;
+  return target.substr(0, target.find('?'));
 }
 
 }  // namespace
@@ -127,25 +177,53 @@ struct PublicServer::Impl {
         {"Access-Control-Allow-Origin", "*"},
     });
 
-    // Wrong method on a known route, and requests during shutdown, are
-    // answered before routing.
+    // Before any route (so every route, also one added later, gets them):
+    // requests during shutdown, request framing, and a wrong method on a
+    // known route.
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       // httplib 0.11 applies the Range ranges it parsed to every answer (JSON
       // bodies and errors included) without checking them against the length.
-      // Only the media route honours Range, and it parses the header itself,
-      // so the parsed ranges are dropped for every request. The Request is the
-      // server's own non-const object; handlers only see it as const.
+      // It never sees a Range field (ConnectionStream withholds it for the
+      // media route, which parses it itself); clearing keeps that true should
+      // one ever slip through. The Request is the server's own non-const
+      // object; handlers only see it as const.
       const_cast<httplib::Request&>(req).ranges.clear();
+      ConnectionStream* connection = current_connection();
       if (stopping.load()) {
+        if (connection != nullptr) connection->close_after_answer();
         answer_outside_route(req, res, PublicError::service_unavailable);
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
+      }
+      // Framing (SPEC 4; RFC 9112 section 11.2, request smuggling): this
+      // server reads no bodies, and httplib would take an unread body for the
+      // next request. A request that announces one, or whose field lines a
+      // proxy in front may read differently, is the last one on its
+      // connection: nothing the client sent after it is read as a request. On
+      // GET, HEAD and OPTIONS (any path) it is refused; other methods get
+      // their usual answer (405, 404) and the connection closes after it.
+      const bool malformed = connection != nullptr && connection->head().malformed;
+      if (malformed || announces_body(req, connection)) {
+        if (connection != nullptr) connection->close_after_answer();
+        if (malformed || req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") {
+          answer_outside_route(req, res, PublicError::bad_request);
+          return httplib::Server::HandlerResponse::Handled;
+        }
       }
       if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS" && is_known_route(req.path)) {
         answer_outside_route(req, res, PublicError::method_not_allowed);
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // The last answer of a connection says so (httplib writes Keep-Alive
+    // unless the request itself asked to close).
+    server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      const ConnectionStream* connection = current_connection();
+      if (connection == nullptr || !connection->closing()) return;
+      res.headers.erase("Keep-Alive");
+      res.headers.erase("Connection");
+      res.set_header("Connection", "close");
     });
 
     server.Get(k_resolve_pattern, [this](const httplib::Request& req, httplib::Response& res) {
@@ -198,10 +276,16 @@ struct PublicServer::Impl {
     server.Options(k_media_pattern, preflight);
 
     // Every status >= 400 passes here, including those our handlers set: keep
-    // a body already written, give every other one SPEC 4's JSON.
+    // a body already written, give every other one SPEC 4's JSON. An empty
+    // body means httplib answered by itself: no route (404), or a request it
+    // could not parse, after which the connection's framing is unknown, so
+    // it closes.
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          if (ConnectionStream* connection = current_connection(); connection != nullptr && res.status != 404) {
+            connection->close_after_answer();
+          }
           answer_outside_route(req, res, error_for_status(res.status));
           return httplib::Server::HandlerResponse::Handled;
         }));
@@ -226,8 +310,9 @@ struct PublicServer::Impl {
   // one audit record, like every other request to those routes. Returns the
   // request id for the answer; the caller sets it.
   std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
-    const bool resolve = std::regex_match(req.path, resolve_route_);
-    const bool media = !resolve && std::regex_match(req.path, media_route_);
+    const std::string path = route_path(req);
+    const bool resolve = std::regex_match(path, resolve_route_);
+    const bool media = !resolve && std::regex_match(path, media_route_);
     if (!resolve && !media) return next_request_id();
     const RequestContext ctx(req, state);
     RateLimiter& limiter = resolve ? state.resolve_limiter() : state.media_limiter();
