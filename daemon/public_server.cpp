@@ -15,6 +15,7 @@
 #include "common/logfmt.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
+#include "daemon/listen_socket.hpp"
 #include "daemon/routes.hpp"
 
 namespace sharelink {
@@ -78,8 +79,9 @@ class BoundedThreadPool : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-// httplib::Server with a real listen backlog (the library uses 5), whose
-// connections run through ConnectionStream. cpp-httplib 0.11 calls the virtual
+// httplib::Server on our listening socket (exclusive, with a real backlog:
+// the library binds with SO_REUSEPORT and a backlog of 5), whose connections
+// run through ConnectionStream. cpp-httplib 0.11 calls the virtual
 // process_and_close_socket on a worker thread for every accepted connection;
 // this one is the library's own keep-alive loop over our stream: at most
 // keep_alive_max_count requests, each awaited for keep_alive_timeout, none
@@ -90,7 +92,15 @@ class BoundedThreadPool : public httplib::TaskQueue {
 // connection of the request being handled.
 class TunedServer : public httplib::Server {
  public:
-  bool widen_backlog() { return ::listen(svr_sock_, k_listen_backlog) == 0; }
+  ~TunedServer() override {
+    if (!listened_ && svr_sock_ != INVALID_SOCKET) ::close(svr_sock_);
+  }
+  void adopt_listening_socket(int fd) { svr_sock_ = fd; }
+  // listen_after_bind(); from then on the library owns (and closes) the socket.
+  bool serve() {
+    listened_ = true;
+    return listen_after_bind();
+  }
 
  private:
   bool process_and_close_socket(socket_t sock) override {
@@ -113,6 +123,8 @@ class TunedServer : public httplib::Server {
     connection.finish();
     return ok;
   }
+
+  bool listened_ = false;
 };
 
 // True when the request announces a body: this server never reads one.
@@ -155,6 +167,7 @@ struct PublicServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};  // serve() has been called
   std::atomic<bool> served{false};   // serve() is returning
+  bool loopback = false;             // bound to a loopback address (set by bind())
   const std::regex resolve_route_{k_resolve_pattern};
   const std::regex media_route_{k_media_pattern};
 
@@ -346,21 +359,16 @@ PublicServer::PublicServer(ServerState& state) : impl_(std::make_unique<Impl>(st
 PublicServer::~PublicServer() = default;
 
 int PublicServer::bind() {
-  const auto address = parse_listen_address(impl_->state.config().server.listen);
-  if (!address) throw Error("server.listen: expected HOST:PORT, got \"" + impl_->state.config().server.listen + "\"");
-  const std::string& host = address->host;
-  const int port = address->port;
-  int bound = port;
-  if (port == 0) {
-    bound = impl_->server.bind_to_any_port(host);
-    if (bound <= 0) throw Error("cannot listen on " + impl_->state.config().server.listen);
-  } else if (!impl_->server.bind_to_port(host, port)) {
-    throw Error("cannot listen on " + impl_->state.config().server.listen +
-                " (address in use, or not an address of this machine)");
-  }
-  if (!impl_->server.widen_backlog()) log_event(LogLevel::warn, "could not widen the listen backlog");
-  return bound;
+  const std::string& listen = impl_->state.config().server.listen;
+  const auto address = parse_listen_address(listen);
+  if (!address) throw Error("server.listen: expected HOST:PORT, got \"" + listen + "\"");
+  const ListeningSocket socket = open_listening_socket(address->host, address->port, k_listen_backlog);
+  impl_->server.adopt_listening_socket(socket.fd);
+  impl_->loopback = socket.loopback;
+  return socket.port;
 }
+
+bool PublicServer::loopback_only() const { return impl_->loopback; }
 
 // httplib's stop() does nothing until listen_after_bind() has marked the
 // server running, so a signal that arrives just after "listening" was logged
@@ -371,7 +379,7 @@ int PublicServer::bind() {
 bool PublicServer::serve() {
   impl_->serving.store(true);
   bool ok = true;
-  if (!impl_->stopping.load()) ok = impl_->server.listen_after_bind();
+  if (!impl_->stopping.load()) ok = impl_->server.serve();
   impl_->served.store(true);
   return ok;
 }
