@@ -87,23 +87,20 @@ void RequestHeadScanner::note_request_line(std::string_view line) {
 }
 
 void RequestHeadScanner::finish_line(std::string& out) {
-  std::string line;
-  line.swap(line_);
+  // line_ is cleared, not swapped away, so its buffer serves every line.
+  const std::string_view line(line_);
   if (!request_line_seen_) {
     note_request_line(line);
     out += line;
-    return;
-  }
-  if (line == "\r\n") {
+  } else if (line == "\r\n") {
     state_ = State::complete;
     out += line;
-    return;
+  } else {
+    const bool crlf = line.size() >= 2 && line[line.size() - 2] == '\r';
+    if (!crlf) head_.malformed = true;  // LF alone: the library skips the line, a proxy may not
+    take_field_line(line.substr(0, line.size() - (crlf ? 2 : 1)), line, out);
   }
-  const bool crlf = line.size() >= 2 && line[line.size() - 2] == '\r';
-  if (!crlf) head_.malformed = true;  // LF alone: the library skips the line, a proxy may not
-  std::string_view content(line);
-  content.remove_suffix(crlf ? 2 : 1);
-  take_field_line(content, line, out);
+  line_.clear();
 }
 
 void RequestHeadScanner::take_field_line(std::string_view content, std::string_view line, std::string& out) {

@@ -47,7 +47,7 @@ std::string next_request_id() {
   return id;
 }
 
-std::string peer_address(const httplib::Request& req) {
+std::string_view peer_address(const httplib::Request& req) {
   if (const ConnectionStream* connection = current_connection()) return connection->peer_ip();
   return req.remote_addr;
 }

@@ -17,7 +17,8 @@ namespace sharelink {
 
 // The socket peer of a request: the connection's, known before anything was
 // parsed (so also for a request httplib could not parse), else httplib's.
-std::string peer_address(const httplib::Request& req);
+// Valid while the request is being handled.
+std::string_view peer_address(const httplib::Request& req);
 
 // The Range field of a request as the client sent it (httplib never sees it:
 // ConnectionStream withholds it). nullopt when there is none, or more than
