@@ -1,5 +1,4 @@
-// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order) and the `track import`
-// line format.
+// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order).
 #pragma once
 
 #include <cstdint>
@@ -69,17 +68,5 @@ std::string pretty_json(std::string_view document);
 std::string audit_record_json(const AuditRecord& record, bool compact = false);
 // {"total", "by_outcome": {"event/outcome": n}, "top_clients": [{"client_ip", "count"}]}
 std::string audit_stats_json(const AuditStats& stats);
-
-// One line of `track import`: a JSON object with the keys of `track show --json`.
-struct ImportedTrack {
-  Track track;
-  bool has_mime_type = false;
-  bool has_created_at = false;
-};
-// Checks syntax, known keys, types, the id form (SPEC 2), the licence class
-// and times. Throws UsageError describing the first problem (the caller adds
-// FILE:LINE). id, title, engine, mode, licence_class, licence_version and
-// audio_path are required; audio_path is returned as written.
-ImportedTrack parse_track_line(std::string_view line);
 
 }  // namespace sharelink

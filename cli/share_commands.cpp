@@ -14,8 +14,6 @@
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_max_note_bytes = 1000;
-constexpr std::size_t k_max_reason_bytes = 500;
 
 ShareReport report_of(Context& context, Share share) {
   ShareReport report;

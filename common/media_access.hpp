@@ -1,4 +1,4 @@
-// The library side of the signed media route (SPEC 5): share/track checks, safe file opening, byte ranges.
+// The library side of the signed media route (SPEC 5): share/track checks and safe file opening.
 #pragma once
 
 #include <cstddef>
@@ -108,35 +108,5 @@ struct MediaFileOpen {
 // Throws Error only when media_root itself cannot be resolved (the message
 // names it). Thread-safe.
 MediaFileOpen open_media_file(const std::filesystem::path& media_root, std::string_view audio_path);
-
-// A Range request header (RFC 9110 section 14) applied to a file of size bytes.
-struct ByteRange {
-  enum class Kind {
-    full,           // no usable Range: answer 200 with the whole file
-    partial,        // answer 206 with bytes [first, first + length)
-    unsatisfiable,  // answer 416 with Content-Range: bytes */size
-  };
-  Kind kind = Kind::full;
-  std::uint64_t first = 0;
-  std::uint64_t length = 0;  // for full: size
-};
-
-// Interprets one Range header value. A single "bytes=" range (first-last,
-// first-, or -suffix; the unit case-insensitive, spaces around tolerated) is
-// partial, with last clamped to size - 1 and a suffix longer than the file
-// taken as the whole file; a range starting at or past the end (or any range
-// of an empty file, or "-0") is unsatisfiable. An empty header, another unit,
-// a syntax error, last < first, and several ranges give full: the server may
-// ignore a Range it does not support, and answering a multi-range request
-// with the whole file keeps responses simple for players. Thread-safe.
-ByteRange parse_byte_range(std::string_view header, std::uint64_t size);
-
-// "bytes first-last/size" for a partial range.
-std::string content_range(const ByteRange& range, std::uint64_t size);
-
-// The X-Accel-Redirect value for x_accel mode: prefix + "/" + audio_path with
-// every byte of each path segment outside A-Za-z0-9-._~ percent-encoded
-// (uppercase hex); '/' separators are kept and the prefix is used as given.
-std::string x_accel_redirect_uri(std::string_view prefix, std::string_view audio_path);
 
 }  // namespace sharelink
