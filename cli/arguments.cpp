@@ -11,7 +11,6 @@
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_max_quoted_bytes = 200;
 constexpr std::string_view k_time_forms =
     "an RFC 3339 time (2026-07-28T10:30:00Z) or a span (90s, 15m, 12h, 7d)";
 
@@ -23,39 +22,7 @@ bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool has_control_character(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
-bool is_mime_token(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
-  });
-}
-
 }  // namespace
-
-std::string quote_value(std::string_view value) {
-  std::string out = "\"";
-  std::size_t used = 0;
-  for (char c : value) {
-    if (used++ == k_max_quoted_bytes) {
-      out += "...";
-      break;
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::int64_t parse_whole_number(std::string_view flag, std::string_view text, std::int64_t min,
                                 std::int64_t max, std::string_view unit) {
@@ -112,38 +79,18 @@ std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text
   fail(flag, "a span (90s, 15m, 12h, 7d)", text);
 }
 
-std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes) {
-  const std::string expected =
-      "a non-empty text of at most " + std::to_string(max_bytes) + " bytes without control characters";
-  if (text.empty() || text.size() > max_bytes || has_control_character(text)) fail(flag, expected, text);
-  return std::string(text);
-}
-
-LicenceClass parse_licence_class_arg(std::string_view what, std::string_view text) {
-  const auto licence_class = parse_licence_class(text);
-  if (!licence_class) {
-    throw UsageError(std::string(what) + ": unknown licence class " + quote_value(text) +
-                     " (one of commercial_cleared, commercial_enterprise, personal_only, unclear)");
-  }
-  return *licence_class;
-}
-
 Visibility parse_visibility_arg(std::string_view flag, std::string_view text) {
   return *parse_visibility(parse_choice(flag, text, {"link_only", "public"}));
-}
-
-std::string parse_licence_version(std::string_view what, std::string_view text) {
-  const bool valid = !text.empty() && text.size() <= 32 && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-  if (!valid) fail(what, "a licence version of 1 to 32 of A-Z a-z 0-9 . _ - (e.g. 2026-01)", text);
-  return std::string(text);
 }
 
 std::string audio_path_inside(std::string_view what, std::string_view path,
                               const std::filesystem::path& media_root) {
   namespace fs = std::filesystem;
   if (path.empty()) throw UsageError(std::string(what) + ": the audio path is empty");
+  if (path.size() > k_max_audio_path_bytes) {
+    throw UsageError(std::string(what) + ": at most " + std::to_string(k_max_audio_path_bytes) + " bytes, got " +
+                     std::to_string(path.size()));
+  }
   const fs::path root = fs::absolute(media_root).lexically_normal();
   const fs::path given(path);
   const fs::path full = (given.is_absolute() ? given : root / given).lexically_normal();
@@ -174,15 +121,6 @@ std::string guess_mime_type(std::string_view audio_path) {
     if (guess.extension == extension) return std::string(guess.mime);
   }
   return "audio/mpeg";
-}
-
-std::string parse_mime_type(std::string_view flag, std::string_view text) {
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos || text.size() > 127 || !is_mime_token(text.substr(0, slash)) ||
-      !is_mime_token(text.substr(slash + 1))) {
-    fail(flag, "a MIME type such as audio/mpeg", text);
-  }
-  return std::string(text);
 }
 
 }  // namespace sharelink

@@ -1,5 +1,5 @@
 // Checked parsing of operator-supplied values: each failure is a UsageError naming the flag, the value and
-// what is allowed.
+// what is allowed. (The checks of catalogue texts live in common/catalog_text.hpp, shared with track import.)
 #pragma once
 
 #include <chrono>
@@ -9,17 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/catalog_text.hpp"
 #include "common/domain.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
-
-// What an imported or --id identifier may look like (SPEC 2), for messages.
-inline constexpr std::string_view k_track_id_form = "mtrack_ followed by 1 to 64 of A-Z a-z 0-9 _ -";
-inline constexpr std::string_view k_collection_id_form = "mcoll_ followed by 1 to 64 of A-Z a-z 0-9 _ -";
-
-// The value quoted for a message: control characters escaped, at most 200 bytes.
-std::string quote_value(std::string_view value);
 
 // A whole number in [min, max] written in decimal digits (no sign, no spaces).
 // Digit strings too large for int64 saturate to INT64_MAX, so "huge" values
@@ -45,15 +39,8 @@ TimePoint parse_time_arg(std::string_view flag, std::string_view text, TimePoint
 // A span "90s", "15m", "12h", "7d". Throws UsageError otherwise.
 std::chrono::seconds parse_span_arg(std::string_view flag, std::string_view text);
 
-// A non-empty text without control characters, at most max_bytes long. Throws UsageError otherwise.
-std::string parse_text(std::string_view flag, std::string_view text, std::size_t max_bytes);
-
-// One of the four licence classes of SPEC 4. Throws UsageError listing them otherwise.
-LicenceClass parse_licence_class_arg(std::string_view what, std::string_view text);
 // link_only or public. Throws UsageError listing them otherwise.
 Visibility parse_visibility_arg(std::string_view flag, std::string_view text);
-// A licence version: 1 to 32 of A-Z a-z 0-9 . _ -. Throws UsageError otherwise.
-std::string parse_licence_version(std::string_view what, std::string_view text);
 
 // The path of an audio file relative to media_root (generic form, "/" separated).
 // A relative path is taken from media_root; an absolute one must lie inside it
@@ -66,8 +53,5 @@ std::string audio_path_inside(std::string_view what, std::string_view path,
 // ogg/oga/opus audio/ogg, flac audio/flac, wav audio/wav, m4a/aac audio/mp4,
 // webm audio/webm), else audio/mpeg.
 std::string guess_mime_type(std::string_view audio_path);
-
-// "type/subtype" of token characters. Throws UsageError otherwise.
-std::string parse_mime_type(std::string_view flag, std::string_view text);
 
 }  // namespace sharelink

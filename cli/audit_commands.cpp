@@ -136,7 +136,7 @@ AuditFilter filter_of(Context& context, const AuditQueryArgs& args) {
     // The token's own link, if it has one: its records are found through it.
     if (const auto share = find_share_by_token(context.admin(), *args.token)) filter.token_share_id = share->id;
   }
-  if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "media", "admin"});
+  if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "page", "media", "admin"});
   if (args.outcome) {
     filter.outcome = parse_choice(
         "--outcome", *args.outcome,

@@ -16,15 +16,13 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/resolver.hpp"
+#include "common/track_import.hpp"
 
 namespace sharelink {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t k_max_title_bytes = 500;
-constexpr std::size_t k_max_word_bytes = 100;  // engine, mode
-constexpr std::size_t k_max_description_bytes = 2000;
 constexpr std::size_t k_max_import_problems_shown = 20;
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
@@ -228,8 +226,7 @@ ImportPlan plan_import(Context& context, std::istream& in, const std::string& la
       ImportedTrack imported = parse_track_line(line);
       Track& track = imported.track;
       track.audio_path = audio_path_inside("\"audio_path\"", track.audio_path, media_root);
-      track.mime_type = imported.has_mime_type ? parse_mime_type("\"mime_type\"", track.mime_type)
-                                               : guess_mime_type(track.audio_path);
+      if (!imported.has_mime_type) track.mime_type = guess_mime_type(track.audio_path);
       if (const auto [it, inserted] = line_of_id.emplace(track.id, number); !inserted) {
         throw UsageError("id \"" + track.id + "\" already appears on line " + std::to_string(it->second));
       }
@@ -285,8 +282,8 @@ CommandResult run_licence_list(Context& context) {
 CommandResult run_track_add(Context& context, const TrackAddArgs& args) {
   Track track;
   track.title = parse_text("--title", args.title, k_max_title_bytes);
-  track.engine = parse_text("--engine", args.engine, k_max_word_bytes);
-  track.mode = parse_text("--mode", args.mode, k_max_word_bytes);
+  track.engine = parse_text("--engine", args.engine, k_max_engine_bytes);
+  track.mode = parse_text("--mode", args.mode, k_max_mode_bytes);
   const auto at = args.licence.find('@');
   if (at == std::string::npos) {
     throw UsageError("--licence: expected CLASS@VERSION (e.g. personal_only@2026-01), got " +
@@ -389,7 +386,7 @@ CommandResult run_track_restore(Context& context, const std::string& id) {
 
 CommandResult run_collection_create(Context& context, const CollectionCreateArgs& args) {
   Collection collection;
-  collection.name = parse_text("--name", args.name, k_max_title_bytes);
+  collection.name = parse_text("--name", args.name, k_max_collection_name_bytes);
   if (args.description)
     collection.description = parse_text("--description", *args.description, k_max_description_bytes);
   if (args.id && !is_collection_id(*args.id)) {

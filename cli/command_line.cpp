@@ -9,11 +9,15 @@
 
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
+#include "common/catalog_text.hpp"
 
 namespace sharelink {
 namespace {
 
 using Run = std::function<CommandResult(Context&)>;
+
+// "N bytes", for the limits named in --help (texts are valid UTF-8 without control characters).
+std::string bytes(std::size_t limit) { return std::to_string(limit) + " bytes"; }
 
 // Binds an option whose absence matters (std::optional stays empty unless given).
 CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<std::string>& target,
@@ -77,9 +81,9 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   auto add_args = std::make_shared<TrackAddArgs>();
   CLI::App* add = wiring.command(track, "add", "Add one track",
                                  [add_args](Context& c) { return run_track_add(c, *add_args); });
-  add->add_option("--title", add_args->title, "Title")->required();
-  add->add_option("--engine", add_args->engine, "Engine key")->required();
-  add->add_option("--mode", add_args->mode, "Generation mode")->required();
+  add->add_option("--title", add_args->title, "Title (at most " + bytes(k_max_title_bytes) + ")")->required();
+  add->add_option("--engine", add_args->engine, "Engine key (at most " + bytes(k_max_engine_bytes) + ")")->required();
+  add->add_option("--mode", add_args->mode, "Generation mode (at most " + bytes(k_max_mode_bytes) + ")")->required();
   add->add_option("--licence", add_args->licence, "Licence, e.g. personal_only@2026-01")
       ->required()
       ->type_name("CLASS@VERSION");
@@ -94,7 +98,7 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   add_optional(add, "--id", add_args->id, "Track id (default: a new mtrack_ id)", "ID");
 
   auto import_file = std::make_shared<std::string>();
-  CLI::App* import = wiring.command(track, "import", "Upsert tracks from JSON Lines (all or nothing)",
+  CLI::App* import = wiring.command(track, "import", "Upsert tracks from JSON Lines (all or nothing; texts as for track add)",
                                     [import_file](Context& c) { return run_track_import(c, *import_file); });
   import->add_option("FILE", *import_file, "JSON Lines file, or - for standard input")->required();
   wiring.command(track, "list", "List tracks", run_track_list);
@@ -123,8 +127,9 @@ void add_catalog_commands(CLI::App& app, Wiring& wiring) {
   CLI::App* create =
       wiring.command(collection, "create", "Create an empty collection",
                      [create_args](Context& c) { return run_collection_create(c, *create_args); });
-  create->add_option("--name", create_args->name, "Name")->required();
-  add_optional(create, "--description", create_args->description, "Description");
+  create->add_option("--name", create_args->name, "Name (at most " + bytes(k_max_collection_name_bytes) + ")")->required();
+  add_optional(create, "--description", create_args->description,
+               "Description (at most " + bytes(k_max_description_bytes) + ")");
   add_optional(create, "--id", create_args->id, "Collection id (default: a new mcoll_ id)", "ID");
 
   struct MembershipCommand {
@@ -175,7 +180,7 @@ void add_share_commands(CLI::App& app, Wiring& wiring) {
   add_optional(create, "--expires-at", create_args->expires_at,
                "Expire at an RFC 3339 time or after a span (7d)", "TIME");
   add_optional(create, "--max-views", create_args->max_views, "Serve at most N views", "N");
-  add_optional(create, "--note", create_args->note, "Operator note");
+  add_optional(create, "--note", create_args->note, "Operator note (at most " + bytes(k_max_note_bytes) + ")");
 
   auto status = std::make_shared<std::optional<std::string>>();
   auto target = std::make_shared<std::optional<std::string>>();
@@ -199,7 +204,7 @@ void add_share_commands(CLI::App& app, Wiring& wiring) {
       wiring.command(share, "revoke", "Revoke a share link (idempotent)",
                      [revoke_id, reason](Context& c) { return run_share_revoke(c, *revoke_id, *reason); });
   revoke->add_option("ID", *revoke_id, "Share link id")->required();
-  add_optional(revoke, "--reason", *reason, "Why (kept with the link)");
+  add_optional(revoke, "--reason", *reason, "Why, kept with the link (at most " + bytes(k_max_reason_bytes) + ")");
 
   auto expire_id = std::make_shared<std::string>();
   auto at = std::make_shared<std::optional<std::string>>();
@@ -224,7 +229,7 @@ void add_audit_commands(CLI::App& app, Wiring& wiring) {
   add_optional(audit, "--ip", query->ip, "Client address or CIDR", "ADDR|CIDR");
   add_optional(audit, "--share", query->share, "Share link id", "ID");
   add_optional(audit, "--token", query->token, "Share token (matched by fingerprint)", "TOKEN");
-  add_optional(audit, "--event", query->event, "resolve | media | admin", "EVENT");
+  add_optional(audit, "--event", query->event, "resolve | page | media | admin", "EVENT");
   add_optional(audit, "--outcome", query->outcome, "Outcome, e.g. not_found", "OUTCOME");
   add_optional(audit, "--since", query->since, "RFC 3339 time or a span back from now (7d)", "TIME");
   add_optional(audit, "--until", query->until, "RFC 3339 time or a span back from now", "TIME");

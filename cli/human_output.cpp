@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "common/catalog_text.hpp"
+
 namespace sharelink {
 namespace {
 
@@ -22,6 +24,7 @@ Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
 
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(headers_.size());
+  for (auto& cell : cells) cell = visible_text(cell);
   rows_.push_back(std::move(cells));
 }
 
@@ -51,7 +54,7 @@ void print_fields(std::ostream& out, const Fields& fields) {
   for (const auto& [key, value] : fields) width = std::max(width, display_width(key) + 1);
   for (const auto& [key, value] : fields) {
     print_padded(out, key + ":", width);
-    out << ' ' << value << '\n';
+    out << ' ' << visible_text(value) << '\n';
   }
 }
 

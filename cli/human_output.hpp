@@ -12,7 +12,10 @@
 
 namespace sharelink {
 
-// Columns padded to their widest cell (UTF-8 aware), two spaces apart.
+// Columns padded to their widest cell (UTF-8 aware), two spaces apart. Every
+// cell is shown as visible_text (common/catalog_text.hpp): a value that
+// reached the database by other means than sharectl cannot move the cursor,
+// recolour or retitle the terminal.
 class Table {
  public:
   explicit Table(std::vector<std::string> headers);
@@ -29,7 +32,7 @@ class Table {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-// "key: value" lines with the values aligned.
+// "key: value" lines with the values aligned, each value as visible_text.
 void print_fields(std::ostream& out, const Fields& fields);
 
 // "-" for an empty value, so a table never has a blank cell.

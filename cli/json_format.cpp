@@ -26,44 +26,6 @@ Json value_or_null(const std::optional<T>& value) {
 
 Json text_or_null(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
 
-constexpr const char* k_track_keys[] = {
-    "id",           "title",         "engine",          "mode",          "measured_duration_seconds",
-    "instrumental", "licence_class", "licence_version", "no_commercial", "mime_type",
-    "audio_path",   "removed_at",    "created_at"};
-
-std::string required_string(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end()) throw UsageError(std::string("missing required key \"") + key + "\"");
-  if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
-    throw UsageError(std::string("\"") + key + "\" must be a non-empty string");
-  }
-  return it->get<std::string>();
-}
-
-bool optional_bool(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end()) return false;
-  if (!it->is_boolean()) throw UsageError(std::string("\"") + key + "\" must be true or false");
-  return it->get<bool>();
-}
-
-std::optional<TimePoint> optional_time(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
-  std::optional<TimePoint> t;
-  if (it->is_string()) t = parse_rfc3339(it->get_ref<const std::string&>());
-  if (!t)
-    throw UsageError(std::string("\"") + key + "\" must be an RFC 3339 time (2026-07-28T10:30:00Z) or null");
-  return t;
-}
-
-// nlohmann prefixes its messages with "[json.exception.parse_error.101] ".
-std::string without_exception_tag(const std::string& message) {
-  const auto end = message.find("] ");
-  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? message.substr(end + 2)
-                                                                               : message;
-}
-
 }  // namespace
 
 JsonObject& JsonObject::add(std::string key, std::string_view value) {
@@ -127,11 +89,12 @@ std::string collection_json(const Collection& collection) {
                         {"created_at", format_rfc3339(collection.created_at)}});
 }
 
-std::string created_share_json(const CreatedShare& created, std::string_view url) {
+std::string created_share_json(const CreatedShare& created, std::string_view url, std::string_view page_url) {
   const Share& share = created.share;
   return serialise(Json{{"id", share.id},
                         {"token", created.token},
                         {"url", url},
+                        {"page_url", page_url},
                         {"target_type", to_string(share.target_type)},
                         {"target_id", share.target_id},
                         {"visibility", to_string(share.visibility)},
@@ -197,52 +160,6 @@ std::string audit_stats_json(const AuditStats& stats) {
   for (const auto& [ip, count] : stats.top_clients)
     top_clients.push_back(Json{{"client_ip", ip}, {"count", count}});
   return serialise(Json{{"total", stats.total}, {"by_outcome", by_outcome}, {"top_clients", top_clients}});
-}
-
-ImportedTrack parse_track_line(std::string_view line) {
-  Json object;
-  try {
-    object = Json::parse(line);
-  } catch (const Json::parse_error& e) {
-    throw UsageError("not valid JSON: " + without_exception_tag(e.what()));
-  }
-  if (!object.is_object())
-    throw UsageError("expected a JSON object with the keys of \"sharectl track show --json\"");
-  static const std::set<std::string> known(std::begin(k_track_keys), std::end(k_track_keys));
-  for (const auto& [key, value] : object.items()) {
-    if (!known.contains(key)) throw UsageError("unknown key \"" + key + "\"");
-  }
-
-  ImportedTrack imported;
-  Track& track = imported.track;
-  track.id = required_string(object, "id");
-  if (!is_track_id(track.id))
-    throw UsageError("\"id\": expected " + std::string(k_track_id_form) + ", got " + quote_value(track.id));
-  track.title = required_string(object, "title");
-  track.engine = required_string(object, "engine");
-  track.mode = required_string(object, "mode");
-  track.licence_class = to_string(parse_licence_class_arg("\"licence_class\"", required_string(object, "licence_class")));
-  track.licence_version =
-      parse_licence_version("\"licence_version\"", required_string(object, "licence_version"));
-  track.audio_path = required_string(object, "audio_path");
-  if (const auto it = object.find("measured_duration_seconds"); it != object.end() && !it->is_null()) {
-    if (!it->is_number() || it->get<double>() < 0) {
-      throw UsageError("\"measured_duration_seconds\" must be a number >= 0 or null");
-    }
-    track.measured_duration_seconds = it->get<double>();
-  }
-  track.instrumental = optional_bool(object, "instrumental");
-  track.no_commercial = optional_bool(object, "no_commercial");
-  if (object.contains("mime_type")) {
-    track.mime_type = required_string(object, "mime_type");
-    imported.has_mime_type = true;
-  }
-  track.removed_at = optional_time(object, "removed_at");
-  if (const auto created_at = optional_time(object, "created_at")) {
-    track.created_at = *created_at;
-    imported.has_created_at = true;
-  }
-  return imported;
 }
 
 }  // namespace sharelink

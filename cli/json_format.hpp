@@ -1,5 +1,4 @@
-// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order) and the `track import`
-// line format.
+// The JSON documents of `sharectl --json` (SPEC 8 shapes, fields in the pinned order).
 #pragma once
 
 #include <cstdint>
@@ -46,7 +45,7 @@ std::string track_json(const Track& track);
 // SPEC 8 `collection show`: {"id", "name", "description", "track_ids", "removed_at", "created_at"}.
 std::string collection_json(const Collection& collection);
 // SPEC 8 `share create`: {"id", "token", "url", ...}. The only document that carries a token.
-std::string created_share_json(const CreatedShare& created, std::string_view url);
+std::string created_share_json(const CreatedShare& created, std::string_view url, std::string_view page_url);
 
 // A share link as `share inspect` / `share list` show it.
 struct ShareReport {
@@ -69,17 +68,5 @@ std::string pretty_json(std::string_view document);
 std::string audit_record_json(const AuditRecord& record, bool compact = false);
 // {"total", "by_outcome": {"event/outcome": n}, "top_clients": [{"client_ip", "count"}]}
 std::string audit_stats_json(const AuditStats& stats);
-
-// One line of `track import`: a JSON object with the keys of `track show --json`.
-struct ImportedTrack {
-  Track track;
-  bool has_mime_type = false;
-  bool has_created_at = false;
-};
-// Checks syntax, known keys, types, the id form (SPEC 2), the licence class
-// and times. Throws UsageError describing the first problem (the caller adds
-// FILE:LINE). id, title, engine, mode, licence_class, licence_version and
-// audio_path are required; audio_path is returned as written.
-ImportedTrack parse_track_line(std::string_view line);
 
 }  // namespace sharelink

@@ -15,9 +15,6 @@
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_max_note_bytes = 1000;
-constexpr std::size_t k_max_reason_bytes = 500;
-
 ShareReport report_of(Context& context, Share share) {
   ShareReport report;
   report.status = share_status(share, context.now());
@@ -136,23 +133,26 @@ CommandResult run_share_create(Context& context, const ShareCreateArgs& args) {
   const Share& share = created.share;
   // The token goes to stdout once and nowhere else: not to the audit log, not to stderr.
   const std::string url = context.config().public_base_url() + "/v1/music/shared/" + created.token;
+  const std::string page_url = context.config().public_base_url() + "/s/" + created.token;
   context.record_admin("share.create", share.id,
                        std::string(to_string(share.target_type)) + " " + share.target_id + ", expires " +
                            time_or(share.expires_at, "never") + ", max views " +
                            (share.max_views ? std::to_string(*share.max_views) : "unlimited"),
                        share.token_fp);
   if (context.json()) {
-    context.print_json(created_share_json(created, url));
+    context.print_json(created_share_json(created, url, page_url));
     return CommandResult::ok();
   }
   std::cout << "created share link " << share.id << " for " << to_string(share.target_type) << " " << share.target_id
             << "\n";
-  print_fields(std::cout, {{"url", url},
+  // The page link first: it is the one to give people; url is the API's.
+  print_fields(std::cout, {{"page_url", page_url},
+                           {"url", url},
                            {"visibility", to_string(share.visibility)},
                            {"expires_at", time_or(share.expires_at, "never")},
                            {"max_views", share.max_views ? std::to_string(*share.max_views) : "unlimited"},
                            {"token_fp", share.token_fp}});
-  std::cout << "The token in this URL is shown only now: shared-link keeps just its digest.\n";
+  std::cout << "The token in these links is shown only now: shared-link keeps just its digest.\n";
   return CommandResult::ok();
 }
 

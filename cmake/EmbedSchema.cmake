@@ -1,4 +1,4 @@
-# Script mode: turns schema/{main,audit}/NNNN_*.sql into a C++ source with one raw
+# Script mode: turns schema/{main,audit,postgresql}/NNNN_*.sql into a C++ source with one raw
 # string per migration, so both binaries carry the schema they need.
 # Inputs: SCHEMA_DIR, OUTPUT.
 function(embed_migrations dir out_var)
@@ -17,6 +17,7 @@ endfunction()
 
 embed_migrations("${SCHEMA_DIR}/main" main_body)
 embed_migrations("${SCHEMA_DIR}/audit" audit_body)
+embed_migrations("${SCHEMA_DIR}/postgresql" postgresql_body)
 
 file(WRITE "${OUTPUT}.tmp" "// Generated from schema/*/*.sql by cmake/EmbedSchema.cmake; do not edit.
 #include \"common/schema.hpp\"
@@ -27,10 +28,19 @@ constexpr Migration k_main_migrations[] = {
 ${main_body}};
 constexpr Migration k_audit_migrations[] = {
 ${audit_body}};
+constexpr Migration k_postgresql_migrations[] = {
+${postgresql_body}};
 }  // namespace
 
 std::span<const Migration> migrations(SchemaKind kind) {
-  if (kind == SchemaKind::audit) return k_audit_migrations;
+  switch (kind) {
+    case SchemaKind::main:
+      return k_main_migrations;
+    case SchemaKind::audit:
+      return k_audit_migrations;
+    case SchemaKind::postgresql:
+      return k_postgresql_migrations;
+  }
   return k_main_migrations;
 }
 

@@ -1,6 +1,7 @@
 # The Debian package (cpack -G DEB in the build directory): shared-link_<version>_amd64.deb with both
-# binaries in /usr/bin, the packaged configuration as a conffile, the systemd unit, the nginx site
-# and the maintainer scripts of packaging/deb/ (service user, /var/lib/shared-linkd, sharectl init).
+# binaries in /usr/bin, the packaged configuration as a conffile, the systemd unit, the nginx site,
+# the man pages, the bash completion, the OpenAPI document and docs/ (cmake/Documentation.cmake), and
+# the maintainer scripts of packaging/deb/ (service user, /var/lib/shared-linkd, sharectl init).
 
 set(SHARELINK_PACKAGING_DIR "${PROJECT_SOURCE_DIR}/packaging")
 set(SHARELINK_DOC_DIR "share/doc/shared-link")
@@ -43,4 +44,7 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx-light | nginx")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${SHARELINK_DEB_CONTROL_DIR}/conffiles;${SHARELINK_DEB_CONTROL_DIR}/postinst;${SHARELINK_DEB_CONTROL_DIR}/prerm;${SHARELINK_DEB_CONTROL_DIR}/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+# The package carries the man pages (cmake/Documentation.cmake): refuse to build it without them.
+set(CPACK_SHARELINK_MAN_PAGES_BUILT "${SHARELINK_MAN_PAGES_BUILT}")
+set(CPACK_PRE_BUILD_SCRIPTS "${PROJECT_SOURCE_DIR}/cmake/RequireManPages.cmake")
 include(CPack)

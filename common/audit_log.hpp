@@ -115,8 +115,9 @@ class AuditStore {
   // Counts per event/outcome and the top_clients most frequent client_ip
   // values, over records with ts >= since (all records when nullopt).
   AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients = 10);
-  // share inspect: the last successful resolve (event resolve, outcome ok) and
-  // resolve counts by outcome for one share link; empty when it has none.
+  // share inspect: the last successful opening of one share link (event
+  // resolve or page: the API and the share page, outcome ok) and the
+  // openings by outcome; empty when it has none.
   ShareAuditSummary share_summary(const std::string& share_id);
   // Deletes records older than now - retention_days and truncates client_ip
   // (IPv4 /24, IPv6 /48) of records older than now - ip_retention_days, in

@@ -20,7 +20,7 @@ namespace sharelink {
 struct AuditRecord {
   std::int64_t id = 0;        // assigned by the database, increasing
   TimePoint ts;               // stored in milliseconds
-  std::string event;          // resolve | media | admin; required
+  std::string event;          // resolve | page | media | admin; required
   std::string outcome;        // see SPEC 7; required
   std::optional<int> status;  // HTTP status; nullopt for admin
   std::string client_ip;

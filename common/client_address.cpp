@@ -234,6 +234,14 @@ IpAddress client_key(const IpAddress& client, int ipv6_prefix) {
   return client.is_v4 ? client : mask_address(client, ipv6_prefix);
 }
 
+bool is_loopback(const IpAddress& address) {
+  if (address.is_v4) return address.bytes[0] == 127;
+  for (std::size_t i = 0; i < 15; ++i) {
+    if (address.bytes[i] != 0) return false;
+  }
+  return address.bytes[15] == 1;
+}
+
 std::string truncate_ip_text(std::string_view text) {
   const auto address = parse_ip(text);
   if (!address) return std::string(text);

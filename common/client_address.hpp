@@ -71,6 +71,10 @@ IpAddress client_address(const IpAddress& peer, std::string_view x_forwarded_for
 // The rate-limit key: IPv4 as is, IPv6 masked to ipv6_prefix bits (clamped to 0..128).
 IpAddress client_key(const IpAddress& client, int ipv6_prefix);
 
+// True for 127.0.0.0/8 and ::1 (an IPv4-mapped loopback address is IPv4
+// already); false for the unspecified addresses 0.0.0.0 and ::.
+bool is_loopback(const IpAddress& address);
+
 // Audit IP ageing: IPv4 to /24, IPv6 to /48, as text ("203.0.113.0",
 // "2001:db8:1::"). Unparseable text is returned unchanged.
 std::string truncate_ip_text(std::string_view text);

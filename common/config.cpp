@@ -16,6 +16,7 @@
 
 #include "common/client_address.hpp"
 #include "common/error.hpp"
+#include "common/postgres_url.hpp"
 
 namespace sharelink {
 namespace {
@@ -192,9 +193,69 @@ std::optional<std::string> check_mode(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_backend(std::string_view s) {
+  for (const auto backend : {DatabaseBackend::sqlite, DatabaseBackend::postgresql}) {
+    if (s == to_string(backend)) return std::string(s);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> check_cidr(std::string_view s) {
   if (!parse_cidr(s)) return std::nullopt;
   return std::string(s);
+}
+
+// The share page's footer and og:site_name: short, printable text.
+std::optional<std::string> check_site_name(std::string_view s) {
+  if (s.empty() || s.size() > 100 || has_control(s)) return std::nullopt;
+  return std::string(s);
+}
+
+bool is_ipv4(const std::string& host);
+bool is_ipv6(const std::string& host);
+bool is_dns_name(std::string_view host);
+
+// "http(s)://host[:port]" as a browser writes an origin: scheme and host
+// lowercased, a default port (80 for http, 443 for https) dropped.
+std::optional<std::string> check_origin(std::string_view s) {
+  std::string text(s);
+  for (char& c : text) c = to_lower(c);
+  std::string_view rest(text);
+  std::string scheme;
+  if (rest.starts_with("http://")) {
+    scheme = "http";
+  } else if (rest.starts_with("https://")) {
+    scheme = "https";
+  } else {
+    return std::nullopt;
+  }
+  rest.remove_prefix(scheme.size() + 3);
+  std::string host;
+  std::string_view port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = std::string(rest.substr(1, close - 1));
+    if (!is_ipv6(host)) return std::nullopt;
+    host = "[" + host + "]";
+    rest.remove_prefix(close + 1);
+  } else {
+    const auto colon = rest.find(':');
+    host = std::string(rest.substr(0, colon));
+    if (!is_ipv4(host) && !is_dns_name(host)) return std::nullopt;
+    rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon);
+  }
+  if (!rest.empty()) {
+    if (!rest.starts_with(':')) return std::nullopt;  // a path, query or anything else after the host
+    port = rest.substr(1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return std::nullopt;
+    const int number = std::stoi(std::string(port));
+    if (number < 1 || number > 65535) return std::nullopt;
+    if ((scheme == "http" && number == 80) || (scheme == "https" && number == 443)) port = {};
+  }
+  std::string origin = scheme + "://" + host;
+  if (!port.empty()) origin += ":" + std::to_string(std::stoi(std::string(port)));
+  return origin;
 }
 
 using Check = std::optional<std::string> (*)(std::string_view);
@@ -205,6 +266,7 @@ struct Field {
   std::string_view key;
   bool is_table = false;
   std::function<void(const toml::node& node, const std::string& path)> read;
+  std::vector<Field> children;  // a table's fields (what read() reads); empty for a value
 };
 
 struct Problem {
@@ -256,48 +318,92 @@ class ConfigReader {
 
   // A key whose value must be a table read through fields.
   Field table_field(std::string_view key, std::vector<Field> fields) {
-    return {key, true, [this, fields = std::move(fields)](const toml::node& node, const std::string& path) {
-              if (const auto* table = node.as_table()) {
-                read_table(*table, path, fields);
-              } else {
-                expected(node, path, "a table");
-              }
-            }};
+    Field field{key, true, {}, fields};
+    field.read = [this, fields = std::move(fields)](const toml::node& node, const std::string& path) {
+      if (const auto* table = node.as_table()) {
+        read_table(*table, path, fields);
+      } else {
+        expected(node, path, "a table");
+      }
+    };
+    return field;
   }
 
   Field int_field(std::string_view key, int lo, int hi, int& out) {
-    return {key, false, [this, lo, hi, &out](const toml::node& node, const std::string& path) {
+    return {key,
+            false,
+            [this, lo, hi, &out](const toml::node& node, const std::string& path) {
               const auto* value = node.as_integer();
               if (value == nullptr || value->get() < lo || value->get() > hi) {
                 expected(node, path, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
                 return;
               }
               out = static_cast<int>(value->get());
-            }};
+            },
+            {}};
+  }
+
+  Field bool_field(std::string_view key, bool& out) {
+    return {key, false, [this, &out](const toml::node& node, const std::string& path) {
+              const auto* value = node.as_boolean();
+              if (value == nullptr) {
+                expected(node, path, "true or false");
+                return;
+              }
+              out = value->get();
+            },
+            {}};
   }
 
   Field string_field(std::string_view key, std::string allowed, Check check, std::string& out) {
     return {
-        key, false,
+        key,
+        false,
         [this, allowed = std::move(allowed), check, &out](const toml::node& node, const std::string& path) {
           if (auto value = read_string(node, path, allowed, check)) out = std::move(*value);
-        }};
+        },
+        {}};
   }
 
   Field path_field(std::string_view key, bool may_be_empty, fs::path& out) {
-    return {key, false, [this, may_be_empty, &out](const toml::node& node, const std::string& path) {
+    return {key,
+            false,
+            [this, may_be_empty, &out](const toml::node& node, const std::string& path) {
               const auto* value = node.as_string();
               if (value == nullptr || has_control(value->get()) || (value->get().empty() && !may_be_empty)) {
                 expected(node, path, may_be_empty ? "a path, or \"\" for none" : "a non-empty path");
                 return;
               }
               out = fs::path(value->get());
-            }};
+            },
+            {}};
+  }
+
+  // database.url: "" or an acceptable libpq URI. Unlike every other string,
+  // an offending value is quoted with its password hidden.
+  Field postgres_url_field(std::string_view key, std::string& out) {
+    return {key, false, [this, &out](const toml::node& node, const std::string& path) {
+              const auto* value = node.as_string();
+              if (value == nullptr) {
+                expected(node, path, "\"\" or a libpq URI such as \"postgresql://user@host:5432/dbname\"");
+                return;
+              }
+              const std::string& url = value->get();
+              if (!url.empty()) {
+                if (const auto problem = postgres_url_problem(url)) {
+                  add(node.source().begin, path + ": " + quote(redact_postgres_url(url)) + " " + *problem);
+                  return;
+                }
+              }
+              out = url;
+            },
+            {}};
   }
 
   Field string_list_field(std::string_view key, std::string list_allowed, std::string element_allowed,
                           Check check, std::vector<std::string>& out) {
-    return {key, false,
+    return {key,
+            false,
             [this, list_allowed = std::move(list_allowed), element_allowed = std::move(element_allowed),
              check, &out](const toml::node& node, const std::string& path) {
               const auto* array = node.as_array();
@@ -314,7 +420,8 @@ class ConfigReader {
                 }
               }
               out = std::move(values);
-            }};
+            },
+            {}};
   }
 
  private:
@@ -370,6 +477,99 @@ class ConfigReader {
   std::vector<Problem> problems_;
 };
 
+// The fields of the whole document (SPEC 10), reading into config (and into
+// mode, the spelling of playback.mode) through reader. The one list of the
+// keys the configuration has: parse_config reads with it, known_config_keys
+// lists it.
+std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::string& mode, std::string& backend) {
+  auto& server = config.server;
+  auto& database = config.database;
+  auto& shares = config.shares;
+  auto& playback = config.playback;
+  auto& s3 = playback.s3;
+  auto& rate = config.rate_limit;
+  auto& audit = config.audit;
+  auto& page = config.page;
+
+  const std::string url_allowed = "a URL starting with \"http://\" or \"https://\" (no query or fragment)";
+  return {
+      reader.table_field(
+          "server",
+          {reader.string_field("listen",
+                               "\"HOST:PORT\" with a port from 0 to 65535 (IPv6 in brackets: \"[::1]:8787\")",
+                               check_listen, server.listen),
+           reader.string_field("public_base_url", "\"\" (derive from listen) or " + url_allowed,
+                               check_public_base_url, server.public_base_url),
+           reader.int_field("threads", 1, 4096, server.threads)}),
+      reader.table_field(
+          "database",
+          {reader.path_field("path", false, database.path),
+           reader.path_field("audit_path", false, database.audit_path),
+           reader.string_field("backend", "one of \"sqlite\", \"postgresql\"", check_backend, backend),
+           reader.postgres_url_field("url", database.url),
+           reader.path_field("password_file", true, database.password_file)}),
+      reader.table_field(
+          "shares",
+          {reader.int_field("max_expires_in_days", 1, 36500, shares.max_expires_in_days),
+           reader.string_list_field("preview_user_agents", "an array of non-empty strings",
+                                    "a non-empty string", check_non_empty, shares.preview_user_agents)}),
+      reader.table_field(
+          "playback",
+          {reader.string_field("mode", "one of \"builtin\", \"x_accel\", \"s3\"", check_mode, mode),
+           reader.int_field("ttl_seconds", 1, 86400, playback.ttl_seconds),
+           reader.path_field("key_file", false, playback.key_file),
+           reader.path_field("media_root", false, playback.media_root),
+           reader.string_field("x_accel_prefix", "a path starting with \"/\"", check_x_accel_prefix,
+                               playback.x_accel_prefix),
+           reader.table_field(
+               "s3",
+               {reader.string_field("endpoint", url_allowed, check_http_url, s3.endpoint),
+                reader.string_field("bucket",
+                                    "a bucket name of 3 to 63 characters from a-z, 0-9, \".\", \"-\"",
+                                    check_bucket, s3.bucket),
+                reader.string_field("region", "a region of 1 to 64 characters from a-z, 0-9, \"-\"",
+                                    check_region, s3.region),
+                reader.string_field("access_key_id", "at most 128 printable ASCII characters without spaces",
+                                    check_access_key_id, s3.access_key_id),
+                reader.path_field("secret_access_key_file", true, s3.secret_access_key_file)})}),
+      reader.table_field(
+          "rate_limit",
+          {reader.int_field("requests_per_minute", 1, 1000000, rate.requests_per_minute),
+           reader.int_field("burst", 1, 1000000, rate.burst),
+           reader.int_field("media_requests_per_minute", 1, 1000000, rate.media_requests_per_minute),
+           reader.int_field("media_burst", 1, 1000000, rate.media_burst),
+           reader.int_field("misses_per_minute", 1, 1000000, rate.misses_per_minute),
+           reader.int_field("ipv6_prefix_length", 1, 128, rate.ipv6_prefix_length),
+           reader.string_list_field("trusted_proxies", "an array of CIDRs or IP addresses",
+                                    "a CIDR such as \"10.0.0.0/8\" or \"2001:db8::/32\", or an IP address",
+                                    check_cidr, rate.trusted_proxies),
+           reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
+      reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
+                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
+      reader.table_field(
+          "page",
+          {reader.bool_field("enabled", page.enabled),
+           reader.string_field("site_name", "a name of 1 to 100 bytes without control characters",
+                               check_site_name, page.site_name),
+           reader.int_field("session_hours", 1, 168, page.session_hours),
+           reader.string_list_field("embed_origins", "an array of origins",
+                                    "an origin \"http://host[:port]\" or \"https://host[:port]\" (no path)",
+                                    check_origin, page.embed_origins)}),
+  };
+}
+
+void collect_keys(const std::vector<Field>& fields, const std::string& prefix,
+                  std::vector<std::string>& keys) {
+  for (const Field& field : fields) {
+    const std::string path = join_path(prefix, field.key);
+    if (field.is_table) {
+      collect_keys(field.children, path, keys);
+    } else {
+      keys.push_back(path);
+    }
+  }
+}
+
 // The node at a dotted path, if present (used to place cross-field problems).
 const toml::node* find_node(const toml::table& root, std::initializer_list<std::string_view> keys) {
   const toml::node* node = &root;
@@ -402,6 +602,23 @@ void check_s3_credentials(const Config& config, const toml::table& root, ConfigR
   }
 }
 
+// The postgresql backend needs a URL; the problem is placed at the empty
+// value if written, else at [database], else at database.backend.
+void check_postgres_url_given(const Config& config, const toml::table& root, ConfigReader& reader) {
+  if (config.database.backend != DatabaseBackend::postgresql || !config.database.url.empty()) return;
+  // A url that was written but refused has its own problem already.
+  const toml::node* url = find_node(root, {"database", "url"});
+  if (url != nullptr && !(url->is_string() && url->as_string()->get().empty())) return;
+  toml::source_position where{1, 1};
+  for (const auto* node : {url, find_node(root, {"database"}), find_node(root, {"database", "backend"})}) {
+    if (node != nullptr) {
+      where = node->source().begin;
+      break;
+    }
+  }
+  reader.add(where, "database.url: required when database.backend is \"postgresql\"");
+}
+
 fs::path absolute_dir(const fs::path& dir) {
   std::error_code ec;
   fs::path out = dir.empty() ? fs::current_path(ec) : fs::absolute(dir, ec);
@@ -416,10 +633,15 @@ fs::path resolve_against(const fs::path& path, const fs::path& base) {
 
 void resolve_paths(Config& config, const fs::path& base_dir) {
   const fs::path base = absolute_dir(base_dir);
-  for (fs::path* path : {&config.database.path, &config.database.audit_path, &config.playback.key_file,
-                         &config.playback.media_root, &config.playback.s3.secret_access_key_file}) {
+  for (fs::path* path : {&config.database.path, &config.database.audit_path, &config.database.password_file,
+                         &config.playback.key_file, &config.playback.media_root,
+                         &config.playback.s3.secret_access_key_file}) {
     *path = resolve_against(*path, base);
   }
+}
+
+DatabaseBackend backend_from_string(std::string_view s) {
+  return s == "postgresql" ? DatabaseBackend::postgresql : DatabaseBackend::sqlite;
 }
 
 PlaybackMode mode_from_string(std::string_view s) {
@@ -478,6 +700,16 @@ const char* to_string(PlaybackMode mode) {
   return "builtin";
 }
 
+const char* to_string(DatabaseBackend backend) {
+  switch (backend) {
+    case DatabaseBackend::sqlite:
+      return "sqlite";
+    case DatabaseBackend::postgresql:
+      return "postgresql";
+  }
+  return "sqlite";
+}
+
 std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   std::string host;
   std::string_view port;
@@ -512,73 +744,28 @@ Config parse_config(std::string_view text, const std::string& name, const fs::pa
   }
 
   Config config;
-  auto& server = config.server;
-  auto& database = config.database;
-  auto& shares = config.shares;
-  auto& playback = config.playback;
-  auto& s3 = playback.s3;
-  auto& rate = config.rate_limit;
-  auto& audit = config.audit;
-  std::string mode = to_string(playback.mode);
-
-  const std::string url_allowed = "a URL starting with \"http://\" or \"https://\" (no query or fragment)";
-  const std::vector<Field> top = {
-      reader.table_field(
-          "server",
-          {reader.string_field("listen",
-                               "\"HOST:PORT\" with a port from 0 to 65535 (IPv6 in brackets: \"[::1]:8787\")",
-                               check_listen, server.listen),
-           reader.string_field("public_base_url", "\"\" (derive from listen) or " + url_allowed,
-                               check_public_base_url, server.public_base_url),
-           reader.int_field("threads", 1, 4096, server.threads)}),
-      reader.table_field("database", {reader.path_field("path", false, database.path),
-                                      reader.path_field("audit_path", false, database.audit_path)}),
-      reader.table_field(
-          "shares",
-          {reader.int_field("max_expires_in_days", 1, 36500, shares.max_expires_in_days),
-           reader.string_list_field("preview_user_agents", "an array of non-empty strings",
-                                    "a non-empty string", check_non_empty, shares.preview_user_agents)}),
-      reader.table_field(
-          "playback",
-          {reader.string_field("mode", "one of \"builtin\", \"x_accel\", \"s3\"", check_mode, mode),
-           reader.int_field("ttl_seconds", 1, 86400, playback.ttl_seconds),
-           reader.path_field("key_file", false, playback.key_file),
-           reader.path_field("media_root", false, playback.media_root),
-           reader.string_field("x_accel_prefix", "a path starting with \"/\"", check_x_accel_prefix,
-                               playback.x_accel_prefix),
-           reader.table_field(
-               "s3",
-               {reader.string_field("endpoint", url_allowed, check_http_url, s3.endpoint),
-                reader.string_field(
-                    "bucket", "a bucket name of 3 to 63 characters from a-z, 0-9, \".\", \"-\"", check_bucket,
-                    s3.bucket),
-                reader.string_field("region", "a region of 1 to 64 characters from a-z, 0-9, \"-\"",
-                                    check_region, s3.region),
-                reader.string_field("access_key_id", "at most 128 printable ASCII characters without spaces",
-                                    check_access_key_id, s3.access_key_id),
-                reader.path_field("secret_access_key_file", true, s3.secret_access_key_file)})}),
-      reader.table_field(
-          "rate_limit",
-          {reader.int_field("requests_per_minute", 1, 1000000, rate.requests_per_minute),
-           reader.int_field("burst", 1, 1000000, rate.burst),
-           reader.int_field("media_requests_per_minute", 1, 1000000, rate.media_requests_per_minute),
-           reader.int_field("media_burst", 1, 1000000, rate.media_burst),
-           reader.int_field("misses_per_minute", 1, 1000000, rate.misses_per_minute),
-           reader.int_field("ipv6_prefix_length", 1, 128, rate.ipv6_prefix_length),
-           reader.string_list_field("trusted_proxies", "an array of CIDRs or IP addresses",
-                                    "a CIDR such as \"10.0.0.0/8\" or \"2001:db8::/32\", or an IP address",
-                                    check_cidr, rate.trusted_proxies),
-           reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
-      reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
-                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
-  };
+  std::string mode = to_string(config.playback.mode);
+  std::string backend = to_string(config.database.backend);
+  const std::vector<Field> top = config_fields(reader, config, mode, backend);
   reader.read_table(root, "", top);
-  playback.mode = mode_from_string(mode);
+  config.playback.mode = mode_from_string(mode);
+  config.database.backend = backend_from_string(backend);
   check_s3_credentials(config, root, reader);
+  check_postgres_url_given(config, root, reader);
 
   if (auto problems = reader.formatted(); !problems.empty()) throw ConfigError(std::move(problems));
   resolve_paths(config, base_dir);
   return config;
+}
+
+std::vector<std::string> known_config_keys() {
+  ConfigReader reader("");
+  Config config;
+  std::string mode;
+  std::string backend;
+  std::vector<std::string> keys;
+  collect_keys(config_fields(reader, config, mode, backend), "", keys);
+  return keys;
 }
 
 Config load_config_file(const fs::path& file) {

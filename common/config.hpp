@@ -24,12 +24,27 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+// Where the licences, catalogue, shares and audit log live (SPEC 13).
+enum class DatabaseBackend { sqlite, postgresql };
+
 struct DatabaseConfig {
   // Relative paths are taken from the config file's directory (see parse_config).
-  // The catalogue and share links. Default "shared-link.db".
+  // sqlite: the catalogue and share links. Default "shared-link.db".
   std::filesystem::path path = "shared-link.db";
-  // The audit log, in its own file. Default "shared-link-audit.db".
+  // sqlite: the audit log, in its own file. Default "shared-link-audit.db".
   std::filesystem::path audit_path = "shared-link-audit.db";
+  // sqlite (two files, path and audit_path) or postgresql (one database at
+  // url, path and audit_path unused). Default sqlite.
+  DatabaseBackend backend = DatabaseBackend::sqlite;
+  // postgresql: a libpq URI, "postgresql://" or "postgres://"
+  // (postgres_url_problem in common/postgres_url.hpp says what is accepted),
+  // never with a password in it. Required with backend postgresql; "" (the
+  // default) otherwise.
+  std::string url;
+  // postgresql, optional: the file holding the password, mode 0600 (checked
+  // when the database is opened: read_password_file in
+  // common/pg_connection.hpp). Default "" (none).
+  std::filesystem::path password_file;
 
   bool operator==(const DatabaseConfig&) const = default;
 };
@@ -40,9 +55,9 @@ struct SharesConfig {
   // A request whose User-Agent contains one of these (case-insensitive) is a
   // link-preview fetcher: same view, null playback URLs, no view counted.
   // Each a non-empty string; the list may be empty. Default: the list below.
-  std::vector<std::string> preview_user_agents = {
-      "Slackbot",    "Discordbot",  "facebookexternalhit", "Twitterbot",
-      "WhatsApp",    "TelegramBot", "LinkedInBot",         "SkypeUriPreview"};
+  std::vector<std::string> preview_user_agents = {"Slackbot",    "Discordbot",     "facebookexternalhit",
+                                                  "Twitterbot",  "WhatsApp",       "TelegramBot",
+                                                  "LinkedInBot", "SkypeUriPreview"};
 
   bool operator==(const SharesConfig&) const = default;
 };
@@ -113,6 +128,24 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+struct PageConfig {
+  // Serve the share page (GET /s/{token}) and /oembed. false: both answer
+  // 404 NOT_FOUND. Default true.
+  bool enabled = true;
+  // og:site_name and the page footer: 1..100 bytes, no control characters.
+  // Default "shared-link".
+  std::string site_name = "shared-link";
+  // How long an open page keeps getting fresh playback URLs (the page
+  // session), never past the link's expiry. 1..168, default 12.
+  int session_hours = 12;
+  // Origins allowed to frame /s/{token}/embed, each "http(s)://host[:port]"
+  // (no path, no trailing "/"; scheme and host lowercased). Empty (the
+  // default): no embedding, /s/{token}/embed and /oembed answer 404.
+  std::vector<std::string> embed_origins;
+
+  bool operator==(const PageConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -120,6 +153,7 @@ struct Config {
   PlaybackConfig playback;
   RateLimitConfig rate_limit;
   AuditConfig audit;
+  PageConfig page;
 
   // The file this was read from; empty for built-in defaults.
   std::filesystem::path source;
@@ -137,16 +171,25 @@ inline constexpr const char* k_system_config_file = "/etc/shared-linkd/shared-li
 inline constexpr const char* k_config_env_var = "SHARED_LINKD_CONFIG";
 
 // Parses TOML text; name is used in messages, base_dir anchors relative paths.
-// Every relative path (database.path, database.audit_path, playback.key_file,
-// playback.media_root, playback.s3.secret_access_key_file), whether written in
-// the text or left at its default, becomes absolute against base_dir (itself
-// made absolute against the working directory); an empty
+// Every relative path (database.path, database.audit_path,
+// database.password_file, playback.key_file, playback.media_root,
+// playback.s3.secret_access_key_file), whether written in the text or left at
+// its default, becomes absolute against base_dir (itself made absolute
+// against the working directory); an empty password_file or
 // secret_access_key_file stays empty. Every problem (syntax, unknown key with
 // a suggestion, wrong type of a value or a table, out-of-range value, missing
-// s3 credentials) is collected and thrown together as ConfigError, each
-// formatted "name:line:column: ...". Thread-safe (no shared state).
-Config parse_config(std::string_view text, const std::string& name,
-                    const std::filesystem::path& base_dir);
+// s3 credentials, a missing database.url or one carrying a password) is
+// collected and thrown together as ConfigError, each formatted
+// "name:line:column: ...". No message shows a password: a database.url is
+// quoted with its password replaced by "***". Thread-safe (no shared state).
+Config parse_config(std::string_view text, const std::string& name, const std::filesystem::path& base_dir);
+
+// Every key parse_config accepts, as dotted paths in file order
+// ("server.listen", ..., "playback.s3.endpoint", ...); tables are not listed
+// themselves. Read from the parser's own table of fields, so it cannot drift
+// from what the parser accepts (the man page test checks
+// shared-linkd.toml(5) against it). Thread-safe.
+std::vector<std::string> known_config_keys();
 
 // Reads and parses a file (see parse_config); relative paths are resolved
 // against the file's directory and Config::source is set to file. Throws
@@ -186,5 +229,8 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
 // "builtin", "x_accel" or "s3": the spelling used in the config file.
 const char* to_string(PlaybackMode mode);
+
+// "sqlite" or "postgresql": the spelling used in the config file.
+const char* to_string(DatabaseBackend backend);
 
 }  // namespace sharelink

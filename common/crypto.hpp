@@ -19,6 +19,8 @@ std::string hex_encode(std::string_view bytes);
 
 // RFC 4648 section 5 alphabet, no padding.
 std::string base64url_encode(std::string_view bytes);
+// RFC 4648 section 4 (standard alphabet, "=" padding), as CSP hash sources want it.
+std::string base64_encode(std::string_view bytes);
 // Accepts the base64url alphabet with or without '=' padding; nullopt on any
 // other character or an impossible length.
 std::optional<std::string> base64url_decode(std::string_view text);

@@ -151,6 +151,10 @@ ResolveOutcome resolve_outcome(ShareStatus status) {
   return ResolveOutcome::not_found;
 }
 
+bool playback_continues(ShareStatus status) {
+  return status == ShareStatus::active || status == ShareStatus::exhausted;
+}
+
 bool mints_playback(Requester requester) {
   return requester == Requester::visitor || requester == Requester::operator_check;
 }

@@ -191,12 +191,19 @@ const char* to_string(ResolveOutcome outcome);  // the audit outcome: ok, unavai
 // removed: see content_available), the others their 410s.
 ResolveOutcome resolve_outcome(ShareStatus status);
 
+// SPEC 5: whether playback continues for a view already counted (the media
+// route, the share page's refresh): for an active link and an exhausted one
+// (used-up views stop new views, not the playback of one counted), not for
+// a revoked or expired one.
+bool playback_continues(ShareStatus status);
+
 // Who asks for a share link's view, as far as the view rule cares.
 enum class Requester {
   visitor,          // a GET from a client: the view with playback URLs
   head_request,     // HEAD: same status and headers; no playback URLs
   preview_fetcher,  // a link-preview fetcher (shares.preview_user_agents): no playback URLs
   operator_check,   // sharectl resolve: the view with playback URLs
+  look_up,          // what a link shows, for a description of it (oEmbed): no playback URLs
 };
 
 // Whether the view carries playback URLs (SPEC 4: not for HEAD, not for
@@ -205,7 +212,7 @@ bool mints_playback(Requester requester);
 
 // The view rule (SPEC 3-4): a resolve counts one view exactly when it answers
 // available content (outcome ok) to a visitor's GET. HEAD, link-preview
-// fetchers and an operator's look never use up a view. The count itself is
+// fetchers, look-ups and an operator's look never use up a view. The count itself is
 // atomic with the max_views check (ViewCounter).
 bool counts_view(Requester requester, ResolveOutcome outcome);
 

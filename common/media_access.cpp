@@ -38,50 +38,11 @@ bool is_plain_relative_path(std::string_view path) {
   return true;
 }
 
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// Decimal digits to a number, saturating at UINT64_MAX; nullopt unless 1+ digits only.
-std::optional<std::uint64_t> parse_decimal(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    value = value > (UINT64_MAX - digit) / 10 ? UINT64_MAX : value * 10 + digit;
-  }
-  return value;
-}
-
-bool starts_with_bytes_unit(std::string_view text) {
-  constexpr std::string_view k_unit = "bytes=";
-  if (text.size() < k_unit.size()) return false;
-  for (std::size_t i = 0; i < k_unit.size(); ++i) {
-    const char c = text[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != k_unit[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 MediaOutcome media_outcome(ShareStatus status) {
-  switch (status) {
-    case ShareStatus::active: return MediaOutcome::ok;
-    case ShareStatus::revoked: return MediaOutcome::revoked;
-    case ShareStatus::expired: return MediaOutcome::expired;
-    case ShareStatus::exhausted: return MediaOutcome::limit_reached;
-  }
-  return MediaOutcome::not_found;
+  if (playback_continues(status)) return MediaOutcome::ok;  // active, or exhausted (SPEC 5)
+  return status == ShareStatus::revoked ? MediaOutcome::revoked : MediaOutcome::expired;
 }
 
 const char* audit_outcome(MediaOutcome outcome) {
@@ -92,7 +53,6 @@ const char* audit_outcome(MediaOutcome outcome) {
       return "not_found";
     case MediaOutcome::revoked:
     case MediaOutcome::expired:
-    case MediaOutcome::limit_reached:
       return "share_inactive";
   }
   return "error";
@@ -197,67 +157,6 @@ MediaFileOpen open_media_file(const std::filesystem::path& media_root, std::stri
   result.status = MediaFileStatus::ok;
   result.file = std::make_shared<const MediaFile>(fd, static_cast<std::uint64_t>(info.st_size));
   return result;
-}
-
-ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
-  ByteRange full;
-  full.length = size;
-  header = trim_spaces(header);
-  if (!starts_with_bytes_unit(header)) return full;
-  const std::string_view spec = trim_spaces(header.substr(6));
-  if (spec.find(',') != std::string_view::npos) return full;  // several ranges: whole file
-  const std::size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return full;
-  const std::string_view first_text = trim_spaces(spec.substr(0, dash));
-  const std::string_view last_text = trim_spaces(spec.substr(dash + 1));
-
-  ByteRange unsatisfiable;
-  unsatisfiable.kind = ByteRange::Kind::unsatisfiable;
-  ByteRange partial;
-  partial.kind = ByteRange::Kind::partial;
-
-  if (first_text.empty()) {  // -suffix: the last suffix bytes
-    const auto suffix = parse_decimal(last_text);
-    if (!suffix) return full;
-    if (*suffix == 0 || size == 0) return unsatisfiable;
-    partial.length = *suffix < size ? *suffix : size;
-    partial.first = size - partial.length;
-    return partial;
-  }
-  const auto first = parse_decimal(first_text);
-  if (!first) return full;
-  std::optional<std::uint64_t> last;
-  if (!last_text.empty()) {
-    last = parse_decimal(last_text);
-    if (!last || *last < *first) return full;  // syntactically invalid: ignored
-  }
-  if (*first >= size) return unsatisfiable;
-  const std::uint64_t end = (last && *last < size - 1) ? *last : size - 1;
-  partial.first = *first;
-  partial.length = end - *first + 1;
-  return partial;
-}
-
-std::string content_range(const ByteRange& range, std::uint64_t size) {
-  return "bytes " + std::to_string(range.first) + "-" + std::to_string(range.first + range.length - 1) + "/" +
-         std::to_string(size);
-}
-
-std::string x_accel_redirect_uri(std::string_view prefix, std::string_view audio_path) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out(prefix);
-  out += '/';
-  for (const char c : audio_path) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (is_unreserved(byte) || c == '/') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 0x0F];
-    }
-  }
-  return out;
 }
 
 }  // namespace sharelink

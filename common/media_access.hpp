@@ -1,4 +1,4 @@
-// The library side of the signed media route (SPEC 5): share/track checks, safe file opening, byte ranges.
+// The library side of the signed media route (SPEC 5): share/track checks and safe file opening.
 #pragma once
 
 #include <cstddef>
@@ -14,22 +14,24 @@
 namespace sharelink {
 
 // What a media request for (share, track) may get, after its signature was
-// verified. SPEC 5: the share must still be active and still include the
-// track, and the track must not be removed.
+// verified. SPEC 5: the share must be neither revoked nor expired and still
+// include the track, and the track must not be removed. A share at its view
+// limit still plays: exhaustion stops new views, not the playback of a view
+// already counted.
 enum class MediaOutcome {
   ok,
   not_found,  // unknown share, track not (or no longer) in the share, track or collection removed or missing
   revoked,    // the share is revoked
   expired,    // the share's expires_at <= now
-  limit_reached,  // the share's max_views is reached (status exhausted)
 };
 
-// A share's status as a media outcome: active is ok (if the share still
-// includes the track), the others refuse the request.
+// A share's status as a media outcome: ok where playback_continues (active
+// and exhausted, if the share still includes the track); revoked and expired
+// refuse the request.
 MediaOutcome media_outcome(ShareStatus status);
 
 // The audit outcome of SPEC 7: "ok", "not_found", or "share_inactive" for
-// revoked, expired and limit_reached.
+// revoked and expired.
 const char* audit_outcome(MediaOutcome outcome);
 
 struct MediaGrant {
@@ -43,10 +45,10 @@ struct MediaGrant {
 };
 
 // The media check of SPEC 5, in this order: the share exists (else
-// not_found); its status by SPEC 3 precedence at now (revoked, expired,
-// limit_reached); its target is track_id, or a collection that is available
-// (not removed, not missing) and still lists track_id (else not_found); the
-// track is available (else not_found). Reads one snapshot of reader, so a
+// not_found); its status at now, as media_outcome maps it (revoked, expired;
+// an exhausted share plays); its target is track_id, or a collection that is
+// available (not removed, not missing) and still lists track_id (else
+// not_found); the track is available (else not_found). Reads one snapshot of reader, so a
 // change committed before the call (sharectl revoke, track remove,
 // collection drop) is seen: revocation is instant for URLs already handed
 // out. Never counts a view. Storage failures propagate (DatabaseUnavailable,
@@ -98,35 +100,5 @@ struct MediaFileOpen {
 // Throws Error only when media_root itself cannot be resolved (the message
 // names it). Thread-safe.
 MediaFileOpen open_media_file(const std::filesystem::path& media_root, std::string_view audio_path);
-
-// A Range request header (RFC 9110 section 14) applied to a file of size bytes.
-struct ByteRange {
-  enum class Kind {
-    full,           // no usable Range: answer 200 with the whole file
-    partial,        // answer 206 with bytes [first, first + length)
-    unsatisfiable,  // answer 416 with Content-Range: bytes */size
-  };
-  Kind kind = Kind::full;
-  std::uint64_t first = 0;
-  std::uint64_t length = 0;  // for full: size
-};
-
-// Interprets one Range header value. A single "bytes=" range (first-last,
-// first-, or -suffix; the unit case-insensitive, spaces around tolerated) is
-// partial, with last clamped to size - 1 and a suffix longer than the file
-// taken as the whole file; a range starting at or past the end (or any range
-// of an empty file, or "-0") is unsatisfiable. An empty header, another unit,
-// a syntax error, last < first, and several ranges give full: the server may
-// ignore a Range it does not support, and answering a multi-range request
-// with the whole file keeps responses simple for players. Thread-safe.
-ByteRange parse_byte_range(std::string_view header, std::uint64_t size);
-
-// "bytes first-last/size" for a partial range.
-std::string content_range(const ByteRange& range, std::uint64_t size);
-
-// The X-Accel-Redirect value for x_accel mode: prefix + "/" + audio_path with
-// every byte of each path segment outside A-Za-z0-9-._~ percent-encoded
-// (uppercase hex); '/' separators are kept and the prefix is used as given.
-std::string x_accel_redirect_uri(std::string_view prefix, std::string_view audio_path);
 
 }  // namespace sharelink

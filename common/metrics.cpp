@@ -6,8 +6,8 @@
 namespace sharelink {
 namespace {
 
-constexpr std::array<std::string_view, k_metric_route_count> k_route_names = {"resolve", "media",   "healthz",
-                                                                               "readyz",  "metrics", "other"};
+constexpr std::array<std::string_view, k_metric_route_count> k_route_names = {
+    "resolve", "page", "media", "page_refresh", "oembed", "healthz", "readyz", "metrics", "other"};
 
 // The shortest text that reads back as the same double ("0.1", not "0.10000000000000001").
 std::string format_number(double value) {
@@ -79,7 +79,8 @@ std::string Metrics::render(std::string_view version) const {
   out += "# TYPE sharelink_rate_limited_total counter\n";
   const auto limited = static_cast<std::size_t>(
       std::find(k_metric_outcomes.begin(), k_metric_outcomes.end(), "rate_limited") - k_metric_outcomes.begin());
-  for (auto route : {MetricRoute::resolve, MetricRoute::media}) {
+  for (auto route :
+       {MetricRoute::resolve, MetricRoute::page, MetricRoute::media, MetricRoute::page_refresh, MetricRoute::oembed}) {
     const auto r = static_cast<std::size_t>(route);
     out += "sharelink_rate_limited_total{route=\"" + std::string(k_route_names[r]) + "\"} " +
            std::to_string(requests_[r][limited].load(std::memory_order_relaxed)) + "\n";

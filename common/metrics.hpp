@@ -12,8 +12,10 @@
 
 namespace sharelink {
 
-enum class MetricRoute { resolve, media, health, ready, metrics, other };
-inline constexpr std::size_t k_metric_route_count = 6;
+// page: /s/{token} and /s/{token}/embed; page_refresh: the share page's
+// playback refresh; oembed: /oembed.
+enum class MetricRoute { resolve, page, media, page_refresh, oembed, health, ready, metrics, other };
+inline constexpr std::size_t k_metric_route_count = 9;
 
 // Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
 // answers of the other routes).

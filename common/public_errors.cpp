@@ -1,5 +1,6 @@
 #include "common/public_errors.hpp"
 
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace sharelink {
@@ -25,7 +26,12 @@ constexpr ErrorEntry k_errors[] = {
     {503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please retry later."},
     {403, "SIGNATURE_INVALID", "The playback URL signature is invalid."},
     {410, "PLAYBACK_URL_EXPIRED", "This playback URL has expired; open the share link again."},
+    {403, "PAGE_SESSION_INVALID", "The page session is missing or invalid; open the share link again."},
+    {410, "PAGE_SESSION_EXPIRED", "This page has been open too long; open the share link again."},
 };
+
+static_assert(std::size(k_errors) == static_cast<std::size_t>(PublicError::page_session_expired) + 1,
+              "one table entry per PublicError");
 
 const ErrorEntry& entry(PublicError error) { return k_errors[static_cast<int>(error)]; }
 

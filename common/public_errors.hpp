@@ -19,6 +19,8 @@ enum class PublicError {
   service_unavailable,
   signature_invalid,
   playback_url_expired,
+  page_session_invalid,
+  page_session_expired,
 };
 
 int http_status(PublicError error);

@@ -1,5 +1,6 @@
 #include "common/resolver.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -25,18 +26,22 @@ void fill_view(TrackView& v, CatalogTrack& t) {
   v.instrumental = t.instrumental;
 }
 
-// Fills result from share and its target (status, track or collection,
-// playback URLs), inside the caller's read snapshot.
-void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult& result,
-                 const ResolveOptions& options, TimePoint now, const PlaybackSigner* signer) {
+// Fills result's share fields from share.
+void fill_share(ResolveResult& result, const ShareRecord& share) {
   result.share_id = share.id;
   result.target_type = share.target_type;
   result.visibility = share.visibility;
   result.expires_at = share.expires_at;
-  result.outcome = resolve_outcome(share_status(share, now));
-  if (result.outcome != ResolveOutcome::ok) return;
+  result.max_views = share.max_views;
+  result.view_count = share.view_count;
+}
 
-  const bool mint = mints_playback(options.requester) && signer != nullptr;
+// Fills result with share's target (track or collection, with playback URLs
+// when mint), inside the caller's read snapshot; result.outcome is ok on
+// entry and becomes unavailable for removed content.
+void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult& result, bool mint, TimePoint now,
+                 const PlaybackSigner* signer) {
+  mint = mint && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
   auto fill = [&](TrackView& view, CatalogTrack& track) {
@@ -92,7 +97,13 @@ ResolveResult resolve(CatalogReader& reader, std::string_view token, const Resol
   {
     ReadSnapshot snapshot(reader);
     share = reader.share_by_digest(digest);
-    if (share) read_target(reader, *share, result, options, now, signer);
+    if (share) {
+      fill_share(result, *share);
+      result.outcome = resolve_outcome(share_status(*share, now));
+      if (result.outcome == ResolveOutcome::ok) {
+        read_target(reader, *share, result, mints_playback(options.requester), now, signer);
+      }
+    }
     snapshot.end();
   }
   if (!share || !counts_view(options.requester, result.outcome)) return result;
@@ -108,12 +119,36 @@ ResolveResult resolve(CatalogReader& reader, std::string_view token, const Resol
     lost.token_fp = result.token_fp;
     if (const auto current = reader.share_by_digest(digest)) {
       lost.expires_at = current->expires_at;
+      lost.max_views = current->max_views;
+      lost.view_count = current->view_count;
       lost.outcome = resolve_outcome(share_status(*current, now));
     }
     if (lost.outcome == ResolveOutcome::ok) lost.outcome = ResolveOutcome::limit_reached;
     return lost;
   }
   result.view_counted = true;
+  result.view_count = share->view_count + 1;
+  if (options.exact_view_count && share->max_views) {
+    // Views that concurrent requests counted since the snapshot (never fewer than ours).
+    if (const auto current = reader.share_by_digest(digest)) {
+      result.view_count = std::max(result.view_count, current->view_count);
+    }
+  }
+  return result;
+}
+
+ResolveResult playback_for_share(CatalogReader& reader, std::string_view share_id, TimePoint now,
+                                 const PlaybackSigner& signer) {
+  ResolveResult result;
+  if (!is_share_id(share_id)) return result;  // not_found, no lookup
+  ReadSnapshot snapshot(reader);
+  if (const auto share = reader.share_by_id(std::string(share_id))) {
+    fill_share(result, *share);
+    const ShareStatus status = share_status(*share, now);
+    result.outcome = playback_continues(status) ? ResolveOutcome::ok : resolve_outcome(status);
+    if (result.outcome == ResolveOutcome::ok) read_target(reader, *share, result, true, now, &signer);
+  }
+  snapshot.end();
   return result;
 }
 

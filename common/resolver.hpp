@@ -1,6 +1,7 @@
 // The one resolver: share token -> outcome and read-only view (SPEC 3 and 4), used by shared-linkd and sharectl.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ struct ResolveResult {
   TargetType target_type = TargetType::track;
   Visibility visibility = Visibility::link_only;
   std::optional<TimePoint> expires_at;
+  // The link's view limit, and its view count as of this answer (including
+  // the view this answer counted; see ResolveOptions::exact_view_count).
+  std::optional<std::int64_t> max_views;
+  std::int64_t view_count = 0;
   // ok: the track (track share) or collection + tracks (collection share).
   std::optional<TrackView> track;
   std::optional<CollectionView> collection;
@@ -60,6 +65,11 @@ struct ResolveOptions {
   // Where a view is counted (exact for max_views links, batched for the
   // rest). Required when the requester counts views.
   ViewCounter* views = nullptr;
+  // After counting a view of a link with max_views, read its view count
+  // again, so view_count includes views that concurrent requests counted
+  // meanwhile (the share page's "can be opened N more times" is then never
+  // overstated). One more indexed read, for max_views links only.
+  bool exact_view_count = false;
 };
 
 // The one resolver (SPEC 4 steps 2-6): token syntax, lookup by digest,
@@ -78,6 +88,16 @@ struct ResolveOptions {
 // thread at a time).
 ResolveResult resolve(CatalogReader& reader, std::string_view token, const ResolveOptions& options, TimePoint now,
                       const PlaybackSigner* signer);
+
+// Fresh playback URLs for a link already opened (the share page's refresh):
+// the link by id, its status, its content now, URLs minted as resolve()
+// mints them, in one snapshot of reader. Never counts a view. Outcomes: ok
+// (an exhausted link too: playback_continues), not_found (malformed or
+// unknown id, without a lookup for a malformed one), revoked, expired,
+// unavailable (content removed). Storage failures propagate
+// (DatabaseUnavailable, Error). reader: one thread at a time.
+ResolveResult playback_for_share(CatalogReader& reader, std::string_view share_id, TimePoint now,
+                                 const PlaybackSigner& signer);
 
 // The 200 body (available true or false) with SPEC 4's field order; nulls written.
 std::string render_view(const ResolveResult& result);

@@ -210,8 +210,9 @@ class AuditStorage {
   // client_ip values (most first, ties by address), over records with
   // ts >= since (all when nullopt), from one consistent snapshot.
   virtual AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients) = 0;
-  // The last resolve with outcome ok, and resolve counts by outcome, of one
-  // share link; empty when it has none.
+  // The last opening with outcome ok, and the openings by outcome, of one
+  // share link (openings: records of event resolve or page, the API and the
+  // share page); empty when it has none.
   virtual ShareAuditSummary share_summary(const std::string& share_id) = 0;
 };
 
@@ -377,9 +378,10 @@ class StorageBackend {
 };
 
 // Opens the storage the configuration names (today: the SQLite files
-// database.path and database.audit_path). Touches no file: the databases are
-// opened by the connections, created by migrate(). Throws Error for a
-// configuration no backend can serve.
+// database.path and database.audit_path; database.backend, url and
+// password_file are checked by the configuration but not consulted here yet).
+// Touches no file: the databases are opened by the connections, created by
+// migrate(). Throws Error for a configuration no backend can serve.
 std::unique_ptr<StorageBackend> open_storage(const DatabaseConfig& config,
                                              const StorageOptions& options = {});
 

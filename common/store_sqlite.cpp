@@ -140,11 +140,6 @@ class SqliteStorage final : public StorageBackend {
 
 }  // namespace
 
-int latest_schema_version(SchemaKind kind) {
-  const auto all = migrations(kind);
-  return all.empty() ? 0 : all.back().version;
-}
-
 SchemaMigration migrate_database(const std::filesystem::path& file, SchemaKind kind) {
   try {
     SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, k_busy_timeout_ms);

@@ -255,7 +255,7 @@ class SqliteAuditStorage final : public AuditStorage {
       SQLite::Statement statement(
           *db_,
           "SELECT outcome, COUNT(*), MAX(CASE WHEN outcome = 'ok' THEN ts END) "
-          "FROM audit_records WHERE share_id = ? AND event = 'resolve' GROUP BY outcome");
+          "FROM audit_records WHERE share_id = ? AND event IN ('resolve', 'page') GROUP BY outcome");
       statement.bind(1, share_id);
       while (statement.executeStep()) {
         summary.resolves_by_outcome[statement.getColumn(0).getString()] = statement.getColumn(1).getInt64();

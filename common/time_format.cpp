@@ -95,8 +95,14 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  const auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s == 60 ? 59 : s} + fraction;
-  return TimePoint{time_point_cast<system_clock::duration>(local - offset)};
+  // In seconds first: a TimePoint counts nanoseconds in 64 bits (about 1677 to
+  // 2262), and converting a time outside that range would overflow.
+  const seconds utc = sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s == 60 ? 59 : s} -
+                      offset;
+  const auto earliest = ceil<seconds>(TimePoint::min().time_since_epoch());
+  const auto latest = floor<seconds>(TimePoint::max().time_since_epoch()) - seconds{1};
+  if (utc < earliest || utc > latest) return std::nullopt;
+  return TimePoint{duration_cast<system_clock::duration>(utc) + duration_cast<system_clock::duration>(fraction)};
 }
 
 std::optional<std::chrono::seconds> parse_span(std::string_view text) {

@@ -28,7 +28,8 @@ std::string format_rfc3339(TimePoint t);
 std::string format_rfc3339_millis(TimePoint t);
 
 // Accepts RFC 3339 with "Z" or a numeric offset, optional fractional seconds
-// (a lowercase "t"/"z" too). nullopt when the text is not a valid time.
+// (a lowercase "t"/"z" too). nullopt when the text is not a valid time, or
+// names one a TimePoint cannot hold (before 1677-09-22 or after 2262-04-11).
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
 // "90s", "15m", "12h", "7d" (a positive integer and one unit). nullopt otherwise.

@@ -130,7 +130,13 @@ DemoInstallation create_demo_installation(const std::string& listen) {
 
 std::string demo_instructions(const DemoInstallation& demo, const std::string& base_url) {
   std::ostringstream out;
-  out << "\nshared-linkd demo: installation in " << demo.directory.string() << "\n\nTry:\n";
+  out << "\nshared-linkd demo: installation in " << demo.directory.string() << "\n\n";
+  // The share pages first: what a person who gets a link opens.
+  out << "Open the share pages in a browser:\n";
+  for (const auto& link : demo.links) {
+    out << "  # " << link.description << "\n  " << base_url << "/s/" << link.token << "\n";
+  }
+  out << "\nOr ask the API:\n";
   for (const auto& link : demo.links) {
     out << "  # " << link.description << "\n  curl -s " << base_url << "/v1/music/shared/" << link.token << "\n";
   }

@@ -26,7 +26,7 @@ struct DemoInstallation {
 // removed), a collection and share links. listen is the address to serve on.
 DemoInstallation create_demo_installation(const std::string& listen);
 
-// The ready-to-run curl commands for a demo served at base_url.
+// The share page links of the demo, then ready-to-run curl commands, for a demo served at base_url.
 std::string demo_instructions(const DemoInstallation& demo, const std::string& base_url);
 
 }  // namespace sharelink

@@ -4,6 +4,7 @@
 
 #include "common/crypto.hpp"
 #include "common/error.hpp"
+#include "daemon/connection_stream.hpp"
 
 namespace sharelink {
 namespace {
@@ -47,9 +48,24 @@ std::string next_request_id() {
   return id;
 }
 
+std::string_view peer_address(const httplib::Request& req) {
+  if (const ConnectionStream* connection = current_connection()) return connection->peer_ip();
+  return req.remote_addr;
+}
+
+std::optional<std::string> range_field(const httplib::Request& req) {
+  if (const ConnectionStream* connection = current_connection()) {
+    const RequestHead& head = connection->head();
+    if (head.range_repeated) return std::nullopt;
+    return head.range;
+  }
+  if (req.get_header_value_count("Range") != 1) return std::nullopt;
+  return req.get_header_value("Range");
+}
+
 RequestContext::RequestContext(const httplib::Request& req, const ServerState& state)
     : request_id(next_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
-  const auto peer = parse_ip(req.remote_addr).value_or(IpAddress{});
+  const auto peer = parse_ip(peer_address(req)).value_or(IpAddress{});
   client = client_address(peer, forwarded_for(req), settings->trusted_proxies);
   client_key = sharelink::client_key(client, settings->ipv6_prefix_length);
 }

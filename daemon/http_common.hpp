@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "common/audit_log.hpp"
@@ -14,6 +15,16 @@
 #include "daemon/server_state.hpp"
 
 namespace sharelink {
+
+// The socket peer of a request: the connection's, known before anything was
+// parsed (so also for a request httplib could not parse), else httplib's.
+// Valid while the request is being handled.
+std::string_view peer_address(const httplib::Request& req);
+
+// The Range field of a request as the client sent it (httplib never sees it:
+// ConnectionStream withholds it). nullopt when there is none, or more than
+// one (RFC 9110: Range is not a list field; two make it invalid, so ignored).
+std::optional<std::string> range_field(const httplib::Request& req);
 
 // Everything a handler learns about one request before doing any work.
 struct RequestContext {

@@ -137,7 +137,13 @@ int run(const DaemonOptions& options) {
   ServerState state(config, *storage, audit);
   add_runtime_metrics(state);
   PublicServer server(state);
-  const int port = server.bind();
+  int port = 0;
+  try {
+    port = server.bind();
+  } catch (const Error& e) {
+    log_event(LogLevel::error, "cannot listen", {{"addr", config.server.listen}, {"error", e.what()}});
+    throw;
+  }
   Config bound = config;
   const std::string host = parse_listen_address(config.server.listen)->host;
   bound.server.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -149,6 +155,15 @@ int run(const DaemonOptions& options) {
   fields.emplace_back("schema_version", schema_version);
   fields.emplace_back("playback_mode", to_string(config.playback.mode));
   log_event(LogLevel::info, "listening", fields);
+  if (!server.loopback_only()) {
+    // Said once, at start-up: the daemon is built to sit behind a reverse proxy.
+    log_event(LogLevel::warn, "listening on a non-loopback address without a reverse proxy in front is unsafe",
+              {{"addr", bound.server.listen},
+               {"risk", "one worker thread per connection (server.threads): a few slow or idle clients keep "
+                        "every other client waiting; request heads of up to 32 KiB are held per connection"},
+               {"fix", "listen on 127.0.0.1 and serve the public through nginx with the site in packaging/nginx "
+                       "(installed under /usr/share/doc/shared-link/examples/nginx/)"}});
+  }
   if (demo) std::cout << demo_instructions(*demo, bound.public_base_url()) << std::flush;
 
   // 6. Serve until a signal; then finish in-flight requests and flush the audit log.

@@ -4,10 +4,12 @@
 #include <optional>
 #include <vector>
 
+#include "common/byte_range.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/media_access.hpp"
+#include "common/x_accel.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -29,8 +31,6 @@ PublicError public_error(MediaOutcome outcome) {
       return PublicError::share_revoked;
     case MediaOutcome::expired:
       return PublicError::share_expired;
-    case MediaOutcome::limit_reached:
-      return PublicError::share_limit_reached;
     case MediaOutcome::ok:
     case MediaOutcome::not_found:
       break;
@@ -102,8 +102,7 @@ void stream_file(httplib::Response& res, std::shared_ptr<const MediaFile> file, 
 
 void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
-  // This route answers Range itself, from the header (the server has already
-  // dropped httplib's parsed ranges: see PublicServer's pre-routing handler).
+  // This route answers Range itself (range_field: httplib never sees it).
 
   const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, "media");
@@ -197,11 +196,12 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
     return finish("ok");
   }
 
-  // 5. builtin: the whole file or one range of it. If-Range names a
-  //    validator this server never hands out, so it never matches: whole file.
+  // 5. builtin: the whole file or one range of it (RFC 9110: an invalid
+  //    Range is ignored). If-Range names a validator this server never hands
+  //    out, so it never matches: whole file.
   const std::uint64_t size = opened.file->size();
-  const ByteRange range = req.has_header("If-Range") ? parse_byte_range("", size)
-                                                     : parse_byte_range(req.get_header_value("Range"), size);
+  const std::optional<std::string> range_header = req.has_header("If-Range") ? std::nullopt : range_field(req);
+  const ByteRange range = parse_byte_range(range_header.value_or(""), size);
   res.set_header("Accept-Ranges", "bytes");
   switch (range.kind) {
     case ByteRange::Kind::unsatisfiable:

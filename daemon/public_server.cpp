@@ -1,6 +1,7 @@
 #include "daemon/public_server.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,7 +13,9 @@
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
+#include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
+#include "daemon/listen_socket.hpp"
 #include "daemon/routes.hpp"
 
 namespace sharelink {
@@ -21,6 +24,9 @@ namespace {
 constexpr int k_listen_backlog = 4096;
 constexpr const char* k_resolve_pattern = R"(/v1/music/shared/([^/]*))";
 constexpr const char* k_media_pattern = R"(/v1/music/media/([^/]*))";
+constexpr const char* k_page_pattern = R"(/s/([^/]*))";
+constexpr const char* k_embed_pattern = R"(/s/([^/]*)/embed)";
+constexpr const char* k_oembed_path = "/oembed";
 
 // cpp-httplib's own pool has an unbounded job list: every accepted connection
 // waits there for a worker. This one holds at most max_pending connections;
@@ -76,11 +82,60 @@ class BoundedThreadPool : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-// httplib::Server with a real listen backlog (the library uses 5).
+// httplib::Server on our listening socket (exclusive, with a real backlog:
+// the library binds with SO_REUSEPORT and a backlog of 5), whose connections
+// run through ConnectionStream. cpp-httplib 0.11 calls the virtual
+// process_and_close_socket on a worker thread for every accepted connection;
+// this one is the library's own keep-alive loop over our stream: at most
+// keep_alive_max_count requests, each awaited for keep_alive_timeout, none
+// once the server stops, the last one answered with Connection: close. It
+// also ends the connection after an answer that asked for it
+// (ConnectionStream::close_after_answer). The worker thread that runs the
+// loop runs every handler of its requests, so current_connection() is the
+// connection of the request being handled.
 class TunedServer : public httplib::Server {
  public:
-  bool widen_backlog() { return ::listen(svr_sock_, k_listen_backlog) == 0; }
+  ~TunedServer() override {
+    if (!listened_ && svr_sock_ != INVALID_SOCKET) ::close(svr_sock_);
+  }
+  void adopt_listening_socket(int fd) { svr_sock_ = fd; }
+  // listen_after_bind(); from then on the library owns (and closes) the socket.
+  bool serve() {
+    listened_ = true;
+    return listen_after_bind();
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    using std::chrono::microseconds;
+    using std::chrono::seconds;
+    const auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        seconds(read_timeout_sec_) + microseconds(read_timeout_usec_));
+    const auto write_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        seconds(write_timeout_sec_) + microseconds(write_timeout_usec_));
+    ConnectionStream connection(sock, read_timeout, write_timeout);
+    const CurrentConnection current(connection);
+    bool ok = false;
+    for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+      if (!connection.wait_for_request(seconds(keep_alive_timeout_sec_))) break;
+      connection.begin_request();
+      bool client_closes = false;
+      ok = process_request(connection, left == 1, client_closes, nullptr);
+      if (!ok || client_closes || connection.closing()) break;
+    }
+    connection.finish();
+    return ok;
+  }
+
+  bool listened_ = false;
 };
+
+// True when the request announces a body: this server never reads one.
+bool announces_body(const httplib::Request& req, const ConnectionStream* connection) {
+  if (connection != nullptr) return connection->head().has_body;
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
 
 // SPEC 4's code for a status httplib produced by itself (no route, bad request line...).
 PublicError error_for_status(int status) {
@@ -92,9 +147,34 @@ PublicError error_for_status(int status) {
   }
 }
 
-bool is_known_route(const std::string& path) {
-  static const std::regex known(std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics");
-  return std::regex_match(path, known);
+// The routes this configuration serves: the share page's only when page.enabled,
+// embedding's only with page.embed_origins.
+std::string known_routes(const PageConfig& page) {
+  std::string routes = std::string(k_resolve_pattern) + "|" + k_media_pattern + "|/healthz|/readyz|/metrics";
+  if (page.enabled) {
+    routes += std::string("|") + k_page_pattern + "|" + std::string(k_page_refresh_path);
+    if (!page.embed_origins.empty()) routes += std::string("|") + k_embed_pattern + "|" + k_oembed_path;
+  }
+  return routes;
+}
+
+// What answers outside a handler need to know about a public route.
+struct PublicRoute {
+  const char* event = nullptr;  // audit event; null: not a public route
+  MetricRoute metric = MetricRoute::other;
+  bool media_limits = false;      // the media bucket (else the resolve bucket)
+  bool media_outcomes = false;    // the media route's outcome vocabulary (no bad_request)
+  bool html = false;              // errors as the share page's HTML error page
+};
+
+// The path that names a request's route: httplib's, or for a request it
+// could not parse (no path), the target as the client sent it, up to its query.
+std::string route_path(const httplib::Request& req) {
+  if (!req.path.empty()) return req.path;
+  const ConnectionStream* connection = current_connection();
+  if (connection == nullptr) return {};
+  const std::string& target = connection->head().target;
+  return target.substr(0, target.find('?'));
 }
 
 }  // namespace
@@ -105,8 +185,23 @@ struct PublicServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};  // serve() has been called
   std::atomic<bool> served{false};   // serve() is returning
+  bool loopback = false;             // bound to a loopback address (set by bind())
   const std::regex resolve_route_{k_resolve_pattern};
   const std::regex media_route_{k_media_pattern};
+  const std::regex page_route_{std::string(k_page_pattern) + "|" + k_embed_pattern};
+  const std::regex known_routes_{known_routes(state.config().page)};
+
+  bool is_known_route(const std::string& path) const { return std::regex_match(path, known_routes_); }
+
+  PublicRoute public_route(const std::string& path) const {
+    if (std::regex_match(path, resolve_route_)) return {"resolve", MetricRoute::resolve, false, false, false};
+    if (std::regex_match(path, media_route_)) return {"media", MetricRoute::media, true, true, false};
+    if (!is_known_route(path)) return {};
+    if (std::regex_match(path, page_route_)) return {"page", MetricRoute::page, false, false, true};
+    if (path == k_oembed_path) return {"page", MetricRoute::oembed, false, false, false};
+    if (path == k_page_refresh_path) return {"media", MetricRoute::page_refresh, true, true, false};
+    return {};
+  }
 
   explicit Impl(ServerState& s) : state(s) { configure(); }
 
@@ -127,25 +222,53 @@ struct PublicServer::Impl {
         {"Access-Control-Allow-Origin", "*"},
     });
 
-    // Wrong method on a known route, and requests during shutdown, are
-    // answered before routing.
+    // Before any route (so every route, also one added later, gets them):
+    // requests during shutdown, request framing, and a wrong method on a
+    // known route.
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       // httplib 0.11 applies the Range ranges it parsed to every answer (JSON
       // bodies and errors included) without checking them against the length.
-      // Only the media route honours Range, and it parses the header itself,
-      // so the parsed ranges are dropped for every request. The Request is the
-      // server's own non-const object; handlers only see it as const.
+      // It never sees a Range field (ConnectionStream withholds it for the
+      // media route, which parses it itself); clearing keeps that true should
+      // one ever slip through. The Request is the server's own non-const
+      // object; handlers only see it as const.
       const_cast<httplib::Request&>(req).ranges.clear();
+      ConnectionStream* connection = current_connection();
       if (stopping.load()) {
+        if (connection != nullptr) connection->close_after_answer();
         answer_outside_route(req, res, PublicError::service_unavailable);
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
+      }
+      // Framing (SPEC 4; RFC 9112 section 11.2, request smuggling): this
+      // server reads no bodies, and httplib would take an unread body for the
+      // next request. A request that announces one, or whose field lines a
+      // proxy in front may read differently, is the last one on its
+      // connection: nothing the client sent after it is read as a request. On
+      // GET, HEAD and OPTIONS (any path) it is refused; other methods get
+      // their usual answer (405, 404) and the connection closes after it.
+      const bool malformed = connection != nullptr && connection->head().malformed;
+      if (malformed || announces_body(req, connection)) {
+        if (connection != nullptr) connection->close_after_answer();
+        if (malformed || req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") {
+          answer_outside_route(req, res, PublicError::bad_request);
+          return httplib::Server::HandlerResponse::Handled;
+        }
       }
       if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS" && is_known_route(req.path)) {
         answer_outside_route(req, res, PublicError::method_not_allowed);
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // The last answer of a connection says so (httplib writes Keep-Alive
+    // unless the request itself asked to close).
+    server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      const ConnectionStream* connection = current_connection();
+      if (connection == nullptr || !connection->closing()) return;
+      res.headers.erase("Keep-Alive");
+      res.headers.erase("Connection");
+      res.set_header("Connection", "close");
     });
 
     server.Get(k_resolve_pattern, [this](const httplib::Request& req, httplib::Response& res) {
@@ -154,6 +277,23 @@ struct PublicServer::Impl {
     server.Get(k_media_pattern, [this](const httplib::Request& req, httplib::Response& res) {
       handle_media(state, req, res);
     });
+    const PageConfig& page = state.config().page;
+    if (page.enabled) {
+      server.Get(k_page_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+        handle_page(state, req, res, false);
+      });
+      server.Get(std::string(k_page_refresh_path), [this](const httplib::Request& req, httplib::Response& res) {
+        handle_page_refresh(state, req, res);
+      });
+      if (!page.embed_origins.empty()) {
+        server.Get(k_embed_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+          handle_page(state, req, res, true);
+        });
+        server.Get(k_oembed_path, [this](const httplib::Request& req, httplib::Response& res) {
+          handle_oembed(state, req, res);
+        });
+      }
+    }
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
       set_request_headers(res, next_request_id(), true);
@@ -196,12 +336,26 @@ struct PublicServer::Impl {
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
+    if (page.enabled) {
+      server.Options(k_page_pattern, preflight);
+      server.Options(std::string(k_page_refresh_path), preflight);
+      if (!page.embed_origins.empty()) {
+        server.Options(k_embed_pattern, preflight);
+        server.Options(k_oembed_path, preflight);
+      }
+    }
 
     // Every status >= 400 passes here, including those our handlers set: keep
-    // a body already written, give every other one SPEC 4's JSON.
+    // a body already written, give every other one SPEC 4's JSON. An empty
+    // body means httplib answered by itself: no route (404), or a request it
+    // could not parse, after which the connection's framing is unknown, so
+    // it closes.
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          if (ConnectionStream* connection = current_connection(); connection != nullptr && res.status != 404) {
+            connection->close_after_answer();
+          }
           answer_outside_route(req, res, error_for_status(res.status));
           return httplib::Server::HandlerResponse::Handled;
         }));
@@ -226,28 +380,33 @@ struct PublicServer::Impl {
   // one audit record, like every other request to those routes. Returns the
   // request id for the answer; the caller sets it.
   std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
-    const bool resolve = std::regex_match(req.path, resolve_route_);
-    const bool media = !resolve && std::regex_match(req.path, media_route_);
-    if (!resolve && !media) return next_request_id();
+    const PublicRoute route = public_route(route_path(req));
+    if (route.event == nullptr) return next_request_id();
     const RequestContext ctx(req, state);
-    RateLimiter& limiter = resolve ? state.resolve_limiter() : state.media_limiter();
+    RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
     // The media route's outcomes have no bad_request: anything but ok is an error there.
-    const std::string_view final_outcome = (media && std::string_view(outcome) != "ok") ? "error" : outcome;
-    AuditRecord record = ctx.audit_record(req, resolve ? "resolve" : "media");
+    const std::string_view final_outcome =
+        (route.media_outcomes && std::string_view(outcome) != "ok") ? "error" : outcome;
+    AuditRecord record = ctx.audit_record(req, route.event);
     record.outcome = final_outcome;
     record.status = res.status;
     state.audit().append(std::move(record));
-    state.metrics().observe(resolve ? MetricRoute::resolve : MetricRoute::media, final_outcome,
-                            ctx.elapsed_seconds());
+    state.metrics().observe(route.metric, final_outcome, ctx.elapsed_seconds());
     return ctx.request_id;
   }
 
-  // An error answer outside the route handlers (see account_public).
+  // An error answer outside the route handlers (see account_public): JSON,
+  // or the HTML error page on the share page's routes.
   void answer_outside_route(const httplib::Request& req, httplib::Response& res, PublicError error) {
     res.status = http_status(error);
     const bool server_side = http_status(error) >= 500;
-    send_error(res, error, account_public(req, res, server_side ? "error" : "bad_request"));
+    const std::string request_id = account_public(req, res, server_side ? "error" : "bad_request");
+    if (public_route(route_path(req)).html) {
+      send_page_error(state, req, res, error, request_id);
+    } else {
+      send_error(res, error, request_id);
+    }
   }
 
   void observe(MetricRoute route, const char* outcome, std::chrono::steady_clock::time_point started) {
@@ -261,21 +420,16 @@ PublicServer::PublicServer(ServerState& state) : impl_(std::make_unique<Impl>(st
 PublicServer::~PublicServer() = default;
 
 int PublicServer::bind() {
-  const auto address = parse_listen_address(impl_->state.config().server.listen);
-  if (!address) throw Error("server.listen: expected HOST:PORT, got \"" + impl_->state.config().server.listen + "\"");
-  const std::string& host = address->host;
-  const int port = address->port;
-  int bound = port;
-  if (port == 0) {
-    bound = impl_->server.bind_to_any_port(host);
-    if (bound <= 0) throw Error("cannot listen on " + impl_->state.config().server.listen);
-  } else if (!impl_->server.bind_to_port(host, port)) {
-    throw Error("cannot listen on " + impl_->state.config().server.listen +
-                " (address in use, or not an address of this machine)");
-  }
-  if (!impl_->server.widen_backlog()) log_event(LogLevel::warn, "could not widen the listen backlog");
-  return bound;
+  const std::string& listen = impl_->state.config().server.listen;
+  const auto address = parse_listen_address(listen);
+  if (!address) throw Error("server.listen: expected HOST:PORT, got \"" + listen + "\"");
+  const ListeningSocket socket = open_listening_socket(address->host, address->port, k_listen_backlog);
+  impl_->server.adopt_listening_socket(socket.fd);
+  impl_->loopback = socket.loopback;
+  return socket.port;
 }
+
+bool PublicServer::loopback_only() const { return impl_->loopback; }
 
 // httplib's stop() does nothing until listen_after_bind() has marked the
 // server running, so a signal that arrives just after "listening" was logged
@@ -286,7 +440,7 @@ int PublicServer::bind() {
 bool PublicServer::serve() {
   impl_->serving.store(true);
   bool ok = true;
-  if (!impl_->stopping.load()) ok = impl_->server.listen_after_bind();
+  if (!impl_->stopping.load()) ok = impl_->server.serve();
   impl_->served.store(true);
   return ok;
 }

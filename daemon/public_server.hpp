@@ -18,9 +18,12 @@ class PublicServer {
   PublicServer(const PublicServer&) = delete;
   PublicServer& operator=(const PublicServer&) = delete;
 
-  // Binds server.listen (port 0: any free port). Returns the bound port;
-  // throws Error if the address cannot be bound.
+  // Binds server.listen (port 0: any free port), exclusively: a second
+  // daemon on the same address fails here. Returns the bound port; throws
+  // Error "cannot listen on HOST:PORT: address in use ..." and the like.
   int bind();
+  // After bind(): true when the socket is bound to a loopback address only.
+  bool loopback_only() const;
   // Accepts and serves until stop(). Returns false if the server failed.
   bool serve();
   // Stops accepting; requests arriving on open connections answer 503.

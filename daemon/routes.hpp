@@ -4,7 +4,10 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
+#include "common/public_errors.hpp"
 #include "daemon/server_state.hpp"
 
 namespace sharelink {
@@ -17,5 +20,32 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
 // with single ranges) or an X-Accel-Redirect (x_accel); 404 in s3 mode. Never
 // counts a view; appends one audit record and one metrics observation.
 void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res);
+
+// The share page's playback refresh: GET with the page session in X-Page-Session.
+inline constexpr std::string_view k_page_refresh_path = "/v1/music/page/playback";
+
+// GET/HEAD /s/{token} (embed false) and /s/{token}/embed (SPEC 12): the same
+// checks and view rule as handle_resolve (share_access.hpp), answered as
+// HTML; a counted view carries a page session for the refresh script.
+void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, bool embed);
+
+// An error of a page route answered outside its handler (wrong method,
+// shutting down, a request with a body): the HTML error page with its headers.
+void send_page_error(ServerState& state, const httplib::Request& req, httplib::Response& res, PublicError error,
+                     const std::string& request_id);
+
+// GET k_page_refresh_path: fresh playback URLs for an open page. The media
+// bucket; the page session (403 PAGE_SESSION_INVALID, 410
+// PAGE_SESSION_EXPIRED); the link by id (410 SHARE_REVOKED / SHARE_EXPIRED,
+// 404 NOT_FOUND for removed content; a used-up link still refreshes). Counts
+// no view; one audit record (event media) and one metrics observation
+// (route page_refresh).
+void handle_page_refresh(ServerState& state, const httplib::Request& req, httplib::Response& res);
+
+// GET /oembed?url=PAGE_URL&format=json[&maxwidth=W&maxheight=H] (SPEC 12):
+// the resolve buckets, a look-up that counts no view; 404 NOT_FOUND unless
+// url is the page URL of a link that resolves with content; 400 for a bad
+// maxwidth/maxheight. Audit event page (outcome preview when answered).
+void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace sharelink

@@ -63,6 +63,9 @@ std::shared_ptr<const RuntimeSettings> ServerState::settings() const {
 void ServerState::reload(const Config& config) {
   auto settings = std::make_shared<RuntimeSettings>();
   settings->signer = load_playback_signer(config);
+  settings->sessions = std::make_shared<const PageSessionSigner>(settings->signer->keys());
+  settings->public_base_url = config.public_base_url();
+  while (settings->public_base_url.ends_with('/')) settings->public_base_url.pop_back();
   settings->trusted_proxies = parse_trusted(config.rate_limit.trusted_proxies);
   settings->ipv6_prefix_length = config.rate_limit.ipv6_prefix_length;
   const auto& rl = config.rate_limit;

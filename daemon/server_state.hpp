@@ -1,4 +1,4 @@
-// What every request handler of shared-linkd shares: settings, limiters, resolvers, audit writer, view counter, metrics.
+// What every request handler of shared-linkd shares: settings, limiters, readers, audit writer, view counter, metrics.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "common/client_address.hpp"
 #include "common/config.hpp"
 #include "common/metrics.hpp"
+#include "common/page_session.hpp"
 #include "common/playback_signer.hpp"
 #include "common/rate_limiter.hpp"
 #include "common/reader_pool.hpp"
@@ -22,6 +23,10 @@ namespace sharelink {
 // published: handlers take a snapshot (a shared_ptr copy) per request.
 struct RuntimeSettings {
   std::shared_ptr<const PlaybackSigner> signer;
+  // Page sessions, keyed from the same signing keys (common/page_session.hpp).
+  std::shared_ptr<const PageSessionSigner> sessions;
+  // public_base_url of the bound address: the share page's links.
+  std::string public_base_url;
   std::vector<Cidr> trusted_proxies;
   int ipv6_prefix_length = 64;
 };
@@ -44,9 +49,9 @@ class ServerState {
   RateLimiter& resolve_limiter() { return resolve_limiter_; }
   RateLimiter& media_limiter() { return media_limiter_; }
   RateLimiter& miss_limiter() { return miss_limiter_; }
-  // Every view the resolve route counts goes through here.
+  // Every view the resolve and page routes count goes through here.
   ViewCounter& views() { return views_; }
-  // The database connections the resolve and media routes and readyz borrow.
+  // The database connections the resolve, page, refresh and media routes and readyz borrow.
   ReaderPool& readers() { return readers_; }
 
   std::shared_ptr<const RuntimeSettings> settings() const;

@@ -17,7 +17,7 @@ from sharelink_testlib import SHARECTL, TOKEN_RE, Installation  # noqa: F401 (re
 TRACK_KEYS = ["id", "title", "engine", "mode", "measured_duration_seconds", "instrumental", "licence_class",
               "licence_version", "no_commercial", "mime_type", "audio_path", "removed_at", "created_at"]
 COLLECTION_KEYS = ["id", "name", "description", "track_ids", "removed_at", "created_at"]
-SHARE_CREATE_KEYS = ["id", "token", "url", "target_type", "target_id", "visibility", "expires_at", "max_views",
+SHARE_CREATE_KEYS = ["id", "token", "url", "page_url", "target_type", "target_id", "visibility", "expires_at", "max_views",
                      "created_at"]
 SHARE_KEYS = ["id", "target_type", "target_id", "visibility", "created_at", "expires_at", "max_views", "view_count",
               "last_viewed_at", "revoked_at", "revoke_reason", "note", "created_by", "status", "target_removed",

@@ -35,6 +35,7 @@ class ShareCreateTest(CliTestCase):
         self.assertRegex(created["id"], r"^mslink_[0-9a-f]{12}$")
         self.assertRegex(created["token"], TOKEN_RE)
         self.assertEqual(created["url"], BASE_URL + "/v1/music/shared/" + created["token"])
+        self.assertEqual(created["page_url"], BASE_URL + "/s/" + created["token"])
         self.assertEqual((created["target_type"], created["target_id"], created["visibility"],
                           created["expires_at"], created["max_views"]),
                          ("track", self.track_id, "link_only", None, None))
@@ -51,12 +52,18 @@ class ShareCreateTest(CliTestCase):
         created = self.create_share(collection)
         self.assertEqual((created["target_type"], created["target_id"]), ("collection", collection))
 
-    def test_human_output_shows_the_url_once(self):
+    def test_human_output_shows_the_page_link_first_then_the_api_link(self):
         proc = self.ok("share", "create", "--track", self.track_id)
         tokens = re.findall(r"shr_[0-9a-f]{32}", proc.stdout)
-        self.assertEqual(len(tokens), 1)
-        self.assertIn("url:", proc.stdout)
-        self.assertIn(BASE_URL + "/v1/music/shared/" + tokens[0], proc.stdout)
+        self.assertEqual(len(tokens), 2)  # in the page link and the API link, nowhere else
+        self.assertEqual(tokens[0], tokens[1])
+        lines = proc.stdout.splitlines()
+        page = [i for i, line in enumerate(lines) if (BASE_URL + "/s/" + tokens[0]) in line]
+        api = [i for i, line in enumerate(lines) if (BASE_URL + "/v1/music/shared/" + tokens[0]) in line]
+        self.assertEqual((len(page), len(api)), (1, 1))
+        self.assertLess(page[0], api[0])
+        self.assertRegex(lines[page[0]], r"^\s*page_url:")
+        self.assertRegex(lines[api[0]], r"^\s*url:")
         self.assertNotIn(tokens[0], proc.stderr)
 
     def test_expires_in_days(self):

@@ -267,7 +267,7 @@ class MemoryAuditStorage final : public AuditStorage {
     std::lock_guard lock(data_.mutex);
     ShareAuditSummary summary;
     for (const auto& record : data_.audit) {
-      if (record.share_id != share_id || record.event != "resolve") continue;
+      if (record.share_id != share_id || (record.event != "resolve" && record.event != "page")) continue;
       ++summary.resolves_by_outcome[record.outcome];
       if (record.outcome == "ok" && (!summary.last_resolve || record.ts > *summary.last_resolve)) {
         summary.last_resolve = record.ts;

@@ -1,6 +1,7 @@
 // Unit tests of the audit log: sanitising, the batched writer, queries, stats and retention.
 #include "tests/common/temp_dir.hpp"
 #include "tests/common/memory_store.hpp"
+#include "tests/common/store_fixtures.hpp"
 #include "tests/common/test_support.hpp"
 #include "common/audit_log.hpp"
 
@@ -505,9 +506,10 @@ TEST_CASE("AuditLog: stats counts outcomes and top clients", "[audit_log]") {
   }
 }
 
-TEST_CASE("AuditLog: share_summary of one link", "[audit_log]") {
-  AuditDbFixture db;
-  AuditStore store = db.store();
+TEMPLATE_TEST_CASE("AuditLog: share_summary counts the openings of one link, by the API and the page",
+                   "[audit_log]", testing::MemoryFixture, testing::SqliteFixture) {
+  TestType installation;
+  AuditStore store(installation.storage().open_audit(AuditUse::queries));
   const std::string share = "mslink_aaaaaaaaaaaa";
   const auto add = [&](TimePoint ts, const std::string& event, const std::string& outcome, const std::string& id) {
     AuditRecord record = resolve_record("req", ts, outcome);
@@ -528,6 +530,16 @@ TEST_CASE("AuditLog: share_summary of one link", "[audit_log]") {
   REQUIRE(summary.last_resolve.has_value());
   CHECK(*summary.last_resolve == k_now - 1h);
   CHECK(summary.resolves_by_outcome == std::map<std::string, std::int64_t>{{"ok", 3}, {"preview", 1}, {"revoked", 1}});
+
+  // The share page's openings count with the API's; the latest ok of either is the last opening.
+  add(k_now - 40min, "page", "ok", share);
+  add(k_now - 25min, "page", "preview", share);
+  add(k_now - 15min, "page", "limit_reached", share);
+  const auto with_page = store.share_summary(share);
+  REQUIRE(with_page.last_resolve.has_value());
+  CHECK(*with_page.last_resolve == k_now - 40min);
+  CHECK(with_page.resolves_by_outcome ==
+        std::map<std::string, std::int64_t>{{"ok", 4}, {"preview", 2}, {"revoked", 1}, {"limit_reached", 1}});
 
   add(k_now, "resolve", "expired", "mslink_cccccccccccc");
   const auto never_ok = store.share_summary("mslink_cccccccccccc");

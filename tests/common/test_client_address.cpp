@@ -328,6 +328,25 @@ TEST_CASE("ClientAddress: client_key aggregates IPv6 by prefix", "[client_addres
   CHECK(client_key(ip("2001:db8:1:2::a"), 48) == client_key(ip("2001:db8:1:3::a"), 48));
 }
 
+TEST_CASE("ClientAddress: is_loopback knows 127.0.0.0/8 and ::1 only", "[client_address]") {
+  const auto loopback = [](const char* text) {
+    const auto address = parse_ip(text);
+    REQUIRE(address);
+    return is_loopback(*address);
+  };
+  CHECK(loopback("127.0.0.1"));
+  CHECK(loopback("127.255.0.9"));
+  CHECK(loopback("::1"));
+  CHECK(loopback("::ffff:127.0.0.1"));
+  CHECK_FALSE(loopback("0.0.0.0"));
+  CHECK_FALSE(loopback("::"));
+  CHECK_FALSE(loopback("10.0.0.1"));
+  CHECK_FALSE(loopback("128.0.0.1"));
+  CHECK_FALSE(loopback("::2"));
+  CHECK_FALSE(loopback("1::1"));
+  CHECK_FALSE(loopback("fe80::1"));
+}
+
 TEST_CASE("ClientAddress: truncate_ip_text ages audit addresses", "[client_address]") {
   struct Case {
     std::string text;

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,9 @@ TEST_CASE("Config: built-in defaults follow SPEC 10", "[config]") {
   CHECK(config.server.threads == 16);
   CHECK(config.database.path == "shared-link.db");
   CHECK(config.database.audit_path == "shared-link-audit.db");
+  CHECK(config.database.backend == DatabaseBackend::sqlite);
+  CHECK(config.database.url.empty());
+  CHECK(config.database.password_file.empty());
   CHECK(config.shares.max_expires_in_days == 90);
   CHECK(config.shares.preview_user_agents ==
         std::vector<std::string>{"Slackbot", "Discordbot", "facebookexternalhit", "Twitterbot", "WhatsApp",
@@ -123,28 +128,43 @@ TEST_CASE("Config: the reference etc/shared-linkd.toml holds every key at its de
   const std::string text = read_text(file);
   CHECK(parse_config(text, file.string(), "/srv/sl") == defaults_at("/srv/sl"));
 
-  const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
-      {"server", {"listen", "public_base_url", "threads"}},
-      {"database", {"path", "audit_path"}},
-      {"shares", {"max_expires_in_days", "preview_user_agents"}},
-      {"playback", {"mode", "ttl_seconds", "key_file", "media_root", "x_accel_prefix"}},
-      {"playback.s3", {"endpoint", "bucket", "region", "access_key_id", "secret_access_key_file"}},
-      {"rate_limit",
-       {"requests_per_minute", "burst", "media_requests_per_minute", "media_burst", "misses_per_minute",
-        "ipv6_prefix_length", "trusted_proxies", "max_clients"}},
-      {"audit", {"retention_days", "ip_retention_days"}},
-  };
-  for (const auto& [table, names] : keys) {
+  // Every key the parser knows, in its table's section.
+  for (const std::string& key : known_config_keys()) {
+    const auto dot = key.rfind('.');
+    const std::string table = key.substr(0, dot);
+    const std::string name = key.substr(dot + 1);
     const auto start = text.find("\n[" + table + "]\n");
     REQUIRE(start != std::string::npos);
     const auto end = text.find("\n[", start + 1);
     const std::string section =
         text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    for (const auto& name : names) {
-      INFO("[" << table << "] " << name);
-      CHECK(section.find("\n" + name + " = ") != std::string::npos);
-    }
+    INFO("[" << table << "] " << name);
+    CHECK(section.find("\n" + name + " = ") != std::string::npos);
   }
+}
+
+TEST_CASE("Config: known_config_keys lists every key the parser reads, once, in file order", "[config]") {
+  const std::vector<std::string> keys = known_config_keys();
+  REQUIRE(keys.size() == 34);
+  CHECK(keys.front() == "server.listen");
+  CHECK(keys.back() == "page.embed_origins");
+  CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
+  CHECK(std::find(keys.begin(), keys.end(), "playback.s3.secret_access_key_file") != keys.end());
+  CHECK(std::find(keys.begin(), keys.end(), "playback.s3") == keys.end());  // tables are not keys
+
+  // Each listed key is one the parser reads: a value of the wrong type is reported under the
+  // key's own name, never as an unknown key.
+  for (const std::string& key : keys) {
+    const auto dot = key.rfind('.');
+    const std::string text = "[" + key.substr(0, dot) + "]\n" + key.substr(dot + 1) + " = {}\n";
+    INFO(text);
+    const auto problems = problems_of(text);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].starts_with("x.toml:2:"));
+    CHECK(problems[0].find(": " + key + ": expected ") != std::string::npos);
+  }
+  // And a key it does not list is unknown.
+  CHECK(problems_of("[server]\nlisten_adress = \"x\"\n")[0].find("unknown key") != std::string::npos);
 }
 
 TEST_CASE("Config: a full valid file round-trips every key", "[config]") {
@@ -157,6 +177,9 @@ threads = 4
 [database]
 path = "/var/lib/sl/catalog.db"
 audit_path = "audit/log.db"
+backend = "postgresql"
+url = "postgresql://shared_link@db.example.org:5432/shared_link?sslmode=verify-full"
+password_file = "secrets/db.password"
 
 [shares]
 max_expires_in_days = 30
@@ -189,12 +212,20 @@ max_clients = 5000
 [audit]
 retention_days = 365
 ip_retention_days = 7
+
+[page]
+enabled = false
+site_name = "Studio Nord"
+session_hours = 48
+embed_origins = ["https://blog.example.org", "HTTP://Localhost:8080", "https://shop.example.org:443"]
 )";
   const Config config = parse_config(text, "x.toml", "/etc/sl");
 
   Config expected;
   expected.server = {"[::1]:9999", "https://music.example.org/base", 4};
-  expected.database = {"/var/lib/sl/catalog.db", "/etc/sl/audit/log.db"};
+  expected.database = {"/var/lib/sl/catalog.db", "/etc/sl/audit/log.db", DatabaseBackend::postgresql,
+                       "postgresql://shared_link@db.example.org:5432/shared_link?sslmode=verify-full",
+                       "/etc/sl/secrets/db.password"};
   expected.shares = {30, {"Botty", "Other Bot/1.0"}};
   expected.playback.mode = PlaybackMode::s3;
   expected.playback.ttl_seconds = 60;
@@ -205,6 +236,8 @@ ip_retention_days = 7
                           "/etc/sl/s3.secret"};
   expected.rate_limit = {120, 10, 600, 50, 5, 56, {"10.0.0.0/8", "::1"}, 5000};
   expected.audit = {365, 7};
+  expected.page = {false, "Studio Nord", 48,
+                   {"https://blog.example.org", "http://localhost:8080", "https://shop.example.org"}};
 
   CHECK(config.server == expected.server);
   CHECK(config.database == expected.database);
@@ -213,6 +246,7 @@ ip_retention_days = 7
   CHECK(config.playback == expected.playback);
   CHECK(config.rate_limit == expected.rate_limit);
   CHECK(config.audit == expected.audit);
+  CHECK(config.page == expected.page);
   CHECK(config == expected);
   CHECK(config.public_base_url() == "https://music.example.org/base");
 }
@@ -238,7 +272,17 @@ TEST_CASE("Config: valid edge values are accepted", "[config]") {
                "[rate_limit]\nburst = 1000000\n", "[rate_limit]\nmax_clients = 100000000\n",
                "[rate_limit]\ntrusted_proxies = [\"192.168.1.1\"]\n", "[playback]\nttl_seconds = 86400\n",
                "[playback]\nx_accel_prefix = \"/\"\n", "[audit]\nretention_days = 36500\n",
-               "server = { listen = \"127.0.0.1:1\" }\n", "[playback.s3]\nbucket = \"abc\"\n");
+               "server = { listen = \"127.0.0.1:1\" }\n", "[playback.s3]\nbucket = \"abc\"\n",
+               "[page]\nsession_hours = 1\n", "[page]\nsession_hours = 168\n", "[page]\nenabled = true\n",
+               "[page]\nembed_origins = []\n", "[page]\nembed_origins = [\"http://[::1]:8080\", \"https://10.0.0.1\"]\n",
+               "[page]\nsite_name = \"Studio \u00e9t\u00e9 \u266b\"\n",
+               "[database]\nbackend = \"sqlite\"\nurl = \"\"\npassword_file = \"\"\n",
+               "[database]\nurl = \"postgresql://u@h/db\"\n",  // unused with sqlite, but still checked
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgres://h/db\"\n",
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgresql:///db?host=/run/postgresql\"\n",
+               "[database]\nbackend = \"postgresql\"\nurl = \"postgresql://u:@h/db\"\n",  // empty password: none
+               "[database]\nbackend = \"postgresql\"\n"
+               "url = \"postgresql://a:5432,b:5432/db?target_session_attrs=read-write&application_name=d1\"\n");
   INFO(text);
   CHECK(problems_of(text).empty());
 }
@@ -309,6 +353,31 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
        R"(x.toml:2:18: audit.retention_days: expected an integer from 1 to 36500, got 0)"},
       {"[audit]\nip_retention_days = [30]\n",
        R"(x.toml:2:21: audit.ip_retention_days: expected an integer from 1 to 36500, got an array)"},
+      // [page].
+      {"[page]\nenable = true\n", R"(x.toml:2:1: unknown key "enable" in [page] (did you mean "enabled"?))"},
+      {"[page]\nenabled = \"yes\"\n", R"(x.toml:2:11: page.enabled: expected true or false, got "yes")"},
+      {"[page]\nenabled = 1\n", R"(x.toml:2:11: page.enabled: expected true or false, got 1)"},
+      {"[page]\nsession_hours = 0\n",
+       R"(x.toml:2:17: page.session_hours: expected an integer from 1 to 168, got 0)"},
+      {"[page]\nsession_hours = 169\n",
+       R"(x.toml:2:17: page.session_hours: expected an integer from 1 to 168, got 169)"},
+      {"[page]\nsite_name = \"\"\n",
+       R"(x.toml:2:13: page.site_name: expected a name of 1 to 100 bytes without control characters, got "")"},
+      {"[page]\nsite_name = \"a\\tb\"\n",
+       R"(x.toml:2:13: page.site_name: expected a name of 1 to 100 bytes without control characters, got "a\u0009b")"},
+      {"[page]\nembed_origins = \"https://a.example\"\n",
+       R"(x.toml:2:17: page.embed_origins: expected an array of origins, got "https://a.example")"},
+      {"[page]\nembed_origins = [\"https://blog.example.org/\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://blog.example.org/")"},
+      {"[page]\nembed_origins = [\"https://a.example\", \"ftp://b.example\"]\n",
+       R"(x.toml:2:39: page.embed_origins[1]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "ftp://b.example")"},
+      {"[page]\nembed_origins = [\"https://a.example/path\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://a.example/path")"},
+      {"[page]\nembed_origins = [\"https://a.example:0\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://a.example:0")"},
+      {"[page]\nembed_origins = [\"*\"]\n", R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "*")"},
+      {"[page]\nembed_origins = [\"https://\"]\n",
+       R"(x.toml:2:18: page.embed_origins[0]: expected an origin "http://host[:port]" or "https://host[:port]" (no path), got "https://")"},
       {"[server]\nthreads = 07:32:00\n",
        R"(x.toml:2:11: server.threads: expected an integer from 1 to 4096, got a time)"},
       {"[server]\nthreads = 1979-05-27T07:32:00Z\n",
@@ -333,6 +402,35 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
        R"(x.toml:2:19: server.public_base_url: expected "" (derive from listen) or a URL starting with "http://" or "https://" (no query or fragment), got "https://x.org/?a=1")"},
       {"[server]\npublic_base_url = \"https://x.org/a b\"\n",
        R"(x.toml:2:19: server.public_base_url: expected "" (derive from listen) or a URL starting with "http://" or "https://" (no query or fragment), got "https://x.org/a b")"},
+      // database.backend, database.url, database.password_file.
+      {"[database]\npasswordfile = \"p\"\n",
+       R"(x.toml:2:1: unknown key "passwordfile" in [database] (did you mean "password_file"?))"},
+      {"[database]\nbackend = \"mysql\"\n",
+       R"(x.toml:2:11: database.backend: expected one of "sqlite", "postgresql", got "mysql")"},
+      {"[database]\nbackend = true\n",
+       R"(x.toml:2:11: database.backend: expected one of "sqlite", "postgresql", got true)"},
+      {"[database]\nurl = 5\n",
+       R"(x.toml:2:7: database.url: expected "" or a libpq URI such as "postgresql://user@host:5432/dbname", got 5)"},
+      {"[database]\nurl = \"mysql://db/x\"\n",
+       R"(x.toml:2:7: database.url: "mysql://db/x" is not a libpq URI (it must start with "postgresql://" or "postgres://"))"},
+      {"[database]\nurl = \"host=db dbname=x\"\n",
+       R"(x.toml:2:7: database.url: "host=db dbname=x" is not a libpq URI (it must start with "postgresql://" or "postgres://"))"},
+      {"[database]\nurl = \"postgresql://db/x\\u0007\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://db/x\u0007" contains a control character)"},
+      {"[database]\nurl = \"postgresql://u:hunter2@db/x\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u:***@db/x" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://u@db/x?password=hunter2\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u@db/x?password=***" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://db/x?sslmode=require&sslpassword=hunter2\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://db/x?sslmode=require&sslpassword=***" carries a password (put the password in the file named by database.password_file))"},
+      {"[database]\nurl = \"postgresql://u@db/x?foo=bar\"\n",
+       R"(x.toml:2:7: database.url: "postgresql://u@db/x?foo=bar" is not a valid libpq URI: invalid URI query parameter: "foo")"},
+      {"[database]\nbackend = \"postgresql\"\n",
+       R"(x.toml:1:1: database.url: required when database.backend is "postgresql")"},
+      {"[database]\nbackend = \"postgresql\"\nurl = \"\"\n",
+       R"(x.toml:3:7: database.url: required when database.backend is "postgresql")"},
+      {"[database]\npassword_file = 1\n",
+       R"(x.toml:2:17: database.password_file: expected a path, or "" for none, got 1)"},
       // Paths.
       {"[database]\npath = \"\"\n", R"(x.toml:2:8: database.path: expected a non-empty path, got "")"},
       {"[database]\naudit_path = 3\n",
@@ -393,6 +491,36 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
   }));
   INFO(text);
   CHECK(problems_of(text) == std::vector<std::string>{expected});
+}
+
+TEST_CASE("Config: no problem with database.url ever shows its password", "[config]") {
+  // Wherever libpq could find a password, in whatever spelling, the message hides it.
+  const char* url = GENERATE("postgresql://u:hunter2@db/x", "postgres://:hunter2@db/x",
+                             "postgresql://u:hun/ter2@db/x", "postgresql://u:hunter2?@db/x",
+                             "postgresql://u:p%zzhunter2@db/x", "postgresql://u:hunter2@db/x?application_name=a@b",
+                             "postgresql://u@db/x?password=hunter2", "postgresql://u@db/x?PASSWORD=hunter2",
+                             "postgresql://u@db/x?%70assword=hunter2", "postgresql://u@db/x?a=1&sslpassword=hunter2",
+                             "postgresql://u@db/x?password=hunter2&foo=bar");
+  INFO(url);
+  const auto problems = problems_of(std::string("[database]\nbackend = \"postgresql\"\nurl = \"") + url + "\"\n");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("hunter2") == std::string::npos);
+  CHECK(problems[0].find("carries a password") != std::string::npos);
+}
+
+TEST_CASE("Config: database.password_file is resolved against base_dir, \"\" stays empty", "[config]") {
+  CHECK(parse_config("[database]\npassword_file = \"db.password\"\n", "x.toml", "/etc/sl").database.password_file ==
+        "/etc/sl/db.password");
+  CHECK(parse_config("[database]\npassword_file = \"/run/secrets/db\"\n", "x.toml", "/etc/sl")
+            .database.password_file == "/run/secrets/db");
+  CHECK(parse_config("[database]\npassword_file = \"\"\n", "x.toml", "/etc/sl").database.password_file.empty());
+}
+
+TEST_CASE("Config: to_string(DatabaseBackend)", "[config]") {
+  CHECK(std::string(to_string(DatabaseBackend::sqlite)) == "sqlite");
+  CHECK(std::string(to_string(DatabaseBackend::postgresql)) == "postgresql");
+  CHECK(parse_config("[database]\nbackend = \"postgresql\"\nurl = \"postgresql://h/db\"\n", "x.toml", "/b")
+            .database.backend == DatabaseBackend::postgresql);
 }
 
 TEST_CASE("Config: a long offending value is quoted shortened, on a UTF-8 boundary", "[config]") {

@@ -279,3 +279,17 @@ TEST_CASE("Ids: token digest and fingerprint cover the whole token", "[ids]") {
 }
 
 }  // namespace sharelink
+
+TEST_CASE("base64_encode: RFC 4648 section 10 vectors and the standard alphabet", "[crypto]") {
+  const auto [bytes, text] = GENERATE(table<std::string, std::string>({
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
+      {"\xFB\xFF", "+/8="},
+  }));
+  CHECK(sharelink::base64_encode(bytes) == text);
+}

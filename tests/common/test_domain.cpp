@@ -129,6 +129,23 @@ TEST_CASE("playback_expiry: min(now + ttl, share expiry) in whole seconds", "[do
   }
 }
 
+TEST_CASE("playback_continues: used-up views keep playing, revoked and expired links stop", "[domain]") {
+  struct Case {
+    ShareStatus status;
+    bool plays;
+  };
+  const std::vector<Case> cases = {
+      {ShareStatus::active, true},
+      {ShareStatus::exhausted, true},  // SPEC 5: exhaustion stops new views, not a counted one's playback
+      {ShareStatus::revoked, false},
+      {ShareStatus::expired, false},
+  };
+  for (const auto& c : cases) {
+    INFO(to_string(c.status));
+    CHECK(playback_continues(c.status) == c.plays);
+  }
+}
+
 TEST_CASE("the view rule: only a visitor's ok answer counts a view", "[domain]") {
   struct Case {
     Requester requester;
@@ -141,6 +158,7 @@ TEST_CASE("the view rule: only a visitor's ok answer counts a view", "[domain]")
       {Requester::head_request, "HEAD", false, false},
       {Requester::preview_fetcher, "link-preview fetcher", false, false},
       {Requester::operator_check, "sharectl resolve", true, false},
+      {Requester::look_up, "look-up (oEmbed)", false, false},
   };
   const ResolveOutcome others[] = {ResolveOutcome::unavailable, ResolveOutcome::not_found,
                                    ResolveOutcome::revoked, ResolveOutcome::expired,

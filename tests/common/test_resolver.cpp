@@ -295,7 +295,8 @@ TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryF
   };
   const Case cases[] = {{Requester::head_request, "HEAD", false},
                         {Requester::preview_fetcher, "link-preview fetcher", false},
-                        {Requester::operator_check, "sharectl resolve", true}};
+                        {Requester::operator_check, "sharectl resolve", true},
+                        {Requester::look_up, "look-up (oEmbed)", false}};
   for (const auto& c : cases) {
     INFO(c.name);
     for (int i = 0; i < 3; ++i) {
@@ -437,4 +438,104 @@ TEST_CASE("Resolver: public error mapping", "[resolver]") {
   CHECK(
       body.dump() ==
       R"({"success":false,"error":{"code":"SHARE_EXPIRED","message":"This share link has expired.","request_id":"req_5f0c1e2d3a4b6c7d"}})");
+}
+
+TEMPLATE_TEST_CASE("Resolver: the answer carries the view limit and the count including its own view",
+                   "[resolver]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
+  f.add_track("mtrack_000000000001");
+  auto limited = f.share(TargetType::track, "mtrack_000000000001", {}, 3);
+  auto first = f.visit(limited.token);
+  CHECK(first.max_views == std::optional<std::int64_t>(3));
+  CHECK(first.view_count == 1);
+  ResolveOptions exact = f.as(Requester::visitor);
+  exact.exact_view_count = true;
+  // A view counted elsewhere meanwhile (another daemon thread or process) is seen with exact_view_count.
+  const auto other = f.storage().open_reader();
+  REQUIRE(resolve(*other, limited.token, f.as(Requester::visitor), k_now, &f.signer).view_counted);
+  auto third = resolve(*f.reader, limited.token, exact, k_now, &f.signer);
+  CHECK(third.view_count == 3);
+  auto offline_look = f.look(limited.token);
+  CHECK(offline_look.outcome == ResolveOutcome::limit_reached);
+  CHECK(offline_look.max_views == std::optional<std::int64_t>(3));
+  CHECK(offline_look.view_count == 3);
+  auto unlimited = f.share(TargetType::track, "mtrack_000000000001");
+  auto open = f.visit(unlimited.token);
+  CHECK_FALSE(open.max_views);
+  CHECK(open.view_count == 1);
+}
+
+TEST_CASE("Resolver: exact_view_count sees a view counted between the snapshot and its own", "[resolver]") {
+  Fixture<MemoryFixture> f;
+  f.add_track("mtrack_000000000001");
+  for (const bool exact : {false, true}) {
+    INFO("exact_view_count " << exact);
+    auto created = f.share(TargetType::track, "mtrack_000000000001", {}, 5);
+    bool fired = false;
+    f.data().before_take = [&] {
+      if (fired) return;
+      fired = true;
+      f.set_view_count(created.share.id, 1);  // another request's view, after this one's snapshot
+    };
+    ResolveOptions options = f.as(Requester::visitor);
+    options.exact_view_count = exact;
+    const auto result = resolve(*f.reader, created.token, options, k_now, &f.signer);
+    f.data().before_take = nullptr;
+    REQUIRE(result.view_counted);
+    CHECK(f.views_of(created) == 2);
+    CHECK(result.view_count == (exact ? 2 : 1));  // without it, as of the snapshot plus its own view
+  }
+}
+
+TEMPLATE_TEST_CASE("Resolver: playback_for_share mints fresh URLs without counting, for exhausted links too",
+                   "[resolver]", MemoryFixture, SqliteFixture) {
+  Fixture<TestType> f;
+  f.add_track("mtrack_000000000001");
+  f.add_track("mtrack_000000000002");
+  CollectionRecord c;
+  c.id = "mcoll_000000000001";
+  c.name = "Focus";
+  c.created_at = k_now;
+  f.add_collection(c, {"mtrack_000000000002", "mtrack_000000000001"});
+
+  auto once = f.share(TargetType::collection, c.id, k_now + 100s, 1);
+  REQUIRE(f.visit(once.token).view_counted);  // now exhausted
+  auto refreshed = playback_for_share(*f.reader, once.share.id, k_now + 10s, f.signer);
+  REQUIRE(refreshed.outcome == ResolveOutcome::ok);
+  REQUIRE(refreshed.tracks);
+  REQUIRE(refreshed.tracks->size() == 2);
+  CHECK(refreshed.tracks->at(0).id == "mtrack_000000000002");
+  const std::string& url = *refreshed.tracks->at(0).playback_url;
+  CHECK(url.find("exp=" + std::to_string(to_unix_seconds(k_now + 100s))) != std::string::npos);  // capped by the link
+  CHECK(f.views_of(once) == 1);  // no view counted
+  CHECK_FALSE(refreshed.view_counted);
+
+  // Removed tracks drop out; a removed collection is unavailable.
+  f.set_track_removed("mtrack_000000000002", k_now);
+  CHECK(playback_for_share(*f.reader, once.share.id, k_now + 10s, f.signer).tracks->size() == 1);
+  f.set_collection_removed(c.id, k_now);
+  CHECK(playback_for_share(*f.reader, once.share.id, k_now + 10s, f.signer).outcome ==
+        ResolveOutcome::unavailable);
+
+  // Expired and revoked links are refused; unknown ids are not found.
+  CHECK(playback_for_share(*f.reader, once.share.id, k_now + 100s, f.signer).outcome == ResolveOutcome::expired);
+  auto track_share = f.share(TargetType::track, "mtrack_000000000001");
+  CHECK(playback_for_share(*f.reader, track_share.share.id, k_now, f.signer).track->id == "mtrack_000000000001");
+  f.revoke(track_share.share.id, k_now);
+  CHECK(playback_for_share(*f.reader, track_share.share.id, k_now, f.signer).outcome == ResolveOutcome::revoked);
+  CHECK(playback_for_share(*f.reader, "mslink_000000000000", k_now, f.signer).outcome == ResolveOutcome::not_found);
+  CHECK(playback_for_share(*f.reader, "junk", k_now, f.signer).outcome == ResolveOutcome::not_found);
+}
+
+TEST_CASE("Resolver: playback_for_share reads one snapshot and ends it, also when storage fails", "[resolver]") {
+  Fixture<MemoryFixture> f;
+  f.add_track("mtrack_000000000001");
+  auto created = f.share(TargetType::track, "mtrack_000000000001");
+  auto& reader = dynamic_cast<testing::MemoryReader&>(*f.reader);
+  REQUIRE(playback_for_share(reader, created.share.id, k_now, f.signer).outcome == ResolveOutcome::ok);
+  CHECK_FALSE(reader.in_snapshot());
+  f.data().refuse_all = true;
+  CHECK_THROWS_AS(playback_for_share(reader, created.share.id, k_now, f.signer), DatabaseUnavailable);
+  CHECK_FALSE(reader.in_snapshot());
+  f.data().refuse_all = false;
 }

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "common/config.hpp"
-#include "common/store_sqlite.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/store_sqlite.hpp"

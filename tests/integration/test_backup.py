@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from sharelink_testlib import Daemon, Installation
+from sharelink_testlib import Daemon, Installation, check_answer
 
 CLIENTS = 4
 MAX_REQUESTS_PER_CLIENT = 20000  # the load runs until the backups are done; this only bounds it
@@ -38,7 +38,7 @@ class BackupUnderLoadTest(unittest.TestCase):
                     return
                 conn.request("GET", "/v1/music/shared/" + token)
                 resp = conn.getresponse()
-                resp.read()
+                check_answer("GET", "/v1/music/shared/" + token, resp.status, resp.getheaders(), resp.read())
                 if resp.status != 200:
                     errors.append(resp.status)
                 served.append(1)

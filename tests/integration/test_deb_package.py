@@ -144,7 +144,11 @@ class PackageContentsTest(unittest.TestCase):
             self.assertEqual(entries.get(binary), ("-rwxr-xr-x", "root/root"), binary)
         for path in ("./etc/shared-linkd/shared-linkd.toml", "./lib/systemd/system/shared-linkd.service",
                      "./usr/share/doc/shared-link/examples/shared-linkd.toml",
-                     "./usr/share/doc/shared-link/examples/nginx/shared-linkd-site.conf"):
+                     "./usr/share/doc/shared-link/examples/nginx/shared-linkd-site.conf",
+                     "./usr/share/man/man1/sharectl.1.gz", "./usr/share/man/man8/shared-linkd.8.gz",
+                     "./usr/share/man/man5/shared-linkd.toml.5.gz",
+                     "./usr/share/bash-completion/completions/sharectl",
+                     "./usr/share/doc/shared-link/openapi.yaml", "./usr/share/doc/shared-link/docs/threat-model.md"):
             self.assertEqual(entries.get(path), ("-rw-r--r--", "root/root"), path)
         self.assertFalse([p for p in entries if p.startswith("./usr/local") or p.startswith("./var")])
 

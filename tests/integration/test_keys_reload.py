@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.parse
 
-from sharelink_testlib import SHARED_LINKD, Daemon, Installation
+from sharelink_testlib import SHARED_LINKD, Daemon, Installation, check_answer
 
 GENEROUS_LIMITS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000,
                                   "media_requests_per_minute": 1000000, "media_burst": 1000000}}
@@ -65,6 +65,7 @@ class KeepAlive:
         self.conn.request("GET", path)
         resp = self.conn.getresponse()
         body = resp.read()
+        check_answer("GET", path, resp.status, resp.getheaders(), body)
         if resp.getheader("connection", "").lower() == "close" or self.conn.sock is None:
             raise AssertionError("the daemon closed the keep-alive connection")
         if self.conn.sock.getsockname() != self.local:

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.parse
 
-from sharelink_testlib import SHARED_LINKD, Daemon, Installation
+from sharelink_testlib import SHARED_LINKD, Daemon, Installation, check_answer
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -113,7 +113,9 @@ def get(port, path, conn=None, headers=None, method="GET"):
     try:
         conn.request(method, path, headers=headers or {})
         resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        body = resp.read()
+        check_answer(method, path, resp.status, resp.getheaders(), body)
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
     finally:
         if own:
             conn.close()

@@ -292,14 +292,24 @@ class BuiltinMediaTest(MediaTestCase):
         self.inst.sharectl("share", "expire", sid)
         self.assert_error(self.daemon.get(path), 410, "SHARE_EXPIRED")
 
-    def test_share_at_its_view_limit_is_410_share_limit_reached(self):
-        # SPEC 5: media needs the share still active; a share whose max_views
-        # are used up is exhausted.
-        tid, _ = self.new_track(1000)
+    def test_a_share_at_its_view_limit_still_plays_the_urls_it_handed_out(self):
+        # SPEC 5: exhaustion stops new views, not the playback of a view
+        # already counted: a max_views = 1 link is playable once opened.
+        tid, data = self.new_track(1000)
         sid, token = self.inst.share(tid, "--max-views", "1")
         path = self.playback_path(self.daemon, self.playback_urls(self.daemon, token)[tid])
         self.assertEqual(self.inst.inspect(sid)["status"], "exhausted")
-        self.assert_error(self.daemon.get(path), 410, "SHARE_LIMIT_REACHED")
+        self.assertEqual(self.daemon.resolve(token).status, 410)  # no new view
+        for _ in range(3):
+            resp = self.daemon.get(path)
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.body, data)
+        ranged = self.daemon.get(path, {"Range": "bytes=10-19"})
+        self.assertEqual((ranged.status, ranged.body), (206, data[10:20]))
+        self.assertEqual(self.inst.inspect(sid)["view_count"], 1)
+        # Revocation still stops it at once.
+        self.inst.sharectl("share", "revoke", sid)
+        self.assert_error(self.daemon.get(path), 410, "SHARE_REVOKED")
 
     def test_removed_track_is_404_until_restored(self):
         tid, _, _, path, data = self.shared_track(1000)
@@ -483,6 +493,7 @@ class LargeFileTest(MediaTestCase):
             conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
             conn.request("GET", path)
             resp = conn.getresponse()
+            daemon.check_answer("GET", path, resp.status, resp.getheaders(), None)  # streamed below
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.getheader("content-length"), str(self.SIZE))
             self.assertEqual(resp.getheader("content-type"), "audio/flac")

@@ -278,7 +278,9 @@ class MetricsEndpointTest(unittest.TestCase):
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
-            return resp.status, resp.getheader("Content-Type"), resp.read()
+            body = resp.read()
+            self.daemon.check_answer("GET", path, resp.status, resp.getheaders(), body)
+            return resp.status, resp.getheader("Content-Type"), body
         finally:
             conn.close()
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from sharelink_testlib import SHARED_LINKD, Daemon, Installation, TOKEN_RE
+from sharelink_testlib import SHARED_LINKD, Daemon, Installation, TOKEN_RE, check_answer
 
 GENEROUS_LIMITS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000, "misses_per_minute": 1000000}}
 
@@ -231,7 +231,7 @@ class ResolveTest(unittest.TestCase):
                     b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
                     b"\x00\x01\x02\xff\r\n\r\n"]:
             with self.subTest(raw=raw[:30]):
-                answer = self.daemon.raw(raw)
+                answer = self.daemon.raw(raw, malformed=True)
                 head, _, body = answer.partition(b"\r\n\r\n")
                 self.assertRegex(head.split(b"\r\n")[0], rb"^HTTP/1\.1 400 ")
                 self.assertIn(b"application/json", head)
@@ -292,7 +292,7 @@ class ResolveTest(unittest.TestCase):
                     b"BROKEN\r\n\r\n"]
         for raw in requests:
             with self.subTest(request=raw[:40]):
-                head = self.daemon.raw(raw).partition(b"\r\n\r\n")[0].decode()
+                head = self.daemon.raw(raw, malformed=raw.startswith(b"BROKEN")).partition(b"\r\n\r\n")[0].decode()
                 names = [line.split(":", 1)[0].lower() for line in head.split("\r\n")[1:]]
                 duplicates = {n for n in names if names.count(n) > 1}
                 self.assertEqual(duplicates, set(), head)
@@ -498,10 +498,13 @@ class DemoTest(unittest.TestCase):
             statuses = []
             for url in urls:
                 self.assertIn("127.0.0.1:%d" % port, url)
+                path = url[url.index("/v1/"):]
                 try:
                     with urllib.request.urlopen(url) as r:
+                        check_answer("GET", path, r.status, r.getheaders(), r.read())
                         statuses.append(r.status)
                 except urllib.error.HTTPError as e:
+                    check_answer("GET", path, e.code, e.headers.items(), e.read())
                     statuses.append(e.code)
             self.assertIn(200, statuses)
             self.assertIn(410, statuses)

@@ -1,6 +1,6 @@
 """shared-linkd behind a real nginx running the shipped site (packaging/nginx/shared-linkd-site.conf).
 
-The site is used as shipped except for what a loopback test cannot have: its
+The site is rendered by tests/support/nginx_site.py in its plain mode: its
 TLS listeners become plain ones on free loopback ports (ssl_* lines dropped),
 and the upstream port, media_root and log directory point at the test's. The
 daemon trusts 127.0.0.1/32 (nginx's address towards it). "The client" talks to
@@ -11,22 +11,14 @@ all different, and the audit log shows which one the daemon believed.
 
 import http.client
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import unittest
 
+from http_wire import exchange
+from nginx_site import HOST, NGINX, Nginx
 from sharelink_testlib import Daemon, Installation
 
-SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nginx",
-                    "shared-linkd-site.conf")
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
-                                      None)
-HOST = "music.example.org"
 CLIENT = "127.0.0.2"
 OTHER_CLIENT = "127.0.0.3"
 SPOOFED = "203.0.113.7"
@@ -34,14 +26,8 @@ TOKEN_RE = re.compile(r"shr_[0-9a-f]{32}")
 REQUEST_ID_RE = re.compile(r"^req_[0-9a-f]{16}$")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fetch(port, path, source=CLIENT, headers=None, method="GET"):
-    """One request from the loopback address source; (status, lower-case headers, body)."""
+    """One plain-HTTP request from the loopback address source; (status, lower-case headers, body)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
         conn.request(method, path, headers=dict({"Host": HOST}, **(headers or {})))
@@ -49,94 +35,6 @@ def fetch(port, path, source=CLIENT, headers=None, method="GET"):
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
-
-
-def site_for_test(site, daemon_port, https_port, http_port, media_root, log_dir):
-    """The shipped site with loopback plain-HTTP listeners; fails if the site's shape changed."""
-    replacements = [
-        (r"(?m)^(\s*)listen 443 ssl http2;$", r"\1listen 127.0.0.1:%d;" % https_port, 1),
-        (r"(?m)^\s*listen \[::\]:443 ssl http2;\n", "", 1),
-        (r"(?m)^(\s*)listen 80;$", r"\1listen 127.0.0.1:%d;" % http_port, 1),
-        (r"(?m)^\s*listen \[::\]:80;\n", "", 1),
-        (r"(?m)^\s*ssl_[a-z_]+ .*;\n", "", 7),
-        (r"server 127\.0\.0\.1:8787;", "server 127.0.0.1:%d;" % daemon_port, 1),
-        (r"alias /var/lib/shared-linkd/media/;", "alias %s/;" % media_root.rstrip("/"), 1),
-        (r"/var/log/nginx/", log_dir + "/", 4),
-    ]
-    for pattern, replacement, expected in replacements:
-        site, count = re.subn(pattern, replacement, site)
-        if count != expected:
-            raise AssertionError("site config: %r matched %d times, expected %d" % (pattern, count, expected))
-    return site
-
-
-class Nginx:
-    """A real nginx in the foreground with a temp prefix, serving the shipped site on loopback."""
-
-    def __init__(self, daemon_port, media_root):
-        self.dir = tempfile.mkdtemp(prefix="sharelink-proxy-")
-        self.port = free_port()
-        self.redirect_port = free_port()
-        with open(SITE) as f:
-            site = site_for_test(f.read(), daemon_port, self.port, self.redirect_port, media_root, self.dir)
-        with open(os.path.join(self.dir, "site.conf"), "w") as f:
-            f.write(site)
-        temp_paths = "\n".join("  %s_temp_path %s/%s;" % (kind, self.dir, kind)
-                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the test's media files
-        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write("""%sdaemon off;
-worker_processes 1;
-pid %s/nginx.pid;
-error_log %s/main-error.log;
-events { worker_connections 256; }
-http {
-  default_type application/octet-stream;
-%s
-  include %s/site.conf;
-}
-""" % (user, self.dir, self.dir, temp_paths, self.dir))
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf"),
-                                      "-e", os.path.join(self.dir, "main-error.log")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited:\n" + self.proc.stdout.read().decode() + self.logs())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("nginx did not start listening:\n" + self.logs())
-
-    def log(self, name):
-        path = os.path.join(self.dir, name)
-        if not os.path.exists(path):
-            return ""
-        with open(path, errors="replace") as f:
-            return f.read()
-
-    def logs(self):
-        return "".join("--- %s\n%s" % (name, self.log(name))
-                       for name in sorted(os.listdir(self.dir)) if name.endswith(".log"))
-
-    def get(self, path, source=CLIENT, headers=None, method="GET"):
-        return fetch(self.port, path, source, headers, method)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @unittest.skipUnless(NGINX, "nginx is not installed (Debian package nginx-light): reverse-proxy tests skipped")
@@ -185,6 +83,20 @@ class ReverseProxyTest(unittest.TestCase):
         for request_id, source in expected.items():
             self.assertEqual(records[request_id]["client_ip"], source, records[request_id])
             self.assertEqual(records[request_id]["event"], "resolve")
+
+    def test_share_page_and_its_refresh_through_the_proxy(self):
+        self.start()
+        _, token = self.inst.share(self.inst.add_track())
+        status, headers, body = self.nginx.get("/s/" + token, CLIENT)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers.get("content-type"), "text/html; charset=utf-8")
+        self.assertIn("default-src 'none'", headers.get("content-security-policy", ""))
+        session = re.search(rb'data-session="([^"]+)"', body).group(1).decode()
+        status, headers, body = self.nginx.get("/v1/music/page/playback", CLIENT, {"X-Page-Session": session})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(json.loads(body)["tracks"]), 1)
+        records = self.audit_records({headers["x-request-id"]})
+        self.assertEqual(records[headers["x-request-id"]]["client_ip"], CLIENT)
 
     def test_rate_limits_apply_per_client_behind_the_proxy(self):
         self.start()
@@ -246,6 +158,42 @@ class ReverseProxyTest(unittest.TestCase):
         self.assertEqual(document["error"]["code"], "RATE_LIMITED")
         self.assertEqual(headers["x-request-id"], document["error"]["request_id"])
         self.assertRegex(document["error"]["request_id"], REQUEST_ID_RE)
+
+    def test_requests_nginx_refuses_itself_answer_json_400(self):
+        self.start()
+        oversized = ("GET /v1/music/shared/shr_%s HTTP/1.1\r\nHost: %s\r\nContent-Length: 20000\r\n\r\n"
+                     % ("5" * 32, HOST)).encode() + b"x" * 20000
+        cases = {
+            "a body over client_max_body_size": oversized,
+            "a header line over large_client_header_buffers": ("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Big: %s\r\n\r\n"
+                                                              % (HOST, "a" * 9000)).encode(),
+            "a folded header line": ("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-A: 1\r\n  folded\r\n\r\n" % HOST).encode(),
+            "Content-Length and Transfer-Encoding": ("GET /healthz HTTP/1.1\r\nHost: %s\r\nContent-Length: 3\r\n"
+                                                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" % HOST).encode(),
+        }
+        for what, raw in cases.items():
+            with self.subTest(what):
+                result = exchange(self.nginx.port, raw, source=CLIENT)
+                self.assertEqual([a.status for a in result.answers], [400])
+                answer = result.answers[0]
+                self.assertTrue(answer.header("Content-Type").startswith("application/json"))
+                self.assertEqual(answer.header("Cache-Control"), "no-store")
+                self.assertEqual(answer.header("X-Content-Type-Options"), "nosniff")
+                document = json.loads(answer.body)
+                self.assertEqual(document["error"]["code"], "BAD_REQUEST")
+                self.assertEqual(document["error"]["request_id"], answer.header("X-Request-Id"))
+                self.assertRegex(answer.header("X-Request-Id"), REQUEST_ID_RE)
+
+    def test_a_body_is_never_forwarded_to_the_daemon(self):
+        self.start()
+        tid = self.inst.add_track()
+        _, token = self.inst.share(tid)
+        raw = ("GET /v1/music/shared/%s HTTP/1.1\r\nHost: %s\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+               % (token, HOST)).encode()
+        result = exchange(self.nginx.port, raw, source=CLIENT)
+        # nginx reads the body and drops it: the daemon answers the GET as if it had none.
+        self.assertEqual([a.status for a in result.answers], [200])
+        self.assertEqual(json.loads(result.answers[0].body)["kind"], "track")
 
     def test_upstream_down_answers_json_503(self):
         self.start()

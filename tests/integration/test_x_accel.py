@@ -261,6 +261,24 @@ class NginxXAccelTest(XAccelTestCase):
                 self.assertRegex(headers.get("ratelimit", ""), r'^"per-ip";r=\d+;t=\d+$')
                 self.assertNotIn("x-accel-redirect", headers)
 
+    def test_a_body_is_never_forwarded_to_the_daemon(self):
+        _, _, token, path, data = self.shared_through_nginx("nginx/body.ogg")
+        for target, expected in (("/v1/music/shared/" + token, b'"kind"'), (path, data)):
+            with self.subTest(target=target[:40]):
+                with socket.create_connection(("127.0.0.1", self.nginx.port), timeout=10) as sock:
+                    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                                  % target).encode())
+                    answer = b""
+                    while True:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            break
+                        answer += chunk
+                head, _, body = answer.partition(b"\r\n\r\n")
+                # nginx drops the body: the daemon answers the GET as if it had none.
+                self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+                self.assertIn(expected, body)
+
     def test_range_and_head_through_nginx(self):
         _, _, _, path, data = self.shared_through_nginx("nginx/range.ogg", size=100000)
         status, headers, body = self.nginx.get(path, {"Range": "bytes=1000-1999"})

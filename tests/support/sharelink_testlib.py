@@ -3,8 +3,12 @@
 Every test talks to the binaries exactly as an operator or a public client
 would: sharectl through argv/stdout/exit codes, shared-linkd through HTTP on
 127.0.0.1. Paths come from the environment CTest sets (SHARECTL, SHARED_LINKD).
+Every answer a Daemon hands to a test has been checked against the OpenAPI
+document (api_contract.py): a test fails at the first answer the document does
+not describe.
 """
 
+import copy
 import http.client
 import json
 import os
@@ -16,6 +20,8 @@ import subprocess
 import tempfile
 import threading
 import time
+
+import api_contract
 
 SHARECTL = os.environ.get("SHARECTL", "sharectl")
 SHARED_LINKD = os.environ.get("SHARED_LINKD", "shared-linkd")
@@ -117,11 +123,21 @@ class Installation:
         return self.sharectl_json("share", "inspect", share_id_or_token)
 
 
+def check_answer(method, path, status, headers, body, malformed=False, config=None):
+    """Checks an answer of the daemon that a test received on a connection of its own against the
+    OpenAPI document (Daemon.request and Daemon.raw do it themselves). headers: (name, value)
+    pairs as received; body: bytes, or None when the test streams it; config: the daemon's
+    configuration tables when the routes it serves are not the default ones (Daemon.check_answer
+    passes its own)."""
+    api_contract.check(method, path, status, headers, body, malformed=malformed, config=config)
+
+
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, raw_headers=None):
         self.status = status
         self.headers = headers  # lower-case names
         self.body = body
+        self.raw_headers = raw_headers if raw_headers is not None else list(headers.items())  # as received
 
     def json(self):
         return json.loads(self.body)
@@ -135,6 +151,8 @@ class Daemon:
 
     def __init__(self, installation, extra_args=(), env=None):
         self.installation = installation
+        # The configuration this process started with: which routes it serves (api_contract).
+        self.config = copy.deepcopy(installation.config)
         argv = [SHARED_LINKD, "--config", installation.config_path] + list(extra_args)
         self.stderr_lines = []
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -169,15 +187,24 @@ class Daemon:
     def base_url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def request(self, method, path, headers=None, body=None, timeout=10):
+    def request(self, method, path, headers=None, body=None, timeout=10, malformed=False):
+        """One request on a new connection; the answer is checked against the OpenAPI document
+        (malformed=True: only for a request built to be unparseable, whose answer must be the
+        document's 400)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
             data = resp.read()
-            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+            raw_headers = resp.getheaders()
+            self.check_answer(method, path, resp.status, raw_headers, data, malformed=malformed)
+            return Response(resp.status, {k.lower(): v for k, v in raw_headers}, data, raw_headers)
         finally:
             conn.close()
+
+    def check_answer(self, method, path, status, headers, body, malformed=False):
+        """check_answer() for an answer of this daemon, under its configuration."""
+        check_answer(method, path, status, headers, body, malformed=malformed, config=self.config)
 
     def get(self, path, headers=None):
         return self.request("GET", path, headers)
@@ -185,8 +212,10 @@ class Daemon:
     def resolve(self, token, headers=None, method="GET"):
         return self.request(method, "/v1/music/shared/" + token, headers)
 
-    def raw(self, data, timeout=5):
-        """Sends raw bytes and returns the raw answer (for malformed requests)."""
+    def raw(self, data, timeout=5, malformed=False):
+        """Sends raw bytes and returns the raw answer, whose first answer is checked against the
+        OpenAPI document. malformed=True says the bytes are deliberately unparseable: the answer
+        must then be the document's 400 for a request that cannot be parsed."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
             s.sendall(data)
             chunks = []
@@ -203,7 +232,10 @@ class Daemon:
                             break
             except socket.timeout:
                 pass
-            return b"".join(chunks)
+            answer = b"".join(chunks)
+            if answer:
+                api_contract.check_raw(data, answer, malformed=malformed, config=self.config)
+            return answer
 
     def send_signal(self, signum):
         self.proc.send_signal(signum)

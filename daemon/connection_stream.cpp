@@ -1,0 +1,200 @@
+#include "daemon/connection_stream.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace sharelink {
+namespace {
+
+constexpr std::size_t k_recv_bytes = 16 * 1024;
+// Lingering close: at most this long, and this much input discarded.
+constexpr std::chrono::milliseconds k_linger_total{1000};
+constexpr std::chrono::milliseconds k_linger_idle{200};
+constexpr std::size_t k_linger_max_bytes = 256 * 1024;
+
+thread_local ConnectionStream* t_current = nullptr;
+
+// poll(2) for one event, retried on EINTR; > 0 ready, 0 timeout, < 0 error.
+int wait_for(int fd, short events, std::chrono::milliseconds timeout) {
+  pollfd entry{fd, events, 0};
+  for (;;) {
+    const int ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
+    if (ready >= 0 || errno != EINTR) return ready;
+  }
+}
+
+// Numeric host and port of a socket address, as cpp-httplib writes them.
+void numeric_address(const sockaddr_storage& address, socklen_t length, std::string& ip, int& port) {
+  if (address.ss_family == AF_INET) {
+    port = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  } else {
+    return;
+  }
+  std::array<char, NI_MAXHOST> host{};
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&address), length, host.data(),
+                    static_cast<socklen_t>(host.size()), nullptr, 0, NI_NUMERICHOST) == 0) {
+    ip = host.data();
+  }
+}
+
+}  // namespace
+
+ConnectionStream::ConnectionStream(int fd, std::chrono::milliseconds read_timeout,
+                                   std::chrono::milliseconds write_timeout)
+    : fd_(fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    numeric_address(address, length, peer_ip_, peer_port_);
+  }
+  // Every answer leaves at once (Nagle plus delayed ACKs would hold it ~40 ms).
+  const int yes = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+}
+
+ConnectionStream::~ConnectionStream() { finish(); }
+
+bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout) {
+  if (input_offset_ < input_.size()) return true;
+  return wait_for(fd_, POLLIN, timeout) > 0;
+}
+
+void ConnectionStream::begin_request() {
+  scanner_.reset();
+  in_head_ = true;
+  head_out_.clear();
+  head_out_offset_ = 0;
+}
+
+void ConnectionStream::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (closing_) {
+    ::shutdown(fd_, SHUT_WR);
+    const auto deadline = std::chrono::steady_clock::now() + k_linger_total;
+    std::array<char, k_recv_bytes> discard;
+    std::size_t discarded = 0;
+    while (discarded < k_linger_max_bytes) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || wait_for(fd_, POLLIN, std::min(left, k_linger_idle)) <= 0) break;
+      const ssize_t n = ::recv(fd_, discard.data(), discard.size(), MSG_DONTWAIT);
+      if (n <= 0) break;  // the client closed (or went away): done
+      discarded += static_cast<std::size_t>(n);
+    }
+  } else {
+    ::shutdown(fd_, SHUT_RDWR);
+  }
+  ::close(fd_);
+}
+
+bool ConnectionStream::is_readable() const {
+  return input_offset_ < input_.size() || wait_for(fd_, POLLIN, read_timeout_) > 0;
+}
+
+bool ConnectionStream::is_writable() const { return wait_for(fd_, POLLOUT, write_timeout_) > 0; }
+
+ssize_t ConnectionStream::fill() {
+  if (input_offset_ == input_.size()) {
+    input_.clear();
+    input_offset_ = 0;
+  }
+  if (wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
+  const std::size_t old_size = input_.size();
+  input_.resize(old_size + k_recv_bytes);
+  ssize_t n;
+  do {
+    n = ::recv(fd_, input_.data() + old_size, k_recv_bytes, 0);
+  } while (n < 0 && errno == EINTR);
+  input_.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  return n;
+}
+
+ssize_t ConnectionStream::hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size) {
+  const std::size_t n = std::min(size, from.size() - offset);
+  std::memcpy(ptr, from.data() + offset, n);
+  offset += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t ConnectionStream::read_head(char* ptr, size_t size) {
+  while (head_out_offset_ == head_out_.size()) {
+    head_out_.clear();
+    head_out_offset_ = 0;
+    if (scanner_.complete()) {
+      in_head_ = false;
+      return read_body(ptr, size);
+    }
+    // Past a limit the head ends here, as if the client had stopped sending:
+    // the library answers the overlong line or the cut head itself.
+    if (scanner_.finished()) return 0;
+    if (input_offset_ == input_.size()) {
+      const ssize_t n = fill();
+      if (n <= 0) {
+        // The library reads an unterminated last line as a line.
+        head_out_ = scanner_.take_partial_line();
+        if (head_out_.empty()) return n;
+        break;
+      }
+    }
+    const std::string_view unread = std::string_view(input_).substr(input_offset_);
+    input_offset_ += scanner_.feed(unread, head_out_);
+  }
+  return hand_out(head_out_, head_out_offset_, ptr, size);
+}
+
+ssize_t ConnectionStream::read_body(char* ptr, size_t size) {
+  if (input_offset_ == input_.size()) {
+    const ssize_t n = fill();
+    if (n <= 0) return n;
+  }
+  return hand_out(input_, input_offset_, ptr, size);
+}
+
+ssize_t ConnectionStream::read(char* ptr, size_t size) {
+  if (size == 0) return 0;
+  return in_head_ ? read_head(ptr, size) : read_body(ptr, size);
+}
+
+ssize_t ConnectionStream::write(const char* ptr, size_t size) {
+  if (!is_writable()) return -1;
+  ssize_t n;
+  do {
+    n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  ip = peer_ip_;
+  port = peer_port_;
+}
+
+void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    numeric_address(address, length, ip, port);
+  }
+}
+
+ConnectionStream* current_connection() { return t_current; }
+
+CurrentConnection::CurrentConnection(ConnectionStream& connection) : previous_(t_current) {
+  t_current = &connection;
+}
+
+CurrentConnection::~CurrentConnection() { t_current = previous_; }
+
+}  // namespace sharelink

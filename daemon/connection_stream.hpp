@@ -1,0 +1,106 @@
+// One accepted connection as cpp-httplib reads and writes it: request heads through RequestHeadScanner.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/request_head.hpp"
+
+namespace sharelink {
+
+// The stream cpp-httplib parses requests from and writes answers to, one per
+// accepted connection (PublicServer runs the keep-alive loop itself, so the
+// library's own per-request stream is never used):
+// - every request head passes through a RequestHeadScanner first: its limits
+//   bound what one request can make the daemon hold, and its facts (a body
+//   announced, a malformed field line, the Range value) reach the handlers
+//   through current_connection();
+// - one read buffer lives as long as the connection, so every byte after a
+//   request's head is read as the next request (the library's own stream
+//   drops whatever it read past the end of a request);
+// - the peer address is read when the connection is accepted, so an answer
+//   to a request the library cannot parse still knows its client.
+// Not thread-safe: the worker thread serving the connection owns it.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  // Takes ownership of an accepted socket; finish() closes it.
+  ConnectionStream(int fd, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout);
+  ~ConnectionStream() override;
+  ConnectionStream(const ConnectionStream&) = delete;
+  ConnectionStream& operator=(const ConnectionStream&) = delete;
+
+  // True once the next request has begun to arrive (at once when bytes are
+  // already buffered); false when the client closed, or sent nothing within
+  // timeout.
+  bool wait_for_request(std::chrono::milliseconds timeout);
+  // Starts reading the next request's head.
+  void begin_request();
+  // What the scanner learnt of the current request's head so far.
+  const RequestHead& head() const { return scanner_.head(); }
+
+  // The socket peer, as cpp-httplib writes it into Request::remote_addr
+  // (numeric; "" if the socket had none).
+  const std::string& peer_ip() const { return peer_ip_; }
+
+  // The answer being written is the last one: it carries Connection: close,
+  // and nothing the client sent after it is read as a request.
+  void close_after_answer() { closing_ = true; }
+  bool closing() const { return closing_; }
+
+  // Closes the socket. After close_after_answer(), lingering: the write side
+  // is shut first and what the client still sends is discarded for a short,
+  // bounded time, so that the client reads the answer before the connection
+  // goes (closing a socket with unread input resets it at once).
+  void finish();
+
+  // httplib::Stream
+  bool is_readable() const override;
+  bool is_writable() const override;
+  ssize_t read(char* ptr, size_t size) override;
+  ssize_t write(const char* ptr, size_t size) override;
+  void get_remote_ip_and_port(std::string& ip, int& port) const override;
+  void get_local_ip_and_port(std::string& ip, int& port) const override;
+  socket_t socket() const override { return fd_; }
+
+ private:
+  // Reads more from the socket into input_; the recv result (0: closed, -1: error or timeout).
+  ssize_t fill();
+  ssize_t read_head(char* ptr, size_t size);
+  ssize_t read_body(char* ptr, size_t size);
+  ssize_t hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size);
+
+  int fd_;
+  std::chrono::milliseconds read_timeout_;
+  std::chrono::milliseconds write_timeout_;
+  std::string peer_ip_;
+  int peer_port_ = -1;
+  bool closing_ = false;
+  bool finished_ = false;
+
+  RequestHeadScanner scanner_;
+  bool in_head_ = false;
+  std::string input_;  // read from the socket, not yet scanned or handed out
+  std::size_t input_offset_ = 0;
+  std::string head_out_;  // scanned head bytes the library has not read yet
+  std::size_t head_out_offset_ = 0;
+};
+
+// The connection the calling worker thread is serving, or nullptr outside one.
+ConnectionStream* current_connection();
+
+// Makes connection the calling thread's current_connection() for its lifetime.
+class CurrentConnection {
+ public:
+  explicit CurrentConnection(ConnectionStream& connection);
+  ~CurrentConnection();
+  CurrentConnection(const CurrentConnection&) = delete;
+  CurrentConnection& operator=(const CurrentConnection&) = delete;
+
+ private:
+  ConnectionStream* previous_;
+};
+
+}  // namespace sharelink
