@@ -169,7 +169,8 @@ void head(Html& html, const std::string& title, const PageContext& context, bool
     html.meta("property", "og:site_name", context.site_name);
     html.meta("property", "og:description", description);
     html.meta("name", "twitter:card", "summary");
-    if (!context.oembed_url.empty() && !context.embed) {
+    // Only a playable page is embeddable: /oembed answers 404 for removed content.
+    if (!context.oembed_url.empty() && !context.embed && result->outcome == ResolveOutcome::ok) {
       html.raw("<link rel=\"alternate\" type=\"application/json+oembed\"").attr("href", context.oembed_url);
       html.attr("title", og_title).raw(">\n");
     }
@@ -351,6 +352,9 @@ std::string render_error_page(PublicError error, std::string_view request_id, in
       break;
     case PublicError::not_found:
       words = {"Page not found", "There is nothing at this address."};
+      break;
+    case PublicError::method_not_allowed:
+      words = {"This page cannot take that request", "A share page can only be opened (GET or HEAD); nothing can be sent to it."};
       break;
     case PublicError::service_unavailable:
       words = {"Temporarily unavailable", "The service cannot answer right now. Please try again in a moment."};

@@ -275,6 +275,9 @@ TEST_CASE("Share page: removed content is a page with the message and no player"
     CHECK(contains(html, std::string("og:type\" content=\"") + (kind == std::string("track") ? "music.song" : "music.playlist")));
     CHECK_FALSE(contains(html, "<audio"));
     CHECK_FALSE(contains(html, "<script"));
+    PageContext embeddable = context();
+    embeddable.oembed_url = "https://music.example.org/oembed?url=x&format=json";
+    CHECK_FALSE(contains(render_share_page(r, embeddable), "application/json+oembed"));  // /oembed answers 404
   }
 }
 
@@ -301,6 +304,8 @@ TEST_CASE("Share page: each error page has its message, code and request id", "[
       {PublicError::share_limit_reached, "This link has been used up"},
       {PublicError::rate_limited, "Too many requests"},
       {PublicError::bad_request, "This request could not be understood"},
+      {PublicError::not_found, "Page not found"},
+      {PublicError::method_not_allowed, "This page cannot take that request"},
       {PublicError::internal_error, "Something went wrong"},
       {PublicError::service_unavailable, "Temporarily unavailable"},
   }));
