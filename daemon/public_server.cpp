@@ -336,6 +336,9 @@ struct PublicServer::Impl {
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
+    // The operational routes answer OPTIONS too, as the Allow of their 405
+    // says (no rate-limit fields: they are not limited, and leave no audit record).
+    server.Options("/healthz|/readyz|/metrics", preflight);
     if (page.enabled) {
       server.Options(k_page_pattern, preflight);
       server.Options(std::string(k_page_refresh_path), preflight);
