@@ -7,12 +7,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <regex>
 #include <thread>
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
+#include "common/thread_annotations.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/listen_socket.hpp"
@@ -39,17 +39,17 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
   ~BoundedThreadPool() override = default;
 
-  void enqueue(std::function<void()> job) override {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] { return jobs_.size() < max_pending_ || shutdown_; });
+  void enqueue(std::function<void()> job) override SHARELINK_EXCLUDES(mutex_) {
+    UniqueLock lock(mutex_);
+    while (jobs_.size() >= max_pending_ && !shutdown_) room_.wait(lock.native());
     jobs_.push_back(std::move(job));
     lock.unlock();
     ready_.notify_one();
   }
 
-  void shutdown() override {
+  void shutdown() override SHARELINK_EXCLUDES(mutex_) {
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       shutdown_ = true;
     }
     ready_.notify_all();
@@ -58,12 +58,12 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
 
  private:
-  void work() {
+  void work() SHARELINK_EXCLUDES(mutex_) {
     for (;;) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        UniqueLock lock(mutex_);
+        while (jobs_.empty() && !shutdown_) ready_.wait(lock.native());
         if (jobs_.empty()) return;  // shut down and drained
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -74,11 +74,11 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
 
   const std::size_t max_pending_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable ready_;  // a job arrived, or shutdown
   std::condition_variable room_;   // a job left the queue
-  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
-  bool shutdown_ = false;                   // guarded by mutex_
+  std::deque<std::function<void()>> jobs_ SHARELINK_GUARDED_BY(mutex_);
+  bool shutdown_ SHARELINK_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };
 
