@@ -363,7 +363,8 @@ struct PublicServer::Impl {
           return httplib::Server::HandlerResponse::Handled;
         }));
     // Never let exception text reach a client (httplib would put it in a header).
-    server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                    const std::exception_ptr& ep) {
       const std::string request_id = next_request_id();
       std::string what = "unknown exception";
       try {
