@@ -95,7 +95,7 @@ std::string audio_path_inside(std::string_view what, std::string_view path,
   const fs::path given(path);
   const fs::path full = (given.is_absolute() ? given : root / given).lexically_normal();
   const fs::path relative = full.lexically_relative(root);
-  const std::string text = relative.generic_string();
+  std::string text = relative.generic_string();
   if (relative.empty() || text == "." || text == ".." || text.rfind("../", 0) == 0 ||
       relative.is_absolute()) {
     throw UsageError(std::string(what) + ": " + quote_value(path) + " lies outside playback.media_root " +

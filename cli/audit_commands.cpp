@@ -73,6 +73,7 @@ void print_records(Format format, const std::vector<AuditRecord>& records, bool 
         for (const auto& record : records) std::cout << audit_record_json(record, true) << '\n';
       } else {
         std::vector<std::string> documents;
+        documents.reserve(records.size());
         for (const auto& record : records) documents.push_back(audit_record_json(record));
         std::cout << json_array(documents) << '\n';
       }

@@ -165,6 +165,7 @@ CommandResult list(Context& context) {
   const auto items = Kind::all(context);
   if (context.json()) {
     std::vector<std::string> documents;
+    documents.reserve(items.size());
     for (const auto& item : items) documents.push_back(Kind::json(item));
     context.print_json(json_array(documents));
   } else {
@@ -271,6 +272,7 @@ CommandResult run_licence_list(Context& context) {
   const auto licences = context.admin().licences();
   if (context.json()) {
     std::vector<std::string> documents;
+    documents.reserve(licences.size());
     for (const auto& licence : licences) documents.push_back(licence_json(licence));
     context.print_json(json_array(documents));
   } else {

@@ -58,7 +58,10 @@ void print_fields(std::ostream& out, const Fields& fields) {
   }
 }
 
-std::string or_dash(std::string value) { return value.empty() ? "-" : value; }
+std::string or_dash(std::string value) {
+  if (value.empty()) return "-";
+  return value;
+}
 
 std::string time_or(const std::optional<TimePoint>& t, std::string_view otherwise) {
   return t ? format_rfc3339(*t) : std::string(otherwise);

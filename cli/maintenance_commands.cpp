@@ -91,6 +91,7 @@ CommandResult run_db_backup(Context& context, const std::string& file) {
   context.record_admin("db.backup", "", "copied both databases to " + file);
   if (context.json()) {
     std::vector<std::string> documents;
+    documents.reserve(copies.size());
     for (const auto& copy : copies) {
       documents.push_back(JsonObject()
                               .add("source", copy.source)
@@ -115,6 +116,7 @@ CommandResult run_db_check(Context& context) {
   for (const auto& check : checks) problems += check.problems.size();
   if (context.json()) {
     std::vector<std::string> documents;
+    documents.reserve(checks.size());
     for (const auto& check : checks) {
       documents.push_back(JsonObject()
                               .add("file", check.location)

@@ -171,6 +171,7 @@ CommandResult run_share_list(Context& context, const std::optional<std::string>&
   }
   if (context.json()) {
     std::vector<std::string> documents;
+    documents.reserve(reports.size());
     for (const auto& report : reports) documents.push_back(share_json(report));
     context.print_json(json_array(documents));
     return CommandResult::ok();

@@ -4,16 +4,20 @@
 # the maintainer scripts of packaging/deb/ (service user, /var/lib/shared-linkd, sharectl init).
 
 set(SHARELINK_PACKAGING_DIR "${PROJECT_SOURCE_DIR}/packaging")
-set(SHARELINK_DOC_DIR "share/doc/shared-link")
 
-# Files outside the install prefix: the package puts them where Debian expects them.
-install(FILES "${SHARELINK_PACKAGING_DIR}/deb/shared-linkd.toml" DESTINATION /etc/shared-linkd)
-install(FILES "${SHARELINK_PACKAGING_DIR}/systemd/shared-linkd.service" DESTINATION /lib/systemd/system)
+# Files outside any install prefix, where Debian expects them: the packaged configuration (a conffile)
+# and the systemd unit. They form the component debian_system, left out of a plain `cmake --install`
+# (EXCLUDE_FROM_ALL: that writes only under its prefix) and installed by cpack alone
+# (CPACK_INSTALL_CMAKE_PROJECTS below).
+install(FILES "${SHARELINK_PACKAGING_DIR}/deb/shared-linkd.toml" DESTINATION /etc/shared-linkd
+        COMPONENT debian_system EXCLUDE_FROM_ALL)
+install(FILES "${SHARELINK_PACKAGING_DIR}/systemd/shared-linkd.service" DESTINATION /lib/systemd/system
+        COMPONENT debian_system EXCLUDE_FROM_ALL)
 
 # Documentation and examples: the README, the commented reference configuration, the nginx site.
-install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${SHARELINK_DOC_DIR}" OPTIONAL)
-install(FILES "${PROJECT_SOURCE_DIR}/etc/shared-linkd.toml" DESTINATION "${SHARELINK_DOC_DIR}/examples")
-install(DIRECTORY "${SHARELINK_PACKAGING_DIR}/nginx/" DESTINATION "${SHARELINK_DOC_DIR}/examples/nginx"
+install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}" OPTIONAL)
+install(FILES "${PROJECT_SOURCE_DIR}/etc/shared-linkd.toml" DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples")
+install(DIRECTORY "${SHARELINK_PACKAGING_DIR}/nginx/" DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples/nginx"
         FILES_MATCHING PATTERN "*.conf")
 
 # dpkg's control files: conffiles lists the configuration that upgrades must not overwrite.
@@ -33,6 +37,9 @@ set(CPACK_PACKAGE_DESCRIPTION
 shared tracks and collections with short-lived signed playback URLs, rate-limited and audited per
 client address. sharectl manages the catalogue, the share links, the audit log and the signing keys.")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+# Everything a plain install writes (component ALL), plus the files only the package places.
+set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};${PROJECT_NAME};ALL;/"
+                                 "${PROJECT_BINARY_DIR};${PROJECT_NAME};debian_system;/")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")

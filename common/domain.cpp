@@ -156,7 +156,8 @@ bool playback_continues(ShareStatus status) {
 }
 
 bool mints_playback(Requester requester) {
-  return requester == Requester::visitor || requester == Requester::operator_check;
+  return requester == Requester::visitor || requester == Requester::head_request ||
+         requester == Requester::operator_check;
 }
 
 bool counts_view(Requester requester, ResolveOutcome outcome) {

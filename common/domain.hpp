@@ -200,14 +200,15 @@ bool playback_continues(ShareStatus status);
 // Who asks for a share link's view, as far as the view rule cares.
 enum class Requester {
   visitor,          // a GET from a client: the view with playback URLs
-  head_request,     // HEAD: same status and headers; no playback URLs
+  head_request,     // HEAD: same status and headers (the URLs are minted, never sent), no view
   preview_fetcher,  // a link-preview fetcher (shares.preview_user_agents): no playback URLs
   operator_check,   // sharectl resolve: the view with playback URLs
   look_up,          // what a link shows, for a description of it (oEmbed): no playback URLs
 };
 
-// Whether the view carries playback URLs (SPEC 4: not for HEAD, not for
-// link-preview fetchers, so pretending to be a bot gains nothing playable).
+// Whether the view carries playback URLs (SPEC 4: not for link-preview
+// fetchers, so pretending to be a bot gains nothing playable). HEAD mints
+// them as GET would, so that its Content-Length is GET's; no body is sent.
 bool mints_playback(Requester requester);
 
 // The view rule (SPEC 3-4): a resolve counts one view exactly when it answers

@@ -23,8 +23,8 @@ ReaderPool::ReaderPool(StorageBackend& storage, std::size_t max_connections)
 ReaderPool::~ReaderPool() = default;
 
 ReaderPool::Lease ReaderPool::acquire() {
-  std::unique_lock lock(mutex_);
-  returned_.wait(lock, [&] { return !idle_.empty() || open_ < max_connections_; });
+  UniqueLock lock(mutex_);
+  while (idle_.empty() && open_ >= max_connections_) returned_.wait(lock.native());
   if (!idle_.empty()) {
     auto reader = std::move(idle_.back());
     idle_.pop_back();
@@ -45,7 +45,7 @@ ReaderPool::Lease ReaderPool::acquire() {
 
 void ReaderPool::give_back(std::unique_ptr<CatalogReader> reader) {
   {
-    std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     if (reader) {
       idle_.push_back(std::move(reader));
     } else {
@@ -56,7 +56,7 @@ void ReaderPool::give_back(std::unique_ptr<CatalogReader> reader) {
 }
 
 std::size_t ReaderPool::open_connections() const {
-  std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   return open_;
 }
 

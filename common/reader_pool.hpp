@@ -5,10 +5,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "common/store.hpp"
+#include "common/thread_annotations.hpp"
 
 namespace sharelink {
 
@@ -55,20 +55,20 @@ class ReaderPool {
   // else waits for one to come back. Throws what StorageBackend::open_reader
   // throws (DatabaseUnavailable) if a new connection cannot be opened; the
   // slot stays free.
-  Lease acquire();
+  Lease acquire() SHARELINK_EXCLUDES(mutex_);
 
   // Connections open now, idle or lent.
-  std::size_t open_connections() const;
+  std::size_t open_connections() const SHARELINK_EXCLUDES(mutex_);
 
  private:
-  void give_back(std::unique_ptr<CatalogReader> reader);  // null: discarded
+  void give_back(std::unique_ptr<CatalogReader> reader) SHARELINK_EXCLUDES(mutex_);  // null: discarded
 
   StorageBackend& storage_;
   const std::size_t max_connections_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable returned_;
-  std::vector<std::unique_ptr<CatalogReader>> idle_;  // guarded by mutex_
-  std::size_t open_ = 0;                              // guarded by mutex_: idle + lent (+ being opened)
+  std::vector<std::unique_ptr<CatalogReader>> idle_ SHARELINK_GUARDED_BY(mutex_);
+  std::size_t open_ SHARELINK_GUARDED_BY(mutex_) = 0;  // idle + lent (+ being opened)
 };
 
 }  // namespace sharelink

@@ -123,8 +123,10 @@ void RequestHeadScanner::take_field_line(std::string_view content, std::string_v
     return;  // withheld
   }
   // Body framing counts in any spelling a parser might accept.
-  if (equals_ignoring_case(trimmed_name, "content-length") && !is_zero_length(value)) head_.has_body = true;
-  if (equals_ignoring_case(trimmed_name, "transfer-encoding")) head_.has_body = true;
+  const bool length = equals_ignoring_case(trimmed_name, "content-length");
+  const bool coding = equals_ignoring_case(trimmed_name, "transfer-encoding");
+  if ((length && !is_zero_length(value)) || coding) head_.has_body = true;
+  if (length || coding) head_.framed = true;
   out += line;
 }
 

@@ -25,6 +25,10 @@ struct RequestHead {
   // A Content-Length other than a run of zeros (a malformed one included) or
   // any Transfer-Encoding, in any field line, also one the library would skip.
   bool has_body = false;
+  // A Content-Length (a zero one too) or a Transfer-Encoding field line, in
+  // any spelling that counts for has_body. Without one a request's body is
+  // empty (RFC 9112 section 6.3).
+  bool framed = false;
   // A field line that a proxy in front and the HTTP library could read
   // differently (RFC 9112 section 5): a field name that is not a token
   // (whitespace before the colon, an empty name, a leading space: obs-fold),

@@ -209,7 +209,7 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 // A temp file beside target holding text, created 0600 and fsynced. Returns its path.
 std::filesystem::path write_temp_beside(const std::filesystem::path& target, std::string_view text) {
-  const auto temp = directory_of(target) / ("." + target.filename().string() + ".tmp-" + random_hex(8));
+  auto temp = directory_of(target) / ("." + target.filename().string() + ".tmp-" + random_hex(8));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     throw Error("cannot create a temporary file beside " + target.string() + ": " + errno_text(errno));

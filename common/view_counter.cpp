@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/thread_annotations.hpp"
 
 namespace sharelink {
 namespace {
@@ -40,16 +41,16 @@ struct ViewCounter::Impl {
   // Writes everything pending in one transaction. On failure the views go
   // back to pending and the store's error (DatabaseUnavailable, or Error) is
   // rethrown.
-  void write_pending() {
-    std::lock_guard write_lock(write_mutex);
+  void write_pending() SHARELINK_EXCLUDES(write_mutex, pending_mutex) {
+    const MutexLock write_lock(write_mutex);
     PendingMap batch;
     {
-      std::lock_guard lock(pending_mutex);
+      const MutexLock lock(pending_mutex);
       batch.swap(pending);
       writing = true;
     }
     if (batch.empty()) {
-      std::lock_guard lock(pending_mutex);
+      const MutexLock lock(pending_mutex);
       writing = false;
       return;
     }
@@ -60,20 +61,23 @@ struct ViewCounter::Impl {
       store.add_views(increments);
     } catch (const std::exception&) {
       errors.fetch_add(1, std::memory_order_relaxed);
-      std::lock_guard lock(pending_mutex);
+      const MutexLock lock(pending_mutex);
       for (const auto& [share_id, views] : batch) merge(pending, share_id, views);
       writing = false;
       throw;
     }
-    std::lock_guard lock(pending_mutex);
+    const MutexLock lock(pending_mutex);
     writing = false;
   }
 
   // The background thread: writes pending views every flush_interval.
-  void run() {
-    std::unique_lock lock(pending_mutex);
+  void run() SHARELINK_EXCLUDES(pending_mutex) {
+    UniqueLock lock(pending_mutex);
     while (!stopping) {
-      wake.wait_for(lock, options.flush_interval, [&] { return stopping; });
+      // Until flush_interval has passed or stop() says so (the condition is read with the lock held).
+      const auto deadline = std::chrono::steady_clock::now() + options.flush_interval;
+      while (!stopping && wake.wait_until(lock.native(), deadline) == std::cv_status::no_timeout) {
+      }
       if (stopping || pending.empty()) continue;
       lock.unlock();
       try {
@@ -87,17 +91,17 @@ struct ViewCounter::Impl {
 
   const ViewCounterOptions options;
   ViewStore& store;        // thread-safe itself
-  std::mutex write_mutex;  // one write of pending views at a time
+  Mutex write_mutex;  // one write of pending views at a time
 
-  mutable std::mutex pending_mutex;
+  mutable Mutex pending_mutex;
   std::condition_variable wake;  // stop
-  PendingMap pending;            // guarded by pending_mutex
-  bool writing = false;          // guarded by pending_mutex: a write of pending views is under way
-  bool stopping = false;         // guarded by pending_mutex
+  PendingMap pending SHARELINK_GUARDED_BY(pending_mutex);
+  bool writing SHARELINK_GUARDED_BY(pending_mutex) = false;  // a write of pending views is under way
+  bool stopping SHARELINK_GUARDED_BY(pending_mutex) = false;
 
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> lost{0};
-  std::mutex stop_mutex;
+  Mutex stop_mutex;
   std::thread thread;
 };
 
@@ -119,7 +123,7 @@ bool ViewCounter::take_limited(const ShareRecord& share, TimePoint now) {
 
 void ViewCounter::add(std::string_view share_id, TimePoint now) {
   {
-    std::lock_guard lock(impl_->pending_mutex);
+    const MutexLock lock(impl_->pending_mutex);
     const bool idle = impl_->pending.empty() && !impl_->writing;
     merge(impl_->pending, std::string(share_id), {1, now});
     const bool full = impl_->pending.size() >= impl_->options.max_pending_links;
@@ -136,9 +140,9 @@ void ViewCounter::add(std::string_view share_id, TimePoint now) {
 void ViewCounter::flush() { impl_->write_pending(); }
 
 void ViewCounter::stop() {
-  std::lock_guard stop_lock(impl_->stop_mutex);
+  const MutexLock stop_lock(impl_->stop_mutex);
   {
-    std::lock_guard lock(impl_->pending_mutex);
+    const MutexLock lock(impl_->pending_mutex);
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
@@ -146,7 +150,7 @@ void ViewCounter::stop() {
   try {
     impl_->write_pending();
   } catch (const std::exception&) {
-    std::lock_guard lock(impl_->pending_mutex);
+    const MutexLock lock(impl_->pending_mutex);
     std::uint64_t views = 0;
     for (const auto& [share_id, pending] : impl_->pending) views += static_cast<std::uint64_t>(pending.count);
     impl_->pending.clear();
@@ -155,7 +159,7 @@ void ViewCounter::stop() {
 }
 
 std::size_t ViewCounter::pending_links() const {
-  std::lock_guard lock(impl_->pending_mutex);
+  const MutexLock lock(impl_->pending_mutex);
   return impl_->pending.size();
 }
 

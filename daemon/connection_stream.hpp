@@ -18,6 +18,9 @@ namespace sharelink {
 //   bound what one request can make the daemon hold, and its facts (a body
 //   announced, a malformed field line, the Range value) reach the handlers
 //   through current_connection();
+// - a head with neither Content-Length nor Transfer-Encoding reaches the
+//   library with Content-Length: 0 (RFC 9112: its body is empty), so a POST
+//   without one is answered at once, not after waiting for a body;
 // - one read buffer lives as long as the connection, so every byte after a
 //   request's head is read as the next request (the library's own stream
 //   drops whatever it read past the end of a request);
@@ -70,6 +73,7 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t fill();
   ssize_t read_head(char* ptr, size_t size);
   ssize_t read_body(char* ptr, size_t size);
+  void say_the_body_is_empty();
   ssize_t hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size);
 
   int fd_;

@@ -9,9 +9,11 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <string_view>
 
 #include "common/client_address.hpp"
 #include "common/error.hpp"
@@ -48,7 +50,8 @@ std::optional<IpAddress> bound_address(int fd, int& port) {
                     static_cast<socklen_t>(service.size()), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
     return std::nullopt;
   }
-  port = std::atoi(service.data());
+  const std::string_view digits(service.data());  // NI_NUMERICSERV: the port in decimal
+  std::from_chars(digits.data(), digits.data() + digits.size(), port);
   return parse_ip(text.data());
 }
 

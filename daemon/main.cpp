@@ -172,7 +172,8 @@ int run(const DaemonOptions& options) {
   const bool served = server.serve();
   if (!served) {
     log_event(LogLevel::error, "server stopped unexpectedly");
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    // The thread waits for SIGTERM in sigwait(): this wakes it, as a signal from outside would.
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   }
   signal_thread.join();
   audit.stop();
@@ -186,6 +187,9 @@ int run(const DaemonOptions& options) {
 }  // namespace
 }  // namespace sharelink
 
+// Only the command line's setup can throw outside the try blocks below (CLI11 on a programming
+// error, such as an option declared twice): terminating then is right.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   using sharelink::DaemonOptions;
   DaemonOptions options;

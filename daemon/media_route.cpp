@@ -55,9 +55,9 @@ std::string content_type_of(const std::string& mime_type) {
 
 // 416 is not one of SPEC 4's error codes; it still answers in the same JSON
 // shape (and must carry a body, or the server's error handler rewrites it).
+// The request headers are set already (once: an error is noindex).
 void send_range_not_satisfiable(httplib::Response& res, const std::string& request_id, std::uint64_t size) {
   res.status = 416;
-  set_request_headers(res, request_id, true);
   res.set_header("Content-Range", "bytes */" + std::to_string(size));
   res.set_content(R"({"success":false,"error":{"code":"RANGE_NOT_SATISFIABLE",)"
                   R"("message":"The requested range lies outside the file.","request_id":")" +
@@ -187,9 +187,10 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   }
 
   const std::string content_type = content_type_of(grant.mime_type);
-  set_request_headers(res, ctx.request_id, grant.visibility != Visibility::public_link);
+  const bool noindex = grant.visibility != Visibility::public_link;
   if (playback.mode == PlaybackMode::x_accel) {
     // nginx serves the file (and its ranges) from the internal location.
+    set_request_headers(res, ctx.request_id, noindex);
     res.status = 200;
     res.set_header("X-Accel-Redirect", x_accel_redirect_uri(playback.x_accel_prefix, grant.audio_path));
     res.set_content(std::string(), content_type);
@@ -202,6 +203,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   const std::uint64_t size = opened.file->size();
   const std::optional<std::string> range_header = req.has_header("If-Range") ? std::nullopt : range_field(req);
   const ByteRange range = parse_byte_range(range_header.value_or(""), size);
+  set_request_headers(res, ctx.request_id, noindex || range.kind == ByteRange::Kind::unsatisfiable);
   res.set_header("Accept-Ranges", "bytes");
   switch (range.kind) {
     case ByteRange::Kind::unsatisfiable:

@@ -56,12 +56,12 @@ std::string media_source(const Config& config, const RuntimeSettings& settings) 
   return settings.public_base_url + "/v1/music/media/";
 }
 
-void send_html(httplib::Response& res, int status, std::string body, const std::string& csp,
+void send_html(httplib::Response& res, int status, const std::string& body, const std::string& csp,
                const std::string& request_id, bool noindex) {
   res.status = status;
   set_request_headers(res, request_id, noindex);
   res.set_header("Content-Security-Policy", csp);
-  res.set_content(std::move(body), k_html_content_type);
+  res.set_content(body, k_html_content_type);
 }
 
 void send_error_page(httplib::Response& res, PublicError error, const RequestContext& ctx,

@@ -7,12 +7,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <regex>
 #include <thread>
 
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
+#include "common/thread_annotations.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/listen_socket.hpp"
@@ -39,17 +39,17 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
   ~BoundedThreadPool() override = default;
 
-  void enqueue(std::function<void()> job) override {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] { return jobs_.size() < max_pending_ || shutdown_; });
+  void enqueue(std::function<void()> job) override SHARELINK_EXCLUDES(mutex_) {
+    UniqueLock lock(mutex_);
+    while (jobs_.size() >= max_pending_ && !shutdown_) room_.wait(lock.native());
     jobs_.push_back(std::move(job));
     lock.unlock();
     ready_.notify_one();
   }
 
-  void shutdown() override {
+  void shutdown() override SHARELINK_EXCLUDES(mutex_) {
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       shutdown_ = true;
     }
     ready_.notify_all();
@@ -58,12 +58,12 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
 
  private:
-  void work() {
+  void work() SHARELINK_EXCLUDES(mutex_) {
     for (;;) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        UniqueLock lock(mutex_);
+        while (jobs_.empty() && !shutdown_) ready_.wait(lock.native());
         if (jobs_.empty()) return;  // shut down and drained
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -74,11 +74,11 @@ class BoundedThreadPool : public httplib::TaskQueue {
   }
 
   const std::size_t max_pending_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable ready_;  // a job arrived, or shutdown
   std::condition_variable room_;   // a job left the queue
-  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
-  bool shutdown_ = false;                   // guarded by mutex_
+  std::deque<std::function<void()>> jobs_ SHARELINK_GUARDED_BY(mutex_);
+  bool shutdown_ SHARELINK_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };
 
@@ -336,6 +336,9 @@ struct PublicServer::Impl {
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
+    // The operational routes answer OPTIONS too, as the Allow of their 405
+    // says (no rate-limit fields: they are not limited, and leave no audit record).
+    server.Options("/healthz|/readyz|/metrics", preflight);
     if (page.enabled) {
       server.Options(k_page_pattern, preflight);
       server.Options(std::string(k_page_refresh_path), preflight);
@@ -360,7 +363,8 @@ struct PublicServer::Impl {
           return httplib::Server::HandlerResponse::Handled;
         }));
     // Never let exception text reach a client (httplib would put it in a header).
-    server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                    const std::exception_ptr& ep) {
       const std::string request_id = next_request_id();
       std::string what = "unknown exception";
       try {

@@ -56,7 +56,7 @@ ServerState::~ServerState() {
 }
 
 std::shared_ptr<const RuntimeSettings> ServerState::settings() const {
-  std::lock_guard lock(settings_mutex_);
+  const MutexLock lock(settings_mutex_);
   return settings_;
 }
 
@@ -73,7 +73,7 @@ void ServerState::reload(const Config& config) {
   resolve_limiter_.set_policy(BucketPolicy::per_minute(rl.requests_per_minute, rl.burst), max_clients);
   media_limiter_.set_policy(BucketPolicy::per_minute(rl.media_requests_per_minute, rl.media_burst), max_clients);
   miss_limiter_.set_policy(BucketPolicy::per_minute(rl.misses_per_minute, rl.misses_per_minute), max_clients);
-  std::lock_guard lock(settings_mutex_);
+  const MutexLock lock(settings_mutex_);
   settings_ = std::move(settings);
 }
 

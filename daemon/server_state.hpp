@@ -2,7 +2,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "common/rate_limiter.hpp"
 #include "common/reader_pool.hpp"
 #include "common/store.hpp"
+#include "common/thread_annotations.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
@@ -77,8 +77,8 @@ class ServerState {
   ViewCounter views_;
   ReaderPool readers_;
   std::vector<std::string> preview_agents_lower_;
-  mutable std::mutex settings_mutex_;
-  std::shared_ptr<const RuntimeSettings> settings_;  // guarded by settings_mutex_
+  mutable Mutex settings_mutex_;
+  std::shared_ptr<const RuntimeSettings> settings_ SHARELINK_GUARDED_BY(settings_mutex_);
 };
 
 }  // namespace sharelink

@@ -33,9 +33,10 @@ ShareAccess access_share(ServerState& state, const RequestContext& ctx, const ht
 
   // 2-6. The resolver: syntax, lookup, status, removed content, view counting.
   ResolveOptions options;
+  // A preview fetcher's HEAD is a preview: the same answer as its GET, without a body.
   options.requester = opening == ShareOpening::look_up ? Requester::look_up
-                      : access.head                    ? Requester::head_request
                       : access.preview                 ? Requester::preview_fetcher
+                      : access.head                    ? Requester::head_request
                                                        : Requester::visitor;
   options.views = &state.views();
   options.exact_view_count = opening == ShareOpening::page;

@@ -42,7 +42,8 @@ struct ShareAccess {
 // refused. 2-6. the resolver (token syntax, lookup, status precedence,
 // removed content), counting one view for an ok answer unless the request is
 // HEAD, comes from a link-preview fetcher, or is a look-up; playback URLs are
-// minted exactly when a view is counted. A not_found answer also takes a
+// minted for a visitor's GET and for HEAD (so that HEAD's Content-Length is
+// GET's), never for a preview fetcher or a look-up. A not_found answer also takes a
 // token from the miss bucket. Never throws for a database failure (kind
 // failed, logged with the request id). Thread-safe.
 ShareAccess access_share(ServerState& state, const RequestContext& ctx, const httplib::Request& req,

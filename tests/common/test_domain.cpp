@@ -155,7 +155,7 @@ TEST_CASE("the view rule: only a visitor's ok answer counts a view", "[domain]")
   };
   const std::vector<Case> cases = {
       {Requester::visitor, "visitor", true, true},
-      {Requester::head_request, "HEAD", false, false},
+      {Requester::head_request, "HEAD", true, false},
       {Requester::preview_fetcher, "link-preview fetcher", false, false},
       {Requester::operator_check, "sharectl resolve", true, false},
       {Requester::look_up, "look-up (oEmbed)", false, false},

@@ -129,7 +129,20 @@ TEST_CASE("RequestHeadScanner: anything that announces a body is noted", "[reque
     CHECK(s.scanner.complete());
     CHECK(s.scanner.head().has_body == c.has_body);
     CHECK(s.scanner.head().malformed == c.malformed);
+    CHECK(s.scanner.head().framed);  // every case names a length or a coding
   }
+}
+
+TEST_CASE("RequestHeadScanner: a head without Content-Length or Transfer-Encoding is not framed",
+          "[request_head]") {
+  for (const char* extra : {"", "X-Content-Length: 5\r\n", "Content-Lengths: 5\r\n", "Range: bytes=0-1\r\n"}) {
+    CAPTURE(extra);
+    const auto s = scan(std::string("POST /nowhere HTTP/1.1\r\nHost: x\r\n") + extra + "\r\n");
+    CHECK(s.scanner.complete());
+    CHECK_FALSE(s.scanner.head().framed);
+    CHECK_FALSE(s.scanner.head().has_body);
+  }
+  CHECK(scan("POST /nowhere HTTP/1.1\r\nContent-Length: 0\r\n\r\n").scanner.head().framed);
 }
 
 TEST_CASE("RequestHeadScanner: field lines that parsers may read differently are malformed",

@@ -293,7 +293,7 @@ TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryF
     const char* name;
     bool playback;
   };
-  const Case cases[] = {{Requester::head_request, "HEAD", false},
+  const Case cases[] = {{Requester::head_request, "HEAD", true},
                         {Requester::preview_fetcher, "link-preview fetcher", false},
                         {Requester::operator_check, "sharectl resolve", true},
                         {Requester::look_up, "look-up (oEmbed)", false}};

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import unittest
+from unittest import mock
 
 import api_contract
 from api_contract import Answer, ApiContract, ContractViolation
@@ -292,14 +293,22 @@ class ValidatorTest(ContractTestCase):
         signed = "/v1/music/media/mtrack_b4d9e1c6a72f?share=mslink_bb7253a121a5&exp=1&kid=k1&sig=x"
         expose = [("Access-Control-Expose-Headers", "Accept-Ranges, Content-Length, Content-Range, X-Request-Id, "
                    "RateLimit, RateLimit-Policy, Retry-After"), ("X-Robots-Tag", "noindex")]
-        twice = COMMON + LIMITED + JSON_TYPE + expose + [("X-Request-Id", RID), ("X-Robots-Tag", "noindex"),
-                                                        ("Accept-Ranges", "bytes"), ("Content-Range", "bytes */10")]
-        self.contract.check(Answer("GET", signed, 416, twice, error_body("RANGE_NOT_SATISFIABLE")))
-        with self.assertRaises(ContractViolation):  # the same fault on another route
-            self.contract.check(self.view(COMMON + LIMITED + JSON_TYPE + [("X-Request-Id", RID)]))
-        with self.assertRaises(ContractViolation):  # another fault on the same answer
-            self.contract.check(Answer("GET", signed, 416, [h for h in twice if h[0] != "RateLimit"],
-                                       error_body("RANGE_NOT_SATISFIABLE")))
+        once = COMMON + LIMITED + JSON_TYPE + expose + [("Accept-Ranges", "bytes"), ("Content-Range", "bytes */10")]
+        twice = once + [("X-Request-Id", RID), ("X-Robots-Tag", "noindex")]
+        self.contract.check(Answer("GET", signed, 416, once, error_body("RANGE_NOT_SATISFIABLE")))
+        # The daemon once sent these twice; with the fix, nothing tolerates it any more.
+        with self.assertRaises(ContractViolation):
+            self.contract.check(Answer("GET", signed, 416, twice, error_body("RANGE_NOT_SATISFIABLE")))
+        # The mechanism, for the next deviation found: a listed fault passes, on that answer alone.
+        listed = tuple(api_contract.Deviation("*", "/v1/music/media/{track_id}", 416, "repeated-header", name,
+                                              "a fault under repair") for name in ("x-request-id", "x-robots-tag"))
+        with mock.patch.object(api_contract, "KNOWN_DEVIATIONS", listed):
+            self.contract.check(Answer("GET", signed, 416, twice, error_body("RANGE_NOT_SATISFIABLE")))
+            with self.assertRaises(ContractViolation):  # the same fault on another route
+                self.contract.check(self.view(COMMON + LIMITED + JSON_TYPE + [("X-Request-Id", RID)]))
+            with self.assertRaises(ContractViolation):  # another fault on the same answer
+                self.contract.check(Answer("GET", signed, 416, [h for h in twice if h[0] != "RateLimit"],
+                                           error_body("RANGE_NOT_SATISFIABLE")))
         for deviation in api_contract.KNOWN_DEVIATIONS:
             self.assertIn(deviation.route, self.doc["paths"])
             self.assertTrue(deviation.reason)

@@ -162,6 +162,19 @@ class BuiltinMediaTest(MediaTestCase):
                 self.assertEqual(resp.json()["error"]["code"], "RANGE_NOT_SATISFIABLE")
                 self.assertEqual(resp.json()["error"]["request_id"], resp.header("x-request-id"))
 
+    def test_unsatisfiable_range_sends_each_header_once_and_noindex(self):
+        # An error answer is noindex whatever the share's visibility (SPEC 4), and no header repeats.
+        for share_args in ((), ("--visibility", "public")):
+            with self.subTest(share=share_args):
+                _, _, _, path, _ = self.shared_track(100, None, *share_args)
+                for method in ("GET", "HEAD"):
+                    resp = self.daemon.request(method, path, {"Range": "bytes=100-"})
+                    self.assertEqual(resp.status, 416)
+                    names = [name.lower() for name, _ in resp.raw_headers]
+                    self.assertEqual(sorted({n for n in names if names.count(n) > 1}), [], resp.raw_headers)
+                    self.assertEqual(resp.header("x-robots-tag"), "noindex")
+                    self.assertRegex(resp.header("x-request-id"), r"^req_[0-9a-f]{16}$")
+
     def test_multi_range_and_if_range_answer_the_whole_file(self):
         # Documented choice: several ranges are answered with the whole file
         # (200), as RFC 9110 allows; so is a Range with an If-Range validator

@@ -141,6 +141,21 @@ class RequestFramingTest(unittest.TestCase):
                     self.assertEqual(result.answers[0].header("Connection"), "close")
                     self.assertTrue(result.closed)
 
+    def test_a_request_without_length_or_coding_has_an_empty_body(self):
+        # RFC 9112 section 6.3: neither Content-Length nor Transfer-Encoding, so no body. The answer
+        # comes at once, as for any empty request, and the next request on the connection is read.
+        for target, status, code in (("/no/such/route", 404, "NOT_FOUND"),
+                                     ("/v1/music/shared/" + self.token, 405, "METHOD_NOT_ALLOWED")):
+            for method in ("POST", "PUT", "PATCH", "DELETE"):
+                data = (b"%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method.encode(), target.encode())
+                        + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                with self.subTest(target=target, method=method):
+                    result = exchange(self.daemon.port, data)
+                    self.assertEqual([a.status for a in result.answers], [status, 200])
+                    self.assertEqual(json.loads(result.answers[0].body)["error"]["code"], code)
+                    self.assertIn("timeout=", result.answers[0].header("Keep-Alive") or "")
+                    self.assertTrue(result.closed)
+
     def test_content_length_zero_is_no_body(self):
         data = (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
                 b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

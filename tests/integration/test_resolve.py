@@ -261,6 +261,27 @@ class ResolveTest(unittest.TestCase):
         self.assertEqual(head.status, 410)
         self.assertEqual(head.body, b"")
 
+    def test_head_content_length_is_that_of_get(self):
+        # SPEC 4: HEAD has GET's headers, Content-Length too (a GET body carries playback URLs).
+        tids = [self.inst.add_track(title="Track %d" % i) for i in range(3)]
+        cid = self.inst.add_collection("Head Check", tids)
+        for target, agent in ((tids[0], None), (cid, None), (tids[0], "Slackbot 1.0")):
+            with self.subTest(target=target, agent=agent):
+                sid, token = self.inst.share(target, "--max-views", "5")  # counted exactly, at once
+                headers = {"User-Agent": agent} if agent else None
+                head = self.daemon.resolve(token, headers, method="HEAD")
+                self.assertEqual(head.status, 200)
+                self.assertEqual(head.body, b"")
+                self.assertEqual(self.view_count(sid), 0, "HEAD counts no view")
+                get = self.daemon.resolve(token, headers)
+                self.assertEqual(get.status, 200)
+                self.assertEqual(head.header("content-length"), str(len(get.body)))
+                self.assertEqual(head.header("content-length"), get.header("content-length"))
+                playback = [t["playback_url"] for t in ([get.json()["track"]] if get.json()["track"]
+                                                       else get.json()["tracks"])]
+                self.assertEqual(all(url is None for url in playback), agent is not None)
+                self.assertEqual(self.view_count(sid), 0 if agent else 1)
+
     def test_range_header_does_not_cut_json_answers(self):
         _, token = self.inst.share(self.inst.add_track())
         for token_or_junk, status in ((token, 200), ("shr_" + "e" * 32, 404)):
@@ -355,6 +376,22 @@ class ResolveTest(unittest.TestCase):
         ready = self.daemon.get("/readyz")
         self.assertEqual(ready.status, 200)
         self.assertEqual(ready.json(), {"status": "ready"})
+
+    def test_operational_routes_answer_the_methods_their_allow_names(self):
+        for path in ("/healthz", "/readyz", "/metrics"):
+            with self.subTest(path=path):
+                refused = self.daemon.request("DELETE", path)
+                self.assertEqual(refused.status, 405)
+                allowed = [m.strip() for m in refused.header("allow").split(",")]
+                self.assertEqual(allowed, ["GET", "HEAD", "OPTIONS"])
+                for method in allowed:
+                    resp = self.daemon.request(method, path)
+                    self.assertEqual(resp.status, 204 if method == "OPTIONS" else 200, method)
+                options = self.daemon.request("OPTIONS", path)
+                self.assertEqual(options.header("allow"), "GET, HEAD, OPTIONS")
+                self.assertEqual(options.body, b"")
+                self.assertRegex(options.header("x-request-id"), r"^req_[0-9a-f]{16}$")
+                self.assertIsNone(options.header("ratelimit"))
 
 
 class LifecycleTest(unittest.TestCase):

@@ -1,9 +1,9 @@
 """playback.mode = "s3" against a real S3-compatible server on loopback (s3rver from npm).
 
-s3rver and AWS's JavaScript SigV4 signer are installed once with npm into
-$SHARELINK_S3RVER_DIR (default ~/.cache/sharelink-s3rver), never into the
-source tree. The test skips with a message when node or npm is missing or the
-packages cannot be installed.
+s3rver and AWS's JavaScript SigV4 signer come from tests/package.json, pinned by its lockfile and
+installed once with `npm ci --prefix tests` (.ci/bootstrap does); the test never installs anything.
+It skips with a message when node is missing, and fails when node is there but the packages are
+not installed (the fix is that one command).
 """
 
 import datetime
@@ -23,9 +23,9 @@ import urllib.parse
 
 from sharelink_testlib import Daemon, Installation
 
-S3RVER_PACKAGES = ["s3rver@3.7.1", "@smithy/signature-v4@5.7.5"]
-S3RVER_DIR = os.environ.get("SHARELINK_S3RVER_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                                       "sharelink-s3rver")
+# Where npm ci --prefix tests puts the packages of tests/package.json.
+TESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+S3RVER_PACKAGES = ("s3rver", "@smithy/signature-v4")
 BUCKET = "music"
 REGION = "us-east-1"
 
@@ -121,25 +121,14 @@ main().catch((error) => { console.error(error); process.exit(1); });
 """
 
 
-def s3rver_installed():
-    return all(os.path.exists(os.path.join(S3RVER_DIR, "node_modules", name, "package.json"))
-               for name in ("s3rver", "@smithy/signature-v4"))
-
-
-def install_s3rver():
-    """None when the packages are ready, else why they are not."""
-    if not shutil.which("node") or not shutil.which("npm"):
-        return "node and npm are needed for the s3rver test server (Debian packages nodejs and npm)"
-    if s3rver_installed():
-        return None
-    os.makedirs(S3RVER_DIR, exist_ok=True)
-    try:
-        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"] + S3RVER_PACKAGES,
-                              cwd=S3RVER_DIR, capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "npm install %s failed: %s" % (" ".join(S3RVER_PACKAGES), e)
-    if proc.returncode != 0 or not s3rver_installed():
-        return "npm install %s failed in %s:\n%s" % (" ".join(S3RVER_PACKAGES), S3RVER_DIR, proc.stderr[-2000:])
+def s3rver_missing():
+    """None when node and the packages are there; else (skip, why)."""
+    if not shutil.which("node"):
+        return True, "node is needed for the s3rver test server (Debian package nodejs)"
+    missing = [name for name in S3RVER_PACKAGES
+               if not os.path.exists(os.path.join(TESTS_DIR, "node_modules", name, "package.json"))]
+    if missing:
+        return False, "%s not installed: run `npm ci --prefix tests` (.ci/bootstrap does)" % ", ".join(missing)
     return None
 
 
@@ -181,7 +170,7 @@ class S3rverProcess:
         main = os.path.join(self.dir, "main.js")
         with open(main, "w") as f:
             f.write(S3RVER_MAIN)
-        env = dict(os.environ, S3RVER_DIR=S3RVER_DIR, S3_DATA_DIR=os.path.join(self.dir, "data"), S3_BUCKET=BUCKET,
+        env = dict(os.environ, S3RVER_DIR=TESTS_DIR, S3_DATA_DIR=os.path.join(self.dir, "data"), S3_BUCKET=BUCKET,
                    S3_ACCESS_KEY_ID=access_key_id, S3_SECRET_ACCESS_KEY=secret)
         self.proc = subprocess.Popen(["node", main], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
@@ -218,9 +207,10 @@ class S3rverProcess:
 class S3PlaybackTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        problem = install_s3rver()
+        problem = s3rver_missing()
         if problem:
-            raise unittest.SkipTest(problem)
+            skip, why = problem
+            raise unittest.SkipTest(why) if skip else AssertionError(why)
         cls.access_key_id = "SHARELINKTEST" + secrets.token_hex(4).upper()
         cls.secret = "s3-secret-" + secrets.token_urlsafe(24)
         cls.s3 = S3rverProcess(cls.access_key_id, cls.secret)

@@ -40,12 +40,7 @@ METHODS = ("get", "head", "options", "put", "post", "delete", "patch", "trace")
 # checked, and it is to be removed with the fix (the document marks each with "KNOWN DEVIATION").
 # Fields: method ("*" for any), route template, status, kind of problem, detail, why.
 Deviation = collections.namedtuple("Deviation", "method route status kind detail reason")
-KNOWN_DEVIATIONS = (
-    Deviation("*", "/v1/music/media/{track_id}", 416, "repeated-header", "x-request-id",
-              "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
-    Deviation("*", "/v1/music/media/{track_id}", 416, "repeated-header", "x-robots-tag",
-              "the 416 answer sets the request headers twice (daemon/media_route.cpp)"),
-)
+KNOWN_DEVIATIONS = ()
 
 
 class ContractViolation(AssertionError):
