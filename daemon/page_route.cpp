@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/share_page.hpp"
+#include "common/text.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/share_access.hpp"

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
@@ -296,13 +297,13 @@ struct PublicServer::Impl {
     }
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      set_request_headers(res, next_request_id(), true);
+      set_request_headers(res, new_request_id(), true);
       res.set_content(R"({"status":"ok"})", k_json_content_type);
       observe(MetricRoute::health, "ok", started);
     });
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      const std::string request_id = next_request_id();
+      const std::string request_id = new_request_id();
       try {
         auto reader = state.readers().acquire();
         try {
@@ -322,7 +323,7 @@ struct PublicServer::Impl {
     });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      set_request_headers(res, next_request_id(), true);
+      set_request_headers(res, new_request_id(), true);
       res.set_content(state.metrics().render(SHARELINK_VERSION), "text/plain; version=0.0.4; charset=utf-8");
       observe(MetricRoute::metrics, "ok", started);
     });
@@ -361,7 +362,7 @@ struct PublicServer::Impl {
         }));
     // Never let exception text reach a client (httplib would put it in a header).
     server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      const std::string request_id = next_request_id();
+      const std::string request_id = new_request_id();
       std::string what = "unknown exception";
       try {
         if (ep) std::rethrow_exception(ep);
@@ -381,7 +382,7 @@ struct PublicServer::Impl {
   // request id for the answer; the caller sets it.
   std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
     const PublicRoute route = public_route(route_path(req));
-    if (route.event == nullptr) return next_request_id();
+    if (route.event == nullptr) return new_request_id();
     const RequestContext ctx(req, state);
     RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
