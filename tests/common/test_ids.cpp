@@ -125,6 +125,24 @@ TEST_CASE("Ids: share id syntax", "[ids]") {
   CHECK(is_share_id(c.id) == c.valid);
 }
 
+TEST_CASE("Ids: request id syntax", "[ids]") {
+  const auto [id, valid] = GENERATE(table<std::string, bool>({
+      {"req_0123456789abcdef", true},
+      {"req_0000000000000000", true},
+      {"req_0123456789ABCDEF", false},   // uppercase
+      {"req_0123456789abcde", false},    // 15 hex
+      {"req_0123456789abcdef0", false},  // 17 hex
+      {"req_0123456789abcdeg", false},   // non-hex
+      {"REQ_0123456789abcdef", false},
+      {"rq_0123456789abcdef0", false},
+      {"req_", false},
+      {"", false},
+  }));
+  CAPTURE(id);
+  CHECK(is_request_id(id) == valid);
+  CHECK(is_request_id(new_request_id()));
+}
+
 TEST_CASE("Ids: token digest and fingerprint cover the whole token", "[ids]") {
   const std::string token = "shr_0123456789abcdef0123456789abcdef";
   // sha256("shr_0123456789abcdef0123456789abcdef"), computed with sha256sum.
