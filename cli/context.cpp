@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/ids.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
@@ -25,9 +26,7 @@ std::string os_user() {
 // Cuts at a UTF-8 boundary so a detail never ends in half a character.
 std::string short_text(std::string_view text) {
   if (text.size() <= k_max_detail_bytes) return std::string(text);
-  std::size_t end = k_max_detail_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end)) + "...";
+  return std::string(utf8_prefix(text, k_max_detail_bytes)) + "...";
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/utf8.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
@@ -40,7 +40,7 @@ bool is_control(std::string_view text, std::size_t i, std::size_t length) {
 }
 
 void append_escaped(std::string& out, std::string_view bytes) {
-  static constexpr char k_hex[] = "0123456789abcdef";
+  static constexpr const char* k_hex = k_hex_lower;
   for (const char c : bytes) {
     const auto byte = static_cast<unsigned char>(c);
     out += "\\x";

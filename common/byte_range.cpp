@@ -3,26 +3,10 @@
 #include <optional>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace sharelink {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 // 1*DIGIT to a number, saturating at UINT64_MAX; nullopt for anything else.
 std::optional<std::uint64_t> parse_digits(std::string_view text) {
@@ -75,7 +59,7 @@ ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
   full.length = size;
   header = trim_ows(header);
   const std::size_t equals = header.find('=');
-  if (equals == std::string_view::npos || !equals_ignoring_case(header.substr(0, equals), "bytes"))
+  if (equals == std::string_view::npos || !equals_ignoring_ascii_case(header.substr(0, equals), "bytes"))
     return full;
 
   // The list: elements between commas, each trimmed; empty ones skipped.

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "common/error.hpp"
-#include "common/utf8.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
@@ -62,13 +62,8 @@ std::string visible_text(std::string_view text) {
 std::string quote_value(std::string_view value) {
   std::string out = "\"";
   const bool cut = value.size() > k_max_quoted_bytes;
-  std::string_view shown = value.substr(0, k_max_quoted_bytes);
-  // Never cut a UTF-8 sequence in two (its start would show as invalid bytes):
-  // while the first byte left out continues a sequence, leave out one more.
-  while (cut && !shown.empty() && (static_cast<unsigned char>(value[shown.size()]) & 0xC0) == 0x80) {
-    shown.remove_suffix(1);
-  }
-  append_visible(out, shown, true);
+  // Never cut a UTF-8 sequence in two (its start would show as invalid bytes).
+  append_visible(out, utf8_prefix(value, k_max_quoted_bytes), true);
   if (cut) out += "...";
   return out + "\"";
 }

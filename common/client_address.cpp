@@ -7,6 +7,8 @@
 #include <cstring>
 #include <random>
 
+#include "common/text.hpp"
+
 namespace sharelink {
 namespace {
 
@@ -14,14 +16,6 @@ constexpr int k_v4_bits = 32;
 constexpr int k_v6_bits = 128;
 constexpr int k_v4_mapped_prefix = 96;     // ::ffff:0:0/96
 constexpr std::size_t k_max_v6_text = 45;  // INET6_ADDRSTRLEN - 1
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // Exactly four decimal parts 0..255 separated by dots. A part with a leading
 // zero ("01") is refused: inet_aton would read it as octal, so its meaning is

@@ -17,6 +17,7 @@
 #include "common/client_address.hpp"
 #include "common/error.hpp"
 #include "common/postgres_url.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
@@ -37,8 +38,6 @@ bool has_control(std::string_view s) { return std::any_of(s.begin(), s.end(), is
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // Levenshtein distance, case-insensitive.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -48,7 +47,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t above = row[j];
-      const std::size_t cost = to_lower(a[i - 1]) == to_lower(b[j - 1]) ? 0 : 1;
+      const std::size_t cost = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1;
       row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = above;
     }
@@ -57,33 +56,21 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  if (prefix.size() > text.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (to_lower(text[i]) != to_lower(prefix[i])) return false;
-  }
-  return true;
+  return equals_ignoring_ascii_case(text.substr(0, prefix.size()), prefix);
 }
 
 // The value as a message shows it: strings quoted, escaped and shortened.
 std::string quote(std::string_view s) {
-  bool shortened = false;
-  if (s.size() > k_max_quoted_bytes) {
-    std::size_t cut = k_max_quoted_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-    s = s.substr(0, cut);
-    shortened = true;
-  }
+  const bool shortened = s.size() > k_max_quoted_bytes;
+  s = utf8_prefix(s, k_max_quoted_bytes);
   std::string out = "\"";
   for (const char c : s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
     } else if (is_control(c)) {
-      static constexpr char k_hex[] = "0123456789abcdef";
-      const auto u = static_cast<unsigned char>(c);
       out += "\\u00";
-      out += k_hex[u >> 4];
-      out += k_hex[u & 0xF];
+      append_hex_byte(out, static_cast<unsigned char>(c));
     } else {
       out += c;
     }
@@ -218,8 +205,7 @@ bool is_dns_name(std::string_view host);
 // "http(s)://host[:port]" as a browser writes an origin: scheme and host
 // lowercased, a default port (80 for http, 443 for https) dropped.
 std::optional<std::string> check_origin(std::string_view s) {
-  std::string text(s);
-  for (char& c : text) c = to_lower(c);
+  std::string text = ascii_lower(s);
   std::string_view rest(text);
   std::string scheme;
   if (rest.starts_with("http://")) {

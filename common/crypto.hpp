@@ -1,8 +1,8 @@
-// Cryptographic primitives over OpenSSL: digests, HMAC, base64url, CSPRNG, constant-time compare.
+// Cryptographic primitives over OpenSSL: digests, HMAC, CSPRNG, constant-time compare
+// (hex and base64url, which need no key, are in common/text.hpp).
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,16 +14,6 @@ std::string sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256(key, data).
 std::string hmac_sha256(std::string_view key, std::string_view data);
-
-std::string hex_encode(std::string_view bytes);
-
-// RFC 4648 section 5 alphabet, no padding.
-std::string base64url_encode(std::string_view bytes);
-// RFC 4648 section 4 (standard alphabet, "=" padding), as CSP hash sources want it.
-std::string base64_encode(std::string_view bytes);
-// Accepts the base64url alphabet with or without '=' padding; nullopt on any
-// other character or an impossible length.
-std::optional<std::string> base64url_decode(std::string_view text);
 
 // n bytes from OpenSSL's CSPRNG (RAND_bytes). Throws Error if it fails.
 std::string random_bytes(std::size_t n);

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "common/utf8.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {

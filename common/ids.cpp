@@ -3,13 +3,13 @@
 #include <algorithm>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
 
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
+constexpr std::size_t k_request_id_bytes = 8;
+constexpr std::size_t k_random_refill_bytes = 4096;
 
 bool is_id_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -27,7 +27,28 @@ bool has_imported_id_form(std::string_view id, std::string_view prefix) {
 std::string new_track_id() { return "mtrack_" + random_hex(6); }
 std::string new_collection_id() { return "mcoll_" + random_hex(6); }
 std::string new_share_id() { return "mslink_" + random_hex(6); }
-std::string new_request_id() { return "req_" + random_hex(8); }
+
+std::string new_request_id() {
+  thread_local std::string pool;
+  thread_local std::size_t used = 0;
+  if (used + k_request_id_bytes > pool.size()) {
+    pool = random_bytes(k_random_refill_bytes);
+    used = 0;
+  }
+  std::string id = "req_";
+  id.reserve(4 + 2 * k_request_id_bytes);
+  for (std::size_t i = 0; i < k_request_id_bytes; ++i) {
+    append_hex_byte(id, static_cast<unsigned char>(pool[used + i]));
+  }
+  // Each byte is handed out once: wiped so no later id can repeat it.
+  std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), k_request_id_bytes, '\0');
+  used += k_request_id_bytes;
+  return id;
+}
+
+bool is_request_id(std::string_view id) {
+  return id.size() == 4 + 2 * k_request_id_bytes && id.starts_with("req_") && is_lower_hex(id.substr(4));
+}
 
 bool is_track_id(std::string_view id) { return has_imported_id_form(id, "mtrack_"); }
 bool is_collection_id(std::string_view id) { return has_imported_id_form(id, "mcoll_"); }

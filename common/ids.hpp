@@ -10,7 +10,15 @@ namespace sharelink {
 std::string new_track_id();       // mtrack_xxxxxxxxxxxx
 std::string new_collection_id();  // mcoll_xxxxxxxxxxxx
 std::string new_share_id();       // mslink_xxxxxxxxxxxx
-std::string new_request_id();     // req_ + 16 hex
+
+// A request id, req_ + 16 lowercase hex, from a per-thread buffer of CSPRNG
+// bytes refilled 4 KiB at a time: one RAND_bytes call (and its fork check, a
+// getpid()) per 512 ids instead of one each. Each byte is used once.
+// Thread-safe; not for a process that forks after its first call (neither
+// binary forks).
+std::string new_request_id();
+// ^req_[0-9a-f]{16}$ (a page view's id is the request id of the page).
+bool is_request_id(std::string_view id);
 
 // Accepted forms: mtrack_[A-Za-z0-9_-]{1,64}, mcoll_[A-Za-z0-9_-]{1,64},
 // mslink_ + 12 lowercase hex.

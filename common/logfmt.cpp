@@ -2,8 +2,7 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-
+#include "common/text.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {
@@ -36,9 +35,8 @@ void append_value(std::string& out, std::string_view value) {
     } else if (c == '\n') {
       out += "\\n";
     } else if (c < 0x20 || c == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
-      out += buffer;
+      out += "\\x";
+      append_hex_byte(out, c);
     } else {
       out += static_cast<char>(c);
     }

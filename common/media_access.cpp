@@ -45,17 +45,17 @@ MediaOutcome media_outcome(ShareStatus status) {
   return status == ShareStatus::revoked ? MediaOutcome::revoked : MediaOutcome::expired;
 }
 
-const char* audit_outcome(MediaOutcome outcome) {
+MetricOutcome audit_outcome(MediaOutcome outcome) {
   switch (outcome) {
     case MediaOutcome::ok:
-      return "ok";
+      return MetricOutcome::ok;
     case MediaOutcome::not_found:
-      return "not_found";
+      return MetricOutcome::not_found;
     case MediaOutcome::revoked:
     case MediaOutcome::expired:
-      return "share_inactive";
+      return MetricOutcome::share_inactive;
   }
-  return "error";
+  return MetricOutcome::error;
 }
 
 MediaGrant check_media(CatalogReader& reader, const std::string& share_id, const std::string& track_id,

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/domain.hpp"
+#include "common/metrics.hpp"
 #include "common/store.hpp"
 
 namespace sharelink {
@@ -30,9 +31,9 @@ enum class MediaOutcome {
 // refuse the request.
 MediaOutcome media_outcome(ShareStatus status);
 
-// The audit outcome of SPEC 7: "ok", "not_found", or "share_inactive" for
-// revoked and expired.
-const char* audit_outcome(MediaOutcome outcome);
+// The audit and metrics outcome of SPEC 7: ok, not_found, or share_inactive
+// for revoked and expired.
+MetricOutcome audit_outcome(MediaOutcome outcome);
 
 struct MediaGrant {
   MediaOutcome outcome = MediaOutcome::not_found;

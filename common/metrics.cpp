@@ -45,10 +45,9 @@ std::string render_labels(const std::vector<std::pair<std::string, std::string>>
 
 }  // namespace
 
-void Metrics::observe(MetricRoute route, std::string_view outcome, double seconds) {
+void Metrics::observe(MetricRoute route, MetricOutcome outcome, double seconds) {
   const auto r = static_cast<std::size_t>(route);
-  const auto it = std::find(k_metric_outcomes.begin(), k_metric_outcomes.end(), outcome);
-  const auto o = it == k_metric_outcomes.end() ? k_outcomes - 1 : static_cast<std::size_t>(it - k_metric_outcomes.begin());
+  const auto o = static_cast<std::size_t>(outcome);
   requests_[r][o].fetch_add(1, std::memory_order_relaxed);
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(k_buckets.begin(), k_buckets.end(), seconds) - k_buckets.begin());
@@ -77,8 +76,7 @@ std::string Metrics::render(std::string_view version) const {
 
   out += "# HELP sharelink_rate_limited_total Requests refused with 429, by route.\n";
   out += "# TYPE sharelink_rate_limited_total counter\n";
-  const auto limited = static_cast<std::size_t>(
-      std::find(k_metric_outcomes.begin(), k_metric_outcomes.end(), "rate_limited") - k_metric_outcomes.begin());
+  const auto limited = static_cast<std::size_t>(MetricOutcome::rate_limited);
   for (auto route :
        {MetricRoute::resolve, MetricRoute::page, MetricRoute::media, MetricRoute::page_refresh, MetricRoute::oembed}) {
     const auto r = static_cast<std::size_t>(route);

@@ -18,11 +18,35 @@ enum class MetricRoute { resolve, page, media, page_refresh, oembed, health, rea
 inline constexpr std::size_t k_metric_route_count = 9;
 
 // Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
-// answers of the other routes).
+// answers of the other routes); the same words are the audit record's outcome.
+enum class MetricOutcome {
+  ok,
+  preview,
+  unavailable,
+  not_found,
+  revoked,
+  expired,
+  limit_reached,
+  rate_limited,
+  bad_request,
+  error,
+  bad_signature,
+  url_expired,
+  share_inactive,
+  unavailable_db,
+  shutting_down,
+};
+// The label of each MetricOutcome, in the enum's order.
 inline constexpr std::array<std::string_view, 15> k_metric_outcomes = {
     "ok",          "preview",      "unavailable",   "not_found",      "revoked",
     "expired",     "limit_reached", "rate_limited", "bad_request",    "error",
     "bad_signature", "url_expired", "share_inactive", "unavailable_db", "shutting_down"};
+static_assert(static_cast<std::size_t>(MetricOutcome::shutting_down) + 1 == k_metric_outcomes.size());
+
+// The label of outcome ("not_found", ...).
+constexpr std::string_view to_string(MetricOutcome outcome) {
+  return k_metric_outcomes[static_cast<std::size_t>(outcome)];
+}
 
 // Lock-free counters: safe to update from every worker thread at once.
 class Metrics {
@@ -38,7 +62,7 @@ class Metrics {
   };
 
   // Counts one answered request and its latency.
-  void observe(MetricRoute route, std::string_view outcome, double seconds);
+  void observe(MetricRoute route, MetricOutcome outcome, double seconds);
   // Gauges and counters owned elsewhere (audit queue depth, limiter size...),
   // read at render time, each family in the order its name was first
   // registered. Register before serving; not thread-safe.

@@ -7,18 +7,13 @@
 #include "common/crypto.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
 
 constexpr std::string_view k_version = "ps1";
 constexpr std::string_view k_derivation_label = "shared-link page session key v1";
-
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-bool is_view_id(std::string_view id) { return id.size() == 20 && id.starts_with("req_") && is_lower_hex(id.substr(4)); }
 
 // Canonical decimal (no sign, no leading zero, fits int64).
 std::optional<std::int64_t> parse_exp(std::string_view text) {
@@ -45,7 +40,9 @@ PageSessionSigner::PageSessionSigner(const SigningKeys& keys) {
 }
 
 std::string PageSessionSigner::issue(std::string_view share_id, std::string_view view_id, TimePoint expires_at) const {
-  if (!is_share_id(share_id) || !is_view_id(view_id)) throw Error("page session: not a share id or request id");
+  if (!is_share_id(share_id) || !is_request_id(view_id)) {
+    throw Error("page session: not a share id or request id");
+  }
   const auto& [kid, key] = keys_.front();
   const std::string exp = std::to_string(to_unix_seconds(expires_at));
   std::string text(k_version);
@@ -70,7 +67,8 @@ PageSessionVerdict PageSessionSigner::verify(std::string_view text, TimePoint no
   if (count != 6 || parts[0] != k_version) return verdict;
   const std::string_view kid = parts[1], share_id = parts[2], view_id = parts[3], exp_text = parts[4], sig = parts[5];
   const auto exp = parse_exp(exp_text);
-  if (!is_signing_key_id(kid) || !is_share_id(share_id) || !is_view_id(view_id) || !exp || sig.size() != 43) {
+  if (!is_signing_key_id(kid) || !is_share_id(share_id) || !is_request_id(view_id) || !exp ||
+      sig.size() != 43) {
     return verdict;
   }
   const auto key = std::find_if(keys_.begin(), keys_.end(), [&](const auto& entry) { return entry.first == kid; });

@@ -6,18 +6,14 @@
 #include <memory>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace sharelink {
 namespace {
 
 constexpr std::string_view k_schemes[] = {"postgresql://", "postgres://"};
 constexpr std::string_view k_hidden = "***";
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ci(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
-}
 
 std::size_t scheme_length(std::string_view text) {
   for (const auto scheme : k_schemes) {
@@ -26,20 +22,13 @@ std::size_t scheme_length(std::string_view text) {
   return 0;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = to_lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // %XX decoded (libpq decodes parameter names too); malformed escapes kept as written.
 std::string percent_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      const int high = hex_value(text[i + 1]);
-      const int low = hex_value(text[i + 2]);
+      const int high = hex_digit_value(text[i + 1]);
+      const int low = hex_digit_value(text[i + 2]);
       if (high >= 0 && low >= 0) {
         out += static_cast<char>(high * 16 + low);
         i += 2;
@@ -53,7 +42,7 @@ std::string percent_decode(std::string_view text) {
 
 // libpq's connection parameters that hold a secret.
 bool is_secret_key(std::string_view key) {
-  return equals_ci(key, "password") || equals_ci(key, "sslpassword");
+  return equals_ignoring_ascii_case(key, "password") || equals_ignoring_ascii_case(key, "sslpassword");
 }
 
 // Replaces the password of the user info. Reads the widest span that libpq
@@ -130,7 +119,7 @@ std::string redact_keyword_values(std::string_view text) {
   while (i < text.size()) {
     std::size_t found = std::string_view::npos;
     for (std::size_t j = i; j + 8 <= text.size(); ++j) {
-      if (equals_ci(text.substr(j, 8), "password")) {
+      if (equals_ignoring_ascii_case(text.substr(j, 8), "password")) {
         found = j;
         break;
       }
@@ -168,11 +157,6 @@ bool has_control(std::string_view text) {
   });
 }
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
 }  // namespace
 
 bool is_postgres_url(std::string_view text) { return scheme_length(text) != 0; }
@@ -202,7 +186,7 @@ std::optional<std::string> postgres_url_problem(std::string_view url) {
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(text.c_str(), &error),
                                                                        &PQconninfoFree);
   if (!options) {
-    std::string reason = error != nullptr ? trimmed(error) : "out of memory";
+    std::string reason = error != nullptr ? std::string(trim_end(error, "\n ")) : "out of memory";
     PQfreemem(error);
     return "is not a valid libpq URI: " + scrub_secrets(reason);
   }

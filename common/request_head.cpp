@@ -2,16 +2,10 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
+
 namespace sharelink {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // RFC 9110 5.6.2: tchar.
 bool is_tchar(char c) {
@@ -21,15 +15,6 @@ bool is_tchar(char c) {
 
 bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // "0", "00", ...: a Content-Length that announces no body.
@@ -114,7 +99,7 @@ void RequestHeadScanner::take_field_line(std::string_view content, std::string_v
   const std::string_view value =
       colon == std::string_view::npos ? std::string_view() : trim_ows(content.substr(colon + 1));
   const std::string_view trimmed_name = trim_ows(name);
-  if (colon != std::string_view::npos && equals_ignoring_case(name, "range")) {
+  if (colon != std::string_view::npos && equals_ignoring_ascii_case(name, "range")) {
     if (head_.range) {
       head_.range_repeated = true;
     } else {
@@ -123,8 +108,8 @@ void RequestHeadScanner::take_field_line(std::string_view content, std::string_v
     return;  // withheld
   }
   // Body framing counts in any spelling a parser might accept.
-  const bool length = equals_ignoring_case(trimmed_name, "content-length");
-  const bool coding = equals_ignoring_case(trimmed_name, "transfer-encoding");
+  const bool length = equals_ignoring_ascii_case(trimmed_name, "content-length");
+  const bool coding = equals_ignoring_ascii_case(trimmed_name, "transfer-encoding");
   if ((length && !is_zero_length(value)) || coding) head_.has_body = true;
   if (length || coding) head_.framed = true;
   out += line;

@@ -9,7 +9,7 @@
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
 #include "common/store.hpp"
-#include "common/utf8.hpp"
+#include "common/text.hpp"
 #include "common/view_counter.hpp"
 
 namespace sharelink {
@@ -169,7 +169,7 @@ constexpr std::array<bool, 256> k_plain_json_byte = [] {
 }();
 
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char k_hex[] = "0123456789abcdef";
+  static constexpr const char* k_hex = k_hex_lower;
   out += '"';
   std::size_t run = 0;  // start of the bytes copied as they are
   std::size_t i = 0;

@@ -6,33 +6,13 @@
 
 #include "common/crypto.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
 
 constexpr int k_max_expires_seconds = 604800;  // SigV4's limit: seven days
 constexpr std::string_view k_algorithm = "AWS4-HMAC-SHA256";
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-// SigV4 UriEncode: every byte but the unreserved ones as %XX (uppercase hex);
-// '/' is kept as is when keep_slash (object key paths).
-void append_uri_encoded(std::string& out, std::string_view text, bool keep_slash) {
-  constexpr char k_hex[] = "0123456789ABCDEF";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-      out += ch;
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 0x0f];
-    }
-  }
-}
 
 struct AmzTime {
   std::string date;       // 20130524
@@ -104,14 +84,14 @@ Presigned presign(const S3PresignRequest& request) {
   const AmzTime time = amz_time(request.now);
 
   Presigned out;
-  append_uri_encoded(out.encoded_uri, request.canonical_uri, true);
+  append_percent_encoded(out.encoded_uri, request.canonical_uri, true);  // SigV4 UriEncode, '/' kept
 
   // Parameter names in byte order: Algorithm < Credential < Date < Expires < SignedHeaders.
   std::string credential = request.access_key_id + "/" + time.date + "/" + request.region + "/s3/aws4_request";
   out.query = "X-Amz-Algorithm=";
   out.query += k_algorithm;
   out.query += "&X-Amz-Credential=";
-  append_uri_encoded(out.query, credential, false);
+  append_percent_encoded(out.query, credential);
   out.query += "&X-Amz-Date=" + time.date_time;
   out.query += "&X-Amz-Expires=" + std::to_string(request.expires_seconds);
   out.query += "&X-Amz-SignedHeaders=host";
@@ -133,12 +113,6 @@ Presigned presign(const S3PresignRequest& request) {
 
   out.signature = hex_encode(hmac_sha256(signing_key(request, time.date), string_to_sign));
   return out;
-}
-
-std::string to_lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c); });
-  return text;
 }
 
 bool is_digits(std::string_view text) {
@@ -173,7 +147,7 @@ S3PresignRequest s3_path_style_request(const std::string& endpoint, const std::s
   S3PresignRequest request;
   const auto scheme_end = endpoint.find("://");
   if (scheme_end == std::string::npos) throw bad("has no scheme");
-  request.scheme = to_lower(endpoint.substr(0, scheme_end));
+  request.scheme = ascii_lower(endpoint.substr(0, scheme_end));
   if (request.scheme != "http" && request.scheme != "https") throw bad("is not an http or https URL");
 
   std::string_view rest = std::string_view(endpoint).substr(scheme_end + 3);
@@ -202,7 +176,7 @@ S3PresignRequest s3_path_style_request(const std::string& endpoint, const std::s
     port = authority.substr(colon + 1);
   }
   if (host.empty() || host == "[]") throw bad("has no host");
-  request.host = to_lower(std::string(host));
+  request.host = ascii_lower(host);
   if (has_port) {
     const int number = is_digits(port) && port.size() <= 5 ? std::stoi(std::string(port)) : 0;
     if (number < 1 || number > 65535) throw bad("has an invalid port");

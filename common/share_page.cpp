@@ -482,25 +482,6 @@ EmbedSize embed_size(const ResolveResult& result, std::optional<int> max_width, 
   return size;
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool unreserved = (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-                            (byte >= '0' && byte <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 0x0F];
-    }
-  }
-  return out;
-}
-
 std::string render_playback_refresh(const ResolveResult& result, int expires_in) {
   nlohmann::ordered_json body;
   body["expires_in"] = expires_in;

@@ -97,9 +97,6 @@ struct EmbedSize {
 };
 EmbedSize embed_size(const ResolveResult& result, std::optional<int> max_width, std::optional<int> max_height);
 
-// Every byte outside A-Za-z0-9-._~ as %XX (uppercase hex): for a URL inside a query parameter.
-std::string percent_encode(std::string_view text);
-
 // The refresh route's 200 body: {"expires_in": N, "tracks": [{"id", "playback_url"}]},
 // the tracks of result (a track share: its one track) in order, each with
 // its fresh URL; expires_in is the seconds the URLs stay valid.

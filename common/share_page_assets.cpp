@@ -1,6 +1,7 @@
 // The share page's stylesheet and script: inline in every page, allowed by their CSP hashes.
 #include "common/crypto.hpp"
 #include "common/share_page.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 #include "common/error.hpp"
 
 namespace sharelink {
@@ -30,11 +31,6 @@ bool is_kid_char(char c) {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // Splits on runs of spaces and tabs.
 std::vector<std::string_view> split_fields(std::string_view text) {
@@ -135,7 +131,7 @@ std::vector<SigningKey> parse_key_file(std::string_view content, const std::stri
   while (pos <= content.size()) {
     std::size_t end = content.find('\n', pos);
     if (end == std::string_view::npos) end = content.size();
-    const std::string_view line = trim(content.substr(pos, end - pos));
+    const std::string_view line = trim(content.substr(pos, end - pos), " \t\r");
     pos = end + 1;
     ++line_number;
     const std::string where = name + ":" + std::to_string(line_number) + ": ";

@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {
@@ -40,9 +43,44 @@ std::string format_with_millis(TimePoint t, bool with_millis) {
   return buffer;
 }
 
+#ifdef SHARELINK_TEST_HOOKS
+// Test builds only: the whole seconds written in the file that
+// SHARELINK_TEST_CLOCK_OFFSET_FILE names, read at every call, so that a
+// black-box test can move a running daemon past an expiry instead of sleeping.
+// No variable, no file or anything but one signed integer: no offset.
+seconds test_clock_offset() {
+  const char* const file = std::getenv("SHARELINK_TEST_CLOCK_OFFSET_FILE");
+  if (file == nullptr || *file == '\0') return seconds{0};
+  std::FILE* in = std::fopen(file, "r");
+  if (in == nullptr) return seconds{0};
+  char buffer[32];
+  const std::size_t length = std::fread(buffer, 1, sizeof buffer, in);
+  std::fclose(in);
+  const std::string_view text = trim(std::string_view(buffer, length));
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size()) return seconds{0};
+  return seconds{value};
+}
+#endif
+
 }  // namespace
 
-TimePoint system_clock_now() { return system_clock::now(); }
+bool test_hooks_enabled() {
+#ifdef SHARELINK_TEST_HOOKS
+  return true;
+#else
+  return false;
+#endif
+}
+
+TimePoint system_clock_now() {
+#ifdef SHARELINK_TEST_HOOKS
+  return system_clock::now() + test_clock_offset();
+#else
+  return system_clock::now();
+#endif
+}
 
 std::int64_t to_unix_seconds(TimePoint t) { return floor<seconds>(t.time_since_epoch()).count(); }
 std::int64_t to_unix_millis(TimePoint t) { return floor<milliseconds>(t.time_since_epoch()).count(); }

@@ -15,7 +15,13 @@ using TimePoint = std::chrono::system_clock::time_point;
 // Returns "now". Production code uses system_clock_now; tests inject fixed or
 // stepping clocks instead of sleeping.
 using Clock = std::function<TimePoint()>;
+// The wall clock. In a build with SHARELINK_TEST_HOOKS (tests only, never the
+// package) it adds the whole seconds written in the file named by the
+// environment variable SHARELINK_TEST_CLOCK_OFFSET_FILE, read at each call, so
+// black-box tests can step a running daemon past an expiry. Thread-safe.
 TimePoint system_clock_now();
+// True in a build with SHARELINK_TEST_HOOKS.
+bool test_hooks_enabled();
 
 std::int64_t to_unix_seconds(TimePoint t);
 std::int64_t to_unix_millis(TimePoint t);

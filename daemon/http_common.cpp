@@ -1,9 +1,7 @@
 #include "daemon/http_common.hpp"
 
-#include <algorithm>
-
-#include "common/crypto.hpp"
 #include "common/error.hpp"
+#include "common/ids.hpp"
 #include "daemon/connection_stream.hpp"
 
 namespace sharelink {
@@ -22,31 +20,7 @@ std::string forwarded_for(const httplib::Request& req) {
   return joined;
 }
 
-constexpr std::size_t k_id_bytes = 8;
-constexpr std::size_t k_random_refill_bytes = 4096;
-
 }  // namespace
-
-std::string next_request_id() {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  thread_local std::string pool;
-  thread_local std::size_t used = 0;
-  if (used + k_id_bytes > pool.size()) {
-    pool = random_bytes(k_random_refill_bytes);
-    used = 0;
-  }
-  std::string id = "req_";
-  id.reserve(4 + 2 * k_id_bytes);
-  for (std::size_t i = 0; i < k_id_bytes; ++i) {
-    const auto byte = static_cast<unsigned char>(pool[used + i]);
-    id += k_hex[byte >> 4];
-    id += k_hex[byte & 0x0F];
-  }
-  // Each byte is handed out once: wiped so no later id can repeat it.
-  std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), k_id_bytes, '\0');
-  used += k_id_bytes;
-  return id;
-}
 
 std::string_view peer_address(const httplib::Request& req) {
   if (const ConnectionStream* connection = current_connection()) return connection->peer_ip();
@@ -64,7 +38,7 @@ std::optional<std::string> range_field(const httplib::Request& req) {
 }
 
 RequestContext::RequestContext(const httplib::Request& req, const ServerState& state)
-    : request_id(next_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
+    : request_id(new_request_id()), started(std::chrono::steady_clock::now()), settings(state.settings()) {
   const auto peer = parse_ip(peer_address(req)).value_or(IpAddress{});
   client = client_address(peer, forwarded_for(req), settings->trusted_proxies);
   client_key = sharelink::client_key(client, settings->ipv6_prefix_length);

@@ -42,12 +42,6 @@ struct RequestContext {
 
 inline constexpr const char* k_json_content_type = "application/json; charset=utf-8";
 
-// A request id (req_ + 16 lowercase hex, as new_request_id()) from a
-// per-thread buffer of CSPRNG bytes refilled 4 KiB at a time: one RAND_bytes
-// call (and its fork check, a getpid()) per 512 requests instead of one each.
-// Thread-safe; the daemon never forks.
-std::string next_request_id();
-
 // Headers every answer of a public route carries (SPEC 4) besides the
 // static ones installed as server defaults.
 void set_request_headers(httplib::Response& res, const std::string& request_id, bool noindex);

@@ -110,8 +110,8 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
 
   // The answer, the audit record and the metrics leave through here, once.
   // Media requests never count views.
-  auto finish = [&](const char* outcome) {
-    record.outcome = outcome;
+  auto finish = [&](MetricOutcome outcome) {
+    record.outcome = to_string(outcome);
     record.status = res.status;
     state.audit().append(std::move(record));
     state.metrics().observe(MetricRoute::media, outcome, ctx.elapsed_seconds());
@@ -121,15 +121,15 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   const RateDecision decision =
       state.media_limiter().acquire(ctx.client_key, ServerState::monotonic_seconds());
   set_rate_limit_headers(res, state.media_limiter(), decision);
-  auto fail = [&](PublicError error, const char* outcome) {
+  auto fail = [&](PublicError error, MetricOutcome outcome) {
     send_error(res, error, ctx.request_id);
     finish(outcome);
   };
-  if (!decision.allowed) return fail(PublicError::rate_limited, "rate_limited");
+  if (!decision.allowed) return fail(PublicError::rate_limited, MetricOutcome::rate_limited);
 
   // In s3 mode playback URLs point at the object store; this route is not used.
   const PlaybackConfig& playback = state.config().playback;
-  if (playback.mode == PlaybackMode::s3) return fail(PublicError::not_found, "not_found");
+  if (playback.mode == PlaybackMode::s3) return fail(PublicError::not_found, MetricOutcome::not_found);
 
   // 2. Signature and expiry, over exactly the parameters given once each.
   const auto share_id = single_param(req, "share");
@@ -137,15 +137,17 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   const auto kid = single_param(req, "kid");
   const auto sig = single_param(req, "sig");
   if (share_id && is_share_id(*share_id)) record.share_id = *share_id;
-  if (!share_id || !exp || !kid || !sig) return fail(PublicError::signature_invalid, "bad_signature");
+  if (!share_id || !exp || !kid || !sig) {
+    return fail(PublicError::signature_invalid, MetricOutcome::bad_signature);
+  }
   const TimePoint now = system_clock_now();
   switch (ctx.settings->signer->verify(track_id, *share_id, *exp, *kid, *sig, now)) {
     case PlaybackCheck::ok:
       break;
     case PlaybackCheck::bad_signature:
-      return fail(PublicError::signature_invalid, "bad_signature");
+      return fail(PublicError::signature_invalid, MetricOutcome::bad_signature);
     case PlaybackCheck::expired:
-      return fail(PublicError::playback_url_expired, "url_expired");
+      return fail(PublicError::playback_url_expired, MetricOutcome::url_expired);
   }
   record.share_id = *share_id;
 
@@ -161,7 +163,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
     }
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "media check failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
-    return fail(failure_error(e), "error");
+    return fail(failure_error(e), MetricOutcome::error);
   }
   if (grant.outcome != MediaOutcome::ok)
     return fail(public_error(grant.outcome), audit_outcome(grant.outcome));
@@ -173,7 +175,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
     opened = open_media_file(playback.media_root, grant.audio_path);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "media_root unusable", {{"request_id", ctx.request_id}, {"error", e.what()}});
-    return fail(PublicError::internal_error, "error");
+    return fail(PublicError::internal_error, MetricOutcome::error);
   }
   if (opened.status != MediaFileStatus::ok) {
     const bool escape =
@@ -183,7 +185,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
                {"track_id", track_id},
                {"audio_path", grant.audio_path},
                {"reason", to_string(opened.status)}});
-    return fail(PublicError::not_found, "not_found");
+    return fail(PublicError::not_found, MetricOutcome::not_found);
   }
 
   const std::string content_type = content_type_of(grant.mime_type);
@@ -194,7 +196,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
     res.status = 200;
     res.set_header("X-Accel-Redirect", x_accel_redirect_uri(playback.x_accel_prefix, grant.audio_path));
     res.set_content(std::string(), content_type);
-    return finish("ok");
+    return finish(MetricOutcome::ok);
   }
 
   // 5. builtin: the whole file or one range of it (RFC 9110: an invalid
@@ -208,7 +210,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   switch (range.kind) {
     case ByteRange::Kind::unsatisfiable:
       send_range_not_satisfiable(res, ctx.request_id, size);
-      return finish("ok");
+      return finish(MetricOutcome::ok);
     case ByteRange::Kind::partial:
       res.status = 206;
       res.set_header("Content-Range", content_range(range, size));
@@ -218,7 +220,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
       break;
   }
   stream_file(res, opened.file, range, content_type, ctx.request_id);
-  finish("ok");
+  finish(MetricOutcome::ok);
 }
 
 }  // namespace sharelink

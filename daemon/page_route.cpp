@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/share_page.hpp"
+#include "common/text.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/share_access.hpp"
@@ -151,7 +152,7 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
   set_rate_limit_headers(res, access);
 
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
-  record.outcome = access.outcome;
+  record.outcome = to_string(access.outcome);
   record.status = res.status;
   state.audit().append(std::move(record));
   state.metrics().observe(MetricRoute::page, access.outcome, ctx.elapsed_seconds());
@@ -161,13 +162,13 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   const RequestContext ctx(req, state);
   AuditRecord record = ctx.audit_record(req, "media");
 
-  auto finish = [&](const char* outcome) {
-    record.outcome = outcome;
+  auto finish = [&](MetricOutcome outcome) {
+    record.outcome = to_string(outcome);
     record.status = res.status;
     state.audit().append(std::move(record));
     state.metrics().observe(MetricRoute::page_refresh, outcome, ctx.elapsed_seconds());
   };
-  auto fail = [&](PublicError error, const char* outcome) {
+  auto fail = [&](PublicError error, MetricOutcome outcome) {
     send_error(res, error, ctx.request_id);
     finish(outcome);
   };
@@ -175,14 +176,18 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   // 1. The media bucket: refreshes come at the pace of playback, like range requests.
   const RateDecision decision = state.media_limiter().acquire(ctx.client_key, ServerState::monotonic_seconds());
   set_rate_limit_headers(res, state.media_limiter(), decision);
-  if (!decision.allowed) return fail(PublicError::rate_limited, "rate_limited");
+  if (!decision.allowed) return fail(PublicError::rate_limited, MetricOutcome::rate_limited);
 
   // 2. The page session: signature and expiry, no database work for junk.
   const TimePoint now = system_clock_now();
   const PageSessionVerdict verdict = ctx.settings->sessions->verify(req.get_header_value("X-Page-Session"), now);
-  if (verdict.check == PageSessionCheck::invalid) return fail(PublicError::page_session_invalid, "bad_signature");
+  if (verdict.check == PageSessionCheck::invalid) {
+    return fail(PublicError::page_session_invalid, MetricOutcome::bad_signature);
+  }
   record.share_id = verdict.session.share_id;
-  if (verdict.check == PageSessionCheck::expired) return fail(PublicError::page_session_expired, "url_expired");
+  if (verdict.check == PageSessionCheck::expired) {
+    return fail(PublicError::page_session_expired, MetricOutcome::url_expired);
+  }
 
   // 3. The link as it is now: revoked or expired stops the page at once;
   //    used-up views do not (the view this page continues was counted).
@@ -191,17 +196,17 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
     result = refresh_playback(state, verdict.session.share_id, now, *ctx.settings->signer);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "playback refresh failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
-    return fail(failure_error(e), "error");
+    return fail(failure_error(e), MetricOutcome::error);
   }
   switch (result.outcome) {
     case ResolveOutcome::revoked:
-      return fail(PublicError::share_revoked, "share_inactive");
+      return fail(PublicError::share_revoked, MetricOutcome::share_inactive);
     case ResolveOutcome::expired:
-      return fail(PublicError::share_expired, "share_inactive");
+      return fail(PublicError::share_expired, MetricOutcome::share_inactive);
     case ResolveOutcome::ok:
       break;
     default:
-      return fail(PublicError::not_found, "not_found");
+      return fail(PublicError::not_found, MetricOutcome::not_found);
   }
   std::int64_t expires_in = ctx.settings->signer->ttl_seconds();
   if (result.expires_at) expires_in = std::min(expires_in, to_unix_seconds(*result.expires_at) - to_unix_seconds(now));
@@ -209,7 +214,7 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   set_request_headers(res, ctx.request_id, result.visibility != Visibility::public_link);
   res.set_content(render_playback_refresh(result, static_cast<int>(std::max<std::int64_t>(expires_in, 1))),
                   k_json_content_type);
-  finish("ok");
+  finish(MetricOutcome::ok);
 }
 
 void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Response& res) {
@@ -217,8 +222,8 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
   AuditRecord record = ctx.audit_record(req, "page");
   const RuntimeSettings& settings = *ctx.settings;
 
-  auto finish = [&](const char* outcome) {
-    record.outcome = outcome;
+  auto finish = [&](MetricOutcome outcome) {
+    record.outcome = to_string(outcome);
     record.status = res.status;
     state.audit().append(std::move(record));
     state.metrics().observe(MetricRoute::oembed, outcome, ctx.elapsed_seconds());
@@ -231,7 +236,7 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
     send_error(res, PublicError::bad_request, ctx.request_id);
     set_rate_limit_headers(res, state.resolve_limiter(),
                            state.resolve_limiter().peek(ctx.client_key, ServerState::monotonic_seconds()));
-    return finish("bad_request");
+    return finish(MetricOutcome::bad_request);
   }
   // Only the page URL of a link names something to embed; anything else is
   // looked up as a malformed token (a miss, without a database lookup).

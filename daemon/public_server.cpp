@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/thread_annotations.hpp"
 #include "daemon/connection_stream.hpp"
@@ -296,13 +297,13 @@ struct PublicServer::Impl {
     }
     server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      set_request_headers(res, next_request_id(), true);
+      set_request_headers(res, new_request_id(), true);
       res.set_content(R"({"status":"ok"})", k_json_content_type);
-      observe(MetricRoute::health, "ok", started);
+      observe(MetricRoute::health, MetricOutcome::ok, started);
     });
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      const std::string request_id = next_request_id();
+      const std::string request_id = new_request_id();
       try {
         auto reader = state.readers().acquire();
         try {
@@ -313,18 +314,18 @@ struct PublicServer::Impl {
         }
         set_request_headers(res, request_id, true);
         res.set_content(R"({"status":"ready"})", k_json_content_type);
-        observe(MetricRoute::ready, "ok", started);
+        observe(MetricRoute::ready, MetricOutcome::ok, started);
       } catch (const std::exception& e) {
         log_event(LogLevel::warn, "not ready", {{"request_id", request_id}, {"error", e.what()}});
         send_error(res, failure_error(e), request_id);
-        observe(MetricRoute::ready, "unavailable_db", started);
+        observe(MetricRoute::ready, MetricOutcome::unavailable_db, started);
       }
     });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
-      set_request_headers(res, next_request_id(), true);
+      set_request_headers(res, new_request_id(), true);
       res.set_content(state.metrics().render(SHARELINK_VERSION), "text/plain; version=0.0.4; charset=utf-8");
-      observe(MetricRoute::metrics, "ok", started);
+      observe(MetricRoute::metrics, MetricOutcome::ok, started);
     });
     auto preflight = [this](const httplib::Request& req, httplib::Response& res) {
       res.status = 204;
@@ -332,7 +333,7 @@ struct PublicServer::Impl {
       res.set_header("Access-Control-Allow-Headers", "Range, Content-Type");
       res.set_header("Access-Control-Max-Age", "86400");
       res.set_header("Allow", "GET, HEAD, OPTIONS");
-      set_request_headers(res, account_public(req, res, "ok"), true);
+      set_request_headers(res, account_public(req, res, MetricOutcome::ok), true);
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
@@ -365,7 +366,7 @@ struct PublicServer::Impl {
     // Never let exception text reach a client (httplib would put it in a header).
     server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                     const std::exception_ptr& ep) {
-      const std::string request_id = next_request_id();
+      const std::string request_id = new_request_id();
       std::string what = "unknown exception";
       try {
         if (ep) std::rethrow_exception(ep);
@@ -383,17 +384,17 @@ struct PublicServer::Impl {
   // still carry the rate-limit fields (read without taking a token) and leave
   // one audit record, like every other request to those routes. Returns the
   // request id for the answer; the caller sets it.
-  std::string account_public(const httplib::Request& req, httplib::Response& res, const char* outcome) {
+  std::string account_public(const httplib::Request& req, httplib::Response& res, MetricOutcome outcome) {
     const PublicRoute route = public_route(route_path(req));
-    if (route.event == nullptr) return next_request_id();
+    if (route.event == nullptr) return new_request_id();
     const RequestContext ctx(req, state);
     RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
     // The media route's outcomes have no bad_request: anything but ok is an error there.
-    const std::string_view final_outcome =
-        (route.media_outcomes && std::string_view(outcome) != "ok") ? "error" : outcome;
+    const MetricOutcome final_outcome =
+        (route.media_outcomes && outcome != MetricOutcome::ok) ? MetricOutcome::error : outcome;
     AuditRecord record = ctx.audit_record(req, route.event);
-    record.outcome = final_outcome;
+    record.outcome = to_string(final_outcome);
     record.status = res.status;
     state.audit().append(std::move(record));
     state.metrics().observe(route.metric, final_outcome, ctx.elapsed_seconds());
@@ -405,7 +406,8 @@ struct PublicServer::Impl {
   void answer_outside_route(const httplib::Request& req, httplib::Response& res, PublicError error) {
     res.status = http_status(error);
     const bool server_side = http_status(error) >= 500;
-    const std::string request_id = account_public(req, res, server_side ? "error" : "bad_request");
+    const std::string request_id =
+        account_public(req, res, server_side ? MetricOutcome::error : MetricOutcome::bad_request);
     if (public_route(route_path(req)).html) {
       send_page_error(state, req, res, error, request_id);
     } else {
@@ -413,7 +415,7 @@ struct PublicServer::Impl {
     }
   }
 
-  void observe(MetricRoute route, const char* outcome, std::chrono::steady_clock::time_point started) {
+  void observe(MetricRoute route, MetricOutcome outcome, std::chrono::steady_clock::time_point started) {
     state.metrics().observe(route, outcome,
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }

@@ -38,7 +38,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   // The resolver hands back the fingerprint of a well-formed token; any
   // other token (or a refused request) is fingerprinted here.
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
-  record.outcome = access.outcome;
+  record.outcome = to_string(access.outcome);
   record.status = res.status;
   state.audit().append(std::move(record));
   state.metrics().observe(MetricRoute::resolve, access.outcome, ctx.elapsed_seconds());

@@ -5,6 +5,21 @@
 #include "common/logfmt.hpp"
 
 namespace sharelink {
+namespace {
+
+MetricOutcome metric_outcome(ResolveOutcome outcome) {
+  switch (outcome) {
+    case ResolveOutcome::ok: return MetricOutcome::ok;
+    case ResolveOutcome::unavailable: return MetricOutcome::unavailable;
+    case ResolveOutcome::not_found: return MetricOutcome::not_found;
+    case ResolveOutcome::revoked: return MetricOutcome::revoked;
+    case ResolveOutcome::expired: return MetricOutcome::expired;
+    case ResolveOutcome::limit_reached: return MetricOutcome::limit_reached;
+  }
+  return MetricOutcome::error;
+}
+
+}  // namespace
 
 ShareAccess access_share(ServerState& state, const RequestContext& ctx, const httplib::Request& req,
                          std::string_view token, ShareOpening opening) {
@@ -20,14 +35,14 @@ ShareAccess access_share(ServerState& state, const RequestContext& ctx, const ht
     access.kind = ShareAccess::Kind::rate_limited;
     access.limiter = &state.miss_limiter();
     access.decision = miss;
-    access.outcome = "rate_limited";
+    access.outcome = MetricOutcome::rate_limited;
     return access;
   }
   access.limiter = &state.resolve_limiter();
   access.decision = state.resolve_limiter().acquire(ctx.client_key, now_mono);
   if (!access.decision.allowed) {
     access.kind = ShareAccess::Kind::rate_limited;
-    access.outcome = "rate_limited";
+    access.outcome = MetricOutcome::rate_limited;
     return access;
   }
 
@@ -52,7 +67,7 @@ ShareAccess access_share(ServerState& state, const RequestContext& ctx, const ht
     log_event(LogLevel::error, "resolve failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
     access.kind = ShareAccess::Kind::failed;
     access.failure = failure_error(e);
-    access.outcome = "error";
+    access.outcome = MetricOutcome::error;
     return access;
   }
   access.kind = ShareAccess::Kind::answered;
@@ -60,7 +75,8 @@ ShareAccess access_share(ServerState& state, const RequestContext& ctx, const ht
   // Guessing is throttled: every miss also drains the client's miss bucket.
   if (outcome == ResolveOutcome::not_found) state.miss_limiter().acquire(ctx.client_key, now_mono);
   const bool previewed = access.preview || opening == ShareOpening::look_up;
-  access.outcome = outcome == ResolveOutcome::ok && previewed ? "preview" : to_string(outcome);
+  access.outcome =
+      outcome == ResolveOutcome::ok && previewed ? MetricOutcome::preview : metric_outcome(outcome);
   return access;
 }
 

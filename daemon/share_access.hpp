@@ -33,7 +33,7 @@ struct ShareAccess {
   bool head = false;     // a HEAD request
   bool preview = false;  // a link-preview fetcher (User-Agent in shares.preview_user_agents)
   // The audit and metrics outcome (SPEC 7 resolve outcomes).
-  const char* outcome = "error";
+  MetricOutcome outcome = MetricOutcome::error;
 };
 
 // SPEC 4 steps 1-6 for one request, identical for every route that opens a

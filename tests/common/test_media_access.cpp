@@ -219,10 +219,11 @@ TEST_CASE("check_media: media outcomes by status and audit outcomes of SPEC 7", 
   CHECK(media_outcome(ShareStatus::revoked) == MediaOutcome::revoked);
   CHECK(media_outcome(ShareStatus::expired) == MediaOutcome::expired);
   CHECK(media_outcome(ShareStatus::exhausted) == MediaOutcome::ok);  // SPEC 5: used-up links still play
-  CHECK(std::string(audit_outcome(MediaOutcome::ok)) == "ok");
-  CHECK(std::string(audit_outcome(MediaOutcome::not_found)) == "not_found");
-  CHECK(std::string(audit_outcome(MediaOutcome::revoked)) == "share_inactive");
-  CHECK(std::string(audit_outcome(MediaOutcome::expired)) == "share_inactive");
+  CHECK(audit_outcome(MediaOutcome::ok) == MetricOutcome::ok);
+  CHECK(audit_outcome(MediaOutcome::not_found) == MetricOutcome::not_found);
+  CHECK(audit_outcome(MediaOutcome::revoked) == MetricOutcome::share_inactive);
+  CHECK(audit_outcome(MediaOutcome::expired) == MetricOutcome::share_inactive);
+  CHECK(to_string(audit_outcome(MediaOutcome::expired)) == "share_inactive");
 }
 
 // --- open_media_file -----------------------------------------------------

@@ -37,10 +37,10 @@ TEST_CASE("Metrics: build info carries the version, escaped", "[metrics]") {
 
 TEST_CASE("Metrics: requests are counted by route and outcome", "[metrics]") {
   Metrics metrics;
-  metrics.observe(MetricRoute::resolve, "ok", 0.001);
-  metrics.observe(MetricRoute::resolve, "ok", 0.002);
-  metrics.observe(MetricRoute::resolve, "rate_limited", 0.0001);
-  metrics.observe(MetricRoute::media, "bad_signature", 0.0001);
+  metrics.observe(MetricRoute::resolve, MetricOutcome::ok, 0.001);
+  metrics.observe(MetricRoute::resolve, MetricOutcome::ok, 0.002);
+  metrics.observe(MetricRoute::resolve, MetricOutcome::rate_limited, 0.0001);
+  metrics.observe(MetricRoute::media, MetricOutcome::bad_signature, 0.0001);
   const std::string text = metrics.render("v");
   CHECK(has_line(text, "sharelink_requests_total{route=\"resolve\",outcome=\"ok\"} 2"));
   CHECK(has_line(text, "sharelink_requests_total{route=\"resolve\",outcome=\"rate_limited\"} 1"));
@@ -51,6 +51,33 @@ TEST_CASE("Metrics: requests are counted by route and outcome", "[metrics]") {
   CHECK(has_line(text, "sharelink_request_duration_seconds_bucket{route=\"resolve\",le=\"+Inf\"} 3"));
   CHECK(has_line(text, "sharelink_request_duration_seconds_bucket{route=\"resolve\",le=\"0.0005\"} 1"));
   CHECK(has_line(text, "sharelink_request_duration_seconds_bucket{route=\"resolve\",le=\"0.1\"} 3"));
+}
+
+TEST_CASE("Metrics: every outcome is counted under its own label", "[metrics]") {
+  const auto [outcome, label] = GENERATE(table<MetricOutcome, std::string>({
+      {MetricOutcome::ok, "ok"},
+      {MetricOutcome::preview, "preview"},
+      {MetricOutcome::unavailable, "unavailable"},
+      {MetricOutcome::not_found, "not_found"},
+      {MetricOutcome::revoked, "revoked"},
+      {MetricOutcome::expired, "expired"},
+      {MetricOutcome::limit_reached, "limit_reached"},
+      {MetricOutcome::rate_limited, "rate_limited"},
+      {MetricOutcome::bad_request, "bad_request"},
+      {MetricOutcome::error, "error"},
+      {MetricOutcome::bad_signature, "bad_signature"},
+      {MetricOutcome::url_expired, "url_expired"},
+      {MetricOutcome::share_inactive, "share_inactive"},
+      {MetricOutcome::unavailable_db, "unavailable_db"},
+      {MetricOutcome::shutting_down, "shutting_down"},
+  }));
+  CAPTURE(label);
+  CHECK(to_string(outcome) == label);
+  Metrics metrics;
+  metrics.observe(MetricRoute::page, outcome, 0.001);
+  const std::string text = metrics.render("v");
+  CHECK(has_line(text, "sharelink_requests_total{route=\"page\",outcome=\"" + label + "\"} 1"));
+  CHECK(count_prefix(text, "sharelink_requests_total{") == 1);  // no other outcome counted
 }
 
 TEST_CASE("Metrics: a gauge without labels is one family of one sample", "[metrics]") {

@@ -6,6 +6,7 @@
 #include "common/crypto.hpp"
 #include "common/page_session.hpp"
 #include "common/playback_signer.hpp"
+#include "common/text.hpp"
 
 using namespace sharelink;
 using namespace std::chrono_literals;

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/playback_signer.hpp"
 #include "common/s3_presigner.hpp"
+#include "common/text.hpp"
 
 namespace sharelink {
 namespace {

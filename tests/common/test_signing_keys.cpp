@@ -11,6 +11,7 @@
 
 #include "tests/common/temp_dir.hpp"
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 #include "common/error.hpp"
 #include "common/signing_keys.hpp"
 

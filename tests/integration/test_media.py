@@ -9,6 +9,7 @@ import unittest
 import urllib.parse
 
 from sharelink_testlib import Daemon, Installation
+from clock_offset import ClockOffset
 
 GENEROUS_LIMITS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000, "misses_per_minute": 1000000,
                                   "media_requests_per_minute": 1000000, "media_burst": 1000000}}
@@ -84,7 +85,8 @@ class BuiltinMediaTest(MediaTestCase):
     @classmethod
     def setUpClass(cls):
         cls.inst = Installation(GENEROUS_LIMITS)
-        cls.daemon = Daemon(cls.inst)
+        cls.clock = ClockOffset(cls.inst.dir)
+        cls.daemon = Daemon(cls.inst, env=cls.clock.env())
 
     @classmethod
     def tearDownClass(cls):
@@ -289,7 +291,8 @@ class BuiltinMediaTest(MediaTestCase):
         exp = int(dict(urllib.parse.parse_qsl(path.split("?")[1]))["exp"])
         self.assertLessEqual(exp, time.time() + 3)
         self.assertEqual(self.daemon.get(path).body, data)
-        time.sleep(max(0.0, exp - time.time()) + 1.1)
+        self.addCleanup(self.clock.reset)
+        self.clock.pass_time(max(0.0, exp - time.time()) + 1.1)  # the daemon's clock, past exp
         self.assert_error(self.daemon.get(path), 410, "PLAYBACK_URL_EXPIRED")
 
     # --- the share and the track, checked on every request ---------------

@@ -14,6 +14,7 @@ import unittest
 import urllib.parse
 
 from sharelink_testlib import SHARED_LINKD, Daemon, Installation
+from clock_offset import ClockOffset
 
 GENEROUS_LIMITS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000, "misses_per_minute": 1000000,
                                   "media_requests_per_minute": 1000000, "media_burst": 1000000}}
@@ -146,7 +147,8 @@ class SharePageTest(PageTestCase):
     @classmethod
     def setUpClass(cls):
         cls.inst = Installation(GENEROUS_LIMITS)
-        cls.daemon = Daemon(cls.inst)
+        cls.clock = ClockOffset(cls.inst.dir)
+        cls.daemon = Daemon(cls.inst, env=cls.clock.env())
 
     @classmethod
     def tearDownClass(cls):
@@ -458,7 +460,8 @@ class SharePageTest(PageTestCase):
         session = self.session_of(page)
         self.assertLessEqual(int(PageParser(page.body.decode()).main["data-expires-in"]), 3)
         self.assertEqual(int(session.split(".")[4]), calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ")))
-        time.sleep(4)
+        self.addCleanup(self.clock.reset)
+        self.clock.pass_time(4)  # the daemon's clock, past the link's expiry
         resp = self.refresh(session)
         self.assertEqual(resp.status, 410)
         self.assertEqual(resp.json()["error"]["code"], "PAGE_SESSION_EXPIRED")
