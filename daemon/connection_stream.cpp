@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 
 namespace sharelink {
 namespace {
@@ -123,7 +122,7 @@ ssize_t ConnectionStream::fill() {
 
 ssize_t ConnectionStream::hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size) {
   const std::size_t n = std::min(size, from.size() - offset);
-  std::memcpy(ptr, from.data() + offset, n);
+  std::copy_n(from.data() + offset, n, ptr);
   offset += n;
   return static_cast<ssize_t>(n);
 }
