@@ -19,10 +19,12 @@ inline constexpr std::size_t k_metric_route_count = 9;
 
 // Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
 // answers of the other routes).
-inline constexpr std::array<std::string_view, 15> k_metric_outcomes = {
+// unavailable_audit: answered 503 because the request's audit record could
+// not be kept (a full queue, or with audit.synchronous a commit too slow).
+inline constexpr std::array<std::string_view, 16> k_metric_outcomes = {
     "ok",          "preview",      "unavailable",   "not_found",      "revoked",
     "expired",     "limit_reached", "rate_limited", "bad_request",    "error",
-    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "shutting_down"};
+    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "unavailable_audit", "shutting_down"};
 
 // Lock-free counters: safe to update from every worker thread at once.
 class Metrics {
