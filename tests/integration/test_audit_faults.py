@@ -130,8 +130,16 @@ class AuditFullDiskTest(unittest.TestCase):
             page = daemon.get("/s/" + token)
             self.assertEqual(page.status, 503)
             self.assertTrue(page.header("content-type").startswith("text/html"))
+            # Every route that appends refuses the same way, also answers given outside the handlers.
+            for method, path in (("GET", "/v1/music/media/mtrack_000000000000?share=mslink_000000000000"),
+                                 ("OPTIONS", "/v1/music/shared/" + token),
+                                 ("POST", "/v1/music/shared/" + token)):
+                answer = daemon.request(method, path)
+                self.assertEqual(answer.status, 503, (method, path))
+                self.assertEqual(answer.json()["error"]["code"], "SERVICE_UNAVAILABLE")
             self.assertEqual(daemon.get("/readyz").status, 503)
             self.assertEqual(metric(daemon, "sharelink_audit_writer_failing"), 1)
+            self.assertIn('route="resolve",outcome="unavailable_audit"', daemon.get("/metrics").body.decode())
             loader.join()
             log = daemon.log()
             failures = re.findall(r'level=error msg="audit database refuses writes[^"]*" error="([^"]*)"', log)
