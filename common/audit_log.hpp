@@ -28,6 +28,8 @@ std::string sanitize_user_agent(std::string_view user_agent);
 // Where AuditWriter reports what an operator must know: a database that
 // refuses writes (with the reason), its recovery, requests refused, records
 // spilled or lost. The default writes logfmt lines to stderr (log_event).
+// Called from the writer thread and from request threads (refusals), so it
+// must be thread-safe. Fields never hold a token.
 using AuditLogSink = std::function<void(LogLevel, std::string_view message, std::span<const LogField> fields)>;
 
 // Tuning of AuditWriter; the defaults suit the daemon, tests shorten them.
