@@ -1,6 +1,7 @@
 // sharectl audit, audit stats, audit prune: browsing, following and pruning the audit log.
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
 #include "common/admin.hpp"
+#include "common/audit_spill.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 
@@ -235,6 +237,45 @@ CommandResult run_audit_prune(Context& context, const std::optional<std::string>
                            .dump());
   } else {
     std::cout << summary << '\n';
+  }
+  return CommandResult::ok();
+}
+
+CommandResult run_audit_import_spill(Context& context) {
+  const std::filesystem::path file = audit_spill_path(context.config().database);
+  SpillImport imported;
+  if (std::filesystem::exists(file)) {
+    imported = import_audit_spill(file, context.audit(), context.actor(), context.now());
+  }
+  for (const auto& bad : imported.bad_lines) std::cerr << "sharectl: error: " << bad << '\n';
+  if (context.json()) {
+    JsonObject out;
+    out.add("file", file.string())
+        .add("found", imported.found)
+        .add("records_imported", static_cast<std::int64_t>(imported.records_imported))
+        .add("segments_imported", static_cast<std::int64_t>(imported.segments_imported))
+        .add("records_already_imported", static_cast<std::int64_t>(imported.records_already_imported))
+        .add_raw("bad_lines", json_strings(imported.bad_lines));
+    if (imported.rejected_file) {
+      out.add("rejected_file", imported.rejected_file->string());
+    } else {
+      out.add_null("rejected_file");
+    }
+    context.print_json(out.dump());
+  } else if (!imported.found) {
+    std::cout << "no spill file at " << file.string() << '\n';
+  } else {
+    std::cout << "imported " << imported.records_imported << " audit records (" << imported.segments_imported
+              << " segments) from " << file.string();
+    if (imported.records_already_imported > 0) {
+      std::cout << "; " << imported.records_already_imported << " were imported before and were skipped";
+    }
+    std::cout << '\n';
+  }
+  if (!imported.bad_lines.empty()) {
+    return CommandResult::problem_found(std::to_string(imported.bad_lines.size()) +
+                                        " lines of the spill file could not be imported; kept in " +
+                                        imported.rejected_file->string());
   }
   return CommandResult::ok();
 }

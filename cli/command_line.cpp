@@ -246,6 +246,10 @@ void add_audit_commands(CLI::App& app, Wiring& wiring) {
   CLI::App* prune = wiring.command(audit, "prune", "Delete old records (default: audit.retention_days)",
                                    [older_than](Context& c) { return run_audit_prune(c, *older_than); });
   add_optional(prune, "--older-than", *older_than, "Span, e.g. 30d", "SPAN");
+
+  wiring.command(audit, "import-spill",
+                 "Import the spill file left by a shutdown with an unwritable audit database (exactly once)",
+                 run_audit_import_spill);
 }
 
 void add_maintenance_commands(CLI::App& app, Wiring& wiring) {

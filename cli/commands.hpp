@@ -100,6 +100,9 @@ struct AuditQueryArgs {
 CommandResult run_audit_query(Context& context, const AuditQueryArgs& args);
 CommandResult run_audit_stats(Context& context, const std::optional<std::string>& since);
 CommandResult run_audit_prune(Context& context, const std::optional<std::string>& older_than);
+// audit import-spill: imports the spill file a shutdown left (AUDIT_PATH-spill.jsonl), exactly once; exit 1
+// when some lines could not be imported (reported FILE:LINE, kept in a .rejected file).
+CommandResult run_audit_import_spill(Context& context);
 
 // keys list | rotate | retire KID: the playback signing key file. A running
 // daemon picks up changes on SIGHUP.

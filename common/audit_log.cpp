@@ -6,9 +6,11 @@
 #include <iterator>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/log_throttle.hpp"
 #include "common/text.hpp"
 
 namespace sharelink {
@@ -31,6 +33,12 @@ constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
 constexpr auto k_prune_retry = std::chrono::minutes(1);
+// A request waiting for a place looks again at least this often.
+constexpr auto k_room_recheck = std::chrono::milliseconds(10);
+// The same write failure is logged at most this often; a new reason at once.
+constexpr auto k_failure_log_interval = std::chrono::milliseconds(60000);
+// Refused requests are logged at most this often (with the count held back).
+constexpr auto k_refusal_log_interval = std::chrono::milliseconds(10000);
 
 // A sequence a terminal may act on: C0 controls, DEL, and C1 controls (U+0080..U+009F).
 bool is_control(std::string_view text, std::size_t i, std::size_t length) {
@@ -123,7 +131,37 @@ std::string sanitize_user_agent(std::string_view user_agent) {
 // ---------------------------------------------------------------------------
 // AuditWriter
 
-struct AuditWriter::Impl {
+// What a reservation needs from its writer.
+struct AuditReservation::Owner {
+  virtual std::uint64_t commit_reserved(AuditRecord record) = 0;
+  virtual void release_reserved() noexcept = 0;
+
+ protected:
+  ~Owner() = default;
+};
+
+AuditReservation::AuditReservation(AuditReservation&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+
+AuditReservation& AuditReservation::operator=(AuditReservation&& other) noexcept {
+  if (this != &other) {
+    if (owner_ != nullptr) owner_->release_reserved();
+    owner_ = std::exchange(other.owner_, nullptr);
+  }
+  return *this;
+}
+
+AuditReservation::~AuditReservation() {
+  if (owner_ != nullptr) owner_->release_reserved();
+}
+
+std::uint64_t AuditReservation::commit(AuditRecord record) {
+  if (owner_ == nullptr) throw Error("audit record committed without a reserved place");
+  const std::uint64_t ticket = owner_->commit_reserved(std::move(record));
+  owner_ = nullptr;
+  return ticket;
+}
+
+struct AuditWriter::Impl final : AuditReservation::Owner {
   struct Retention {
     int retention_days;
     int ip_retention_days;
@@ -137,21 +175,78 @@ struct AuditWriter::Impl {
       throw Error("audit writer needs a queue capacity and a batch limit of at least 1");
     }
     if (!db_) throw Error("audit writer needs an audit storage");
+    if (!options_.steady_now) options_.steady_now = [] { return std::chrono::steady_clock::now(); };
     thread_ = std::thread([this] { run(); });
   }
 
-  ~Impl() { stop(); }
+  ~Impl() { stop_by(std::chrono::steady_clock::now() + options_.stop_deadline); }
+
+  void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+    const std::span<const LogField> span(fields.begin(), fields.size());
+    if (options_.log) {
+      options_.log(level, message, span);
+    } else {
+      log_event(level, message, span);
+    }
+  }
+
+  // One place of the queue, if there is one: the queue's records and the
+  // places reserved for records to come never exceed queue_capacity.
+  bool try_take_place() {
+    if (occupancy_.fetch_add(1, std::memory_order_acq_rel) < options_.queue_capacity) return true;
+    occupancy_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+
+  // A place for one record, waiting until deadline; closed reports why there was none.
+  AuditReservation reserve_place(SteadyTime deadline, bool& closed) {
+    closed = false;
+    if (!closed_flag_.load(std::memory_order_acquire) && try_take_place()) return AuditReservation(this);
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (closed_) {
+        closed = true;
+        return {};
+      }
+      if (try_take_place()) return AuditReservation(this);
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return {};
+      // The writer frees places under mutex_ and then wakes us; a place given
+      // back by a reservation (without the lock) is seen at the next look.
+      room_.wait_until(lock, std::min(deadline, now + k_room_recheck));
+    }
+  }
+
+  AuditReservation reserve(SteadyTime deadline) {
+    bool closed = false;
+    AuditReservation reservation = reserve_place(deadline, closed);
+    if (!reservation) note_refusal();
+    return reservation;
+  }
 
   void append(AuditRecord record) {
     prepare_record(record);
-    std::unique_lock lock(mutex_);
-    progress_.wait(lock, [&] { return queue_.size() < options_.queue_capacity || closed_; });
-    if (closed_) {
+    bool closed = false;
+    AuditReservation reservation =
+        reserve_place(std::chrono::steady_clock::now() + std::chrono::hours(24 * 365), closed);
+    if (!reservation) {
       lost_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    reservation.commit(std::move(record));
+  }
+
+  std::uint64_t commit_reserved(AuditRecord record) override {
+    prepare_record(record);
+    std::unique_lock lock(mutex_);
+    if (closed_) {
+      lock.unlock();
+      occupancy_.fetch_sub(1, std::memory_order_acq_rel);
+      lost_.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
     queue_.push_back(std::move(record));
-    ++appended_;
+    const std::uint64_t ticket = ++appended_;
     depth_.store(queue_.size(), std::memory_order_relaxed);
     const bool wake = queue_.size() == 1 || queue_.size() == options_.batch_limit;
     lock.unlock();
@@ -159,6 +254,27 @@ struct AuditWriter::Impl {
     // or k_batch_interval has passed; otherwise it comes back for this record
     // after its current batch.
     if (wake) work_ready_.notify_one();
+    return ticket;
+  }
+
+  void release_reserved() noexcept override {
+    occupancy_.fetch_sub(1, std::memory_order_acq_rel);
+    room_.notify_one();
+  }
+
+  bool wait_committed(std::uint64_t ticket, SteadyTime deadline) {
+    bool committed = false;
+    if (ticket != 0) {
+      std::unique_lock lock(mutex_);
+      if (committed_ >= ticket) return true;
+      ++committers_;
+      work_ready_.notify_one();  // no gathering while a request waits for its commit
+      progress_.wait_until(lock, deadline, [&] { return committed_ >= ticket || done_ >= ticket || closed_; });
+      --committers_;
+      committed = committed_ >= ticket;
+    }
+    if (!committed) commit_timeouts_.fetch_add(1, std::memory_order_relaxed);
+    return committed;
   }
 
   void flush() {
@@ -170,9 +286,10 @@ struct AuditWriter::Impl {
     --flushers_;
   }
 
-  void stop() {
+  void stop_by(SteadyTime give_up_at) {
     {
       std::lock_guard lock(mutex_);
+      if (!stopping_) give_up_at_ = give_up_at;
       stopping_ = true;
     }
     work_ready_.notify_all();
@@ -192,6 +309,51 @@ struct AuditWriter::Impl {
 
   bool retention_due_locked() const { return retention_ && retention_->clock() >= retention_->next_run; }
 
+  // A refused request: counted, and logged at most once per k_refusal_log_interval.
+  void note_refusal() {
+    const std::uint64_t refused = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+    std::optional<std::uint64_t> held_back;
+    {
+      std::lock_guard lock(refusal_mutex_);
+      held_back = refusal_log_.admit("refused", options_.steady_now());
+    }
+    if (!held_back) return;
+    const std::string total = std::to_string(refused);
+    const std::string held = std::to_string(*held_back);
+    const std::string depth = std::to_string(depth_.load(std::memory_order_relaxed));
+    log(LogLevel::error, "audit queue full: request refused with 503 SERVICE_UNAVAILABLE",
+        {{"requests_refused_total", total}, {"held_back", held}, {"queue_depth", depth}});
+  }
+
+  // Writer thread only: a batch failed with reason.
+  void note_failure(const std::string& reason) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    const auto now = options_.steady_now();
+    if (!failing_.exchange(true, std::memory_order_acq_rel)) {
+      failing_since_ = now;
+      failed_attempts_ = 0;
+    }
+    ++failed_attempts_;
+    const auto held_back = failure_log_.admit(reason, now);
+    if (!held_back) return;
+    const std::string held = std::to_string(*held_back);
+    const std::string depth = std::to_string(depth_.load(std::memory_order_relaxed));
+    log(LogLevel::error, "audit database refuses writes; records wait in the queue, requests answer 503 when it is full",
+        {{"error", reason}, {"queue_depth", depth}, {"held_back", held}});
+  }
+
+  // Writer thread only: a batch was committed.
+  void note_success() {
+    if (!failing_.exchange(false, std::memory_order_acq_rel)) return;
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(options_.steady_now() - failing_since_).count();
+    const std::string attempts = std::to_string(failed_attempts_);
+    const std::string failing_seconds = std::to_string(seconds);
+    log(LogLevel::info, "audit database accepts writes again",
+        {{"failed_attempts", attempts}, {"failing_seconds", failing_seconds}});
+    failure_log_.reset();
+  }
+
   // The writer thread. Order per round: take a batch (under the lock, together
   // with the retention decision, so a flush() after a clock step sees the
   // retention run), run one retention step, write the batch. Never throws.
@@ -199,12 +361,10 @@ struct AuditWriter::Impl {
     std::vector<AuditRecord> batch;
     std::optional<PruneCutoffs> prune;
     auto backoff = k_first_backoff;
-    // When the first failure after stop() was seen; time_point::max() = none yet.
-    auto failing_since_stop = std::chrono::steady_clock::time_point::max();
-    bool abandon = false;
     auto last_batch = std::chrono::steady_clock::time_point::min();
     for (;;) {
       bool stopping = false;
+      SteadyTime give_up_at;
       {
         std::unique_lock lock(mutex_);
         if (batch.empty()) {
@@ -213,14 +373,16 @@ struct AuditWriter::Impl {
                                  [&] { return !queue_.empty() || stopping_ || retention_due_locked(); });
             if (!queue_.empty() && last_batch != std::chrono::steady_clock::time_point::min()) {
               work_ready_.wait_until(lock, last_batch + k_batch_interval, [&] {
-                return queue_.size() >= options_.batch_limit || stopping_ || flushers_ > 0;
+                return queue_.size() >= options_.batch_limit || stopping_ || flushers_ > 0 || committers_ > 0;
               });
             }
           }
           if (queue_.empty() && stopping_) {
             closed_ = true;
+            closed_flag_.store(true, std::memory_order_release);
             lock.unlock();
             progress_.notify_all();
+            room_.notify_all();
             return;
           }
           // Every request thread appends under this lock, so it is held for
@@ -234,9 +396,13 @@ struct AuditWriter::Impl {
             queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
           }
           depth_.store(queue_.size(), std::memory_order_relaxed);
-          if (take > 0) progress_.notify_all();  // room for blocked appenders
+          if (take > 0) {
+            occupancy_.fetch_sub(take, std::memory_order_acq_rel);
+            room_.notify_all();  // room for waiting requests
+          }
         }
         stopping = stopping_;
+        give_up_at = give_up_at_;
         if (!prune && !stopping && retention_due_locked()) {
           const TimePoint now = retention_->clock();
           prune = cutoffs_for(now, retention_->retention_days, retention_->ip_retention_days);
@@ -247,39 +413,77 @@ struct AuditWriter::Impl {
       if (prune) run_prune_step(prune);
       if (batch.empty()) continue;
 
-      if (abandon) {
-        finish_batch(batch, false);
-        continue;
-      }
       try {
         last_batch = std::chrono::steady_clock::now();
         db_->insert_batch(batch);
-        finish_batch(batch, true);
+        note_success();  // before the batch's waiters wake: they see failing() false
+        finish_batch(batch);
         backoff = k_first_backoff;
-        failing_since_stop = std::chrono::steady_clock::time_point::max();
         continue;
+      } catch (const std::exception& e) {
+        note_failure(e.what());
       } catch (...) {
-        errors_.fetch_add(1, std::memory_order_relaxed);
+        note_failure("unknown error");
       }
       // The batch stays in hand and is retried: records are never dropped
       // while the daemon runs. Only a stop() facing a database that keeps
-      // refusing writes gives up, after options_.stop_deadline.
+      // refusing writes past its deadline gives up, spilling what is left.
       if (stopping) {
         const auto now = std::chrono::steady_clock::now();
-        failing_since_stop = std::min(failing_since_stop, now);
-        if (now - failing_since_stop >= options_.stop_deadline) {
-          abandon = true;
-          continue;
+        if (now >= give_up_at) {
+          give_up(batch);
+          return;
         }
-      }
-      std::unique_lock lock(mutex_);
-      if (stopping) {
-        work_ready_.wait_for(lock, backoff);
+        std::unique_lock lock(mutex_);
+        work_ready_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(backoff, give_up_at - now));
       } else {
+        std::unique_lock lock(mutex_);
         work_ready_.wait_for(lock, backoff, [&] { return stopping_; });
       }
       backoff = std::min(backoff * 2, k_max_backoff);
     }
+  }
+
+  // At stop, past the deadline, with the database refusing writes: the batch
+  // in hand and every queued record go to the spill (or are lost), and the
+  // writer closes.
+  void give_up(std::vector<AuditRecord>& batch) {
+    std::vector<AuditRecord> left = std::move(batch);
+    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      std::move(queue_.begin(), queue_.end(), std::back_inserter(left));
+      occupancy_.fetch_sub(queue_.size(), std::memory_order_acq_rel);
+      queue_.clear();
+      depth_.store(0, std::memory_order_relaxed);
+      closed_ = true;
+      closed_flag_.store(true, std::memory_order_release);
+    }
+    room_.notify_all();
+    const std::string count = std::to_string(left.size());
+    bool kept = false;
+    if (left.empty()) {
+      kept = true;
+    } else if (options_.spill) {
+      try {
+        options_.spill(left);
+        kept = true;
+        log(LogLevel::warn, "audit database refused writes until the shutdown deadline; records spilled",
+            {{"records", count}});
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "audit records lost: the spill file could not be written",
+            {{"records", count}, {"error", e.what()}});
+      }
+    } else {
+      log(LogLevel::error, "audit records lost: the database refused writes until the shutdown deadline",
+          {{"records", count}});
+    }
+    (kept ? spilled_ : lost_).fetch_add(left.size(), std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex_);
+      done_ += left.size();
+    }
+    progress_.notify_all();
   }
 
   void run_prune_step(std::optional<PruneCutoffs>& prune) {
@@ -294,36 +498,57 @@ struct AuditWriter::Impl {
     }
   }
 
-  // Marks batch as done (written, or abandoned at stop) and wakes flushers.
-  void finish_batch(std::vector<AuditRecord>& batch, bool written) {
+  // Marks a committed batch as done and wakes flushers and waiting requests.
+  void finish_batch(std::vector<AuditRecord>& batch) {
     const auto count = batch.size();
-    (written ? written_ : lost_).fetch_add(count, std::memory_order_relaxed);
+    written_.fetch_add(count, std::memory_order_relaxed);
     batch.clear();
     {
       std::lock_guard lock(mutex_);
       done_ += count;
+      committed_ += count;
     }
     progress_.notify_all();
   }
 
-  const AuditWriterOptions options_;
+  AuditWriterOptions options_;
   std::unique_ptr<AuditStorage> db_;  // used by the writer thread only, once started
 
   mutable std::mutex mutex_;
-  std::condition_variable work_ready_;  // writer waits: records queued, stop, retention due
-  std::condition_variable progress_;    // appenders wait for room, flushers for done_
+  std::condition_variable work_ready_;  // writer waits: records queued, stop, retention due, a waiter
+  std::condition_variable progress_;    // flushers wait for done_, requests for committed_
+  std::condition_variable room_;        // requests wait for a place
   std::vector<AuditRecord> queue_;      // guarded by mutex_
-  std::uint64_t appended_ = 0;          // guarded by mutex_: records ever queued
-  std::uint64_t done_ = 0;              // guarded by mutex_: of those, committed or abandoned
+  std::uint64_t appended_ = 0;          // guarded by mutex_: records ever queued (the last ticket)
+  std::uint64_t done_ = 0;              // guarded by mutex_: of those, committed or given up (in order)
+  std::uint64_t committed_ = 0;         // guarded by mutex_: of those, committed (a prefix: batches go in order)
   int flushers_ = 0;                    // guarded by mutex_: threads waiting in flush()
+  int committers_ = 0;                  // guarded by mutex_: threads waiting in wait_committed()
   bool stopping_ = false;               // guarded by mutex_
+  SteadyTime give_up_at_{};             // guarded by mutex_: set with stopping_
   bool closed_ = false;                 // guarded by mutex_: the writer has ended
   std::optional<Retention> retention_;  // guarded by mutex_
 
+  // Queued records plus reserved places; at most queue_capacity (lock-free
+  // on the way in, decreased under mutex_ by the writer).
+  std::atomic<std::size_t> occupancy_{0};
+  std::atomic<bool> closed_flag_{false};  // closed_, readable without the lock
   std::atomic<std::size_t> depth_{0};
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> lost_{0};
+  std::atomic<std::uint64_t> spilled_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> commit_timeouts_{0};
+  std::atomic<bool> failing_{false};
+
+  // Writer thread only.
+  LogThrottle failure_log_{k_failure_log_interval};
+  SteadyTime failing_since_{};
+  std::uint64_t failed_attempts_ = 0;
+
+  std::mutex refusal_mutex_;
+  LogThrottle refusal_log_{k_refusal_log_interval, 1};  // guarded by refusal_mutex_
 
   std::mutex join_mutex_;
   std::thread thread_;  // started last, in the constructor body
@@ -334,18 +559,29 @@ AuditWriter::AuditWriter(std::unique_ptr<AuditStorage> storage, const AuditWrite
 
 AuditWriter::~AuditWriter() { stop(); }
 
+AuditReservation AuditWriter::reserve(SteadyTime deadline) { return impl_->reserve(deadline); }
 void AuditWriter::append(AuditRecord record) { impl_->append(std::move(record)); }
+bool AuditWriter::wait_committed(std::uint64_t ticket, SteadyTime deadline) {
+  return impl_->wait_committed(ticket, deadline);
+}
 void AuditWriter::flush() { impl_->flush(); }
-void AuditWriter::stop() { impl_->stop(); }
+void AuditWriter::stop_by(SteadyTime give_up_at) { impl_->stop_by(give_up_at); }
+void AuditWriter::stop() { impl_->stop_by(std::chrono::steady_clock::now() + impl_->options_.stop_deadline); }
 
 void AuditWriter::set_retention(int retention_days, int ip_retention_days, Clock clock) {
   impl_->set_retention(retention_days, ip_retention_days, std::move(clock));
 }
 
+bool AuditWriter::failing() const { return impl_->failing_.load(std::memory_order_acquire); }
 std::size_t AuditWriter::queue_depth() const { return impl_->depth_.load(std::memory_order_relaxed); }
 std::uint64_t AuditWriter::records_written() const { return impl_->written_.load(std::memory_order_relaxed); }
 std::uint64_t AuditWriter::write_errors() const { return impl_->errors_.load(std::memory_order_relaxed); }
 std::uint64_t AuditWriter::records_lost() const { return impl_->lost_.load(std::memory_order_relaxed); }
+std::uint64_t AuditWriter::records_spilled() const { return impl_->spilled_.load(std::memory_order_relaxed); }
+std::uint64_t AuditWriter::requests_refused() const { return impl_->refused_.load(std::memory_order_relaxed); }
+std::uint64_t AuditWriter::commit_timeouts() const {
+  return impl_->commit_timeouts_.load(std::memory_order_relaxed);
+}
 
 // ---------------------------------------------------------------------------
 // AuditStore
@@ -361,6 +597,12 @@ void AuditStore::append(const AuditRecord& record) {
   AuditRecord prepared = record;
   prepare_record(prepared);
   storage_->insert_batch({&prepared, 1});
+}
+
+void AuditStore::append_all(std::span<const AuditRecord> records) {
+  std::vector<AuditRecord> prepared(records.begin(), records.end());
+  for (auto& record : prepared) prepare_record(record);
+  storage_->insert_batch(prepared);
 }
 
 std::vector<AuditRecord> AuditStore::query(const AuditFilter& filter) { return storage_->query(filter); }

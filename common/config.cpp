@@ -531,7 +531,10 @@ std::vector<Field> config_fields(ConfigReader& reader, Config& config, std::stri
                                     check_cidr, rate.trusted_proxies),
            reader.int_field("max_clients", 1, 100000000, rate.max_clients)}),
       reader.table_field("audit", {reader.int_field("retention_days", 1, 36500, audit.retention_days),
-                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days)}),
+                                   reader.int_field("ip_retention_days", 1, 36500, audit.ip_retention_days),
+                                   reader.bool_field("synchronous", audit.synchronous),
+                                   reader.int_field("queue_wait_ms", 0, 60000, audit.queue_wait_ms),
+                                   reader.int_field("shutdown_grace_seconds", 0, 600, audit.shutdown_grace_seconds)}),
       reader.table_field(
           "page",
           {reader.bool_field("enabled", page.enabled),

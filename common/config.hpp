@@ -124,6 +124,18 @@ struct AuditConfig {
   int retention_days = 90;
   // After this many days client_ip is truncated (IPv4 /24, IPv6 /48). 1..36500, default 30.
   int ip_retention_days = 30;
+  // true: an answer is sent only after its audit record is committed (group
+  // commit: the writer commits each batch, then releases the requests in it).
+  // false: records are written in batches off the request path. Default false.
+  bool synchronous = false;
+  // How long a request waits for room in a full audit queue (and, when
+  // synchronous, for its record's commit) before it answers 503
+  // SERVICE_UNAVAILABLE. 0..60000, default 2000.
+  int queue_wait_ms = 2000;
+  // At SIGTERM, how long the daemon waits for an audit database that refuses
+  // writes before it writes the records left to the spill file (keep it below
+  // systemd's TimeoutStopSec). 0..600, default 20.
+  int shutdown_grace_seconds = 20;
 
   bool operator==(const AuditConfig&) const = default;
 };

@@ -19,6 +19,8 @@ inline constexpr std::size_t k_metric_route_count = 9;
 
 // Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
 // answers of the other routes); the same words are the audit record's outcome.
+// unavailable_audit: answered 503 because the request's audit record could
+// not be kept (a full queue, or with audit.synchronous a commit too slow).
 enum class MetricOutcome {
   ok,
   preview,
@@ -34,13 +36,14 @@ enum class MetricOutcome {
   url_expired,
   share_inactive,
   unavailable_db,
+  unavailable_audit,
   shutting_down,
 };
 // The label of each MetricOutcome, in the enum's order.
-inline constexpr std::array<std::string_view, 15> k_metric_outcomes = {
+inline constexpr std::array<std::string_view, 16> k_metric_outcomes = {
     "ok",          "preview",      "unavailable",   "not_found",      "revoked",
     "expired",     "limit_reached", "rate_limited", "bad_request",    "error",
-    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "shutting_down"};
+    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "unavailable_audit", "shutting_down"};
 static_assert(static_cast<std::size_t>(MetricOutcome::shutting_down) + 1 == k_metric_outcomes.size());
 
 // The label of outcome ("not_found", ...).

@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
 
 #include "common/audit_log.hpp"
+#include "common/audit_spill.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/logfmt.hpp"
@@ -66,14 +69,28 @@ void add_runtime_metrics(ServerState& state) {
                      "counter", [&audit] { return static_cast<double>(audit.records_written()); }});
   metrics.add_gauge({"sharelink_audit_write_errors_total", "Failed audit batch writes and retention runs (retried).",
                      "counter", [&audit] { return static_cast<double>(audit.write_errors()); }});
-  metrics.add_gauge({"sharelink_audit_records_lost_total", "Audit records that could not be written at shutdown.",
-                     "counter", [&audit] { return static_cast<double>(audit.records_lost()); }});
+  metrics.add_gauge({"sharelink_audit_records_lost_total",
+                     "Audit records that could be neither written nor spilled (logged when it happens).", "counter",
+                     [&audit] { return static_cast<double>(audit.records_lost()); }});
+  metrics.add_gauge({"sharelink_audit_records_spilled_total",
+                     "Audit records written to the spill file at shutdown (the audit database refused writes).",
+                     "counter", [&audit] { return static_cast<double>(audit.records_spilled()); }});
+  metrics.add_gauge({"sharelink_audit_requests_refused_total",
+                     "Requests answered 503 without a record: the audit queue stayed full for audit.queue_wait_ms.",
+                     "counter", [&audit] { return static_cast<double>(audit.requests_refused()); }});
+  metrics.add_gauge({"sharelink_audit_commit_timeouts_total",
+                     "Requests answered 503 because their record was not committed within audit.queue_wait_ms "
+                     "(audit.synchronous); the record is still written.",
+                     "counter", [&audit] { return static_cast<double>(audit.commit_timeouts()); }});
+  metrics.add_gauge({"sharelink_audit_writer_failing",
+                     "1 while the audit database refuses writes (then /readyz answers 503), else 0.", "gauge",
+                     [&audit] { return audit.failing() ? 1.0 : 0.0; }});
 }
 
 // SIGTERM/SIGINT stop the server; SIGHUP reloads keys and rate limits.
 // Runs on its own thread; the signals are blocked everywhere else.
 void handle_signals(const sigset_t& signals, PublicServer& server, ServerState& state, const Config& config,
-                    const DaemonOptions& options) {
+                    const DaemonOptions& options, std::chrono::steady_clock::time_point& stop_requested) {
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
@@ -89,9 +106,38 @@ void handle_signals(const sigset_t& signals, PublicServer& server, ServerState& 
       }
       continue;
     }
+    stop_requested = std::chrono::steady_clock::now();
     log_event(LogLevel::info, "shutting down", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
     server.stop();
     return;
+  }
+}
+
+// The spill file a shutdown left (SPEC 7), imported before serving: once, and
+// logged with what it held. A failure is logged and the file kept for the
+// next start or "sharectl audit import-spill"; serving goes on (the writer
+// fails closed by itself if the audit database still refuses writes).
+void import_spill_at_start(StorageBackend& storage, const std::filesystem::path& spill) {
+  try {
+    if (!std::filesystem::exists(spill)) return;
+    AuditStore store(storage.open_audit(AuditUse::queries));
+    const SpillImport imported = import_audit_spill(spill, store, "shared-linkd", system_clock_now());
+    for (const auto& bad : imported.bad_lines) {
+      log_event(LogLevel::error, "audit spill line not imported", {{"line", bad}});
+    }
+    const std::string records = std::to_string(imported.records_imported);
+    const std::string already = std::to_string(imported.records_already_imported);
+    const std::string bad_lines = std::to_string(imported.bad_lines.size());
+    const std::string rejected = imported.rejected_file ? imported.rejected_file->string() : "";
+    log_event(imported.bad_lines.empty() ? LogLevel::info : LogLevel::warn, "imported the audit spill file",
+              {{"file", spill.string()},
+               {"records", records},
+               {"records_already_imported", already},
+               {"bad_lines", bad_lines},
+               {"rejected_file", rejected}});
+  } catch (const std::exception& e) {
+    log_event(LogLevel::error, "cannot import the audit spill file; kept for the next start or \"sharectl audit import-spill\"",
+              {{"file", spill.string()}, {"error", e.what()}});
   }
 }
 
@@ -129,8 +175,19 @@ int run(const DaemonOptions& options) {
   // 3. Storage: refuse databases of another schema version, with the fix.
   storage->require_current_schema();
 
-  // 4. The audit writer runs for the whole life of the server and is drained last.
-  AuditWriter audit(storage->open_audit(AuditUse::writer));
+  // 4. The audit writer runs for the whole life of the server and is drained
+  //    last; what a shutdown cannot write goes to the spill file, which the
+  //    next start imports first.
+  const std::filesystem::path spill = audit_spill_path(config.database);
+  import_spill_at_start(*storage, spill);
+  AuditWriterOptions audit_options;
+  audit_options.spill = [spill](std::span<const AuditRecord> records) {
+    const SpillWrite written = write_audit_spill(spill, records, system_clock_now());
+    log_event(LogLevel::warn, "audit records written to the spill file",
+              {{"file", spill.string()}, {"records", std::to_string(written.records)}, {"segment", written.segment},
+               {"fix", "imported at the next start, or run \"sharectl audit import-spill\""}});
+  };
+  AuditWriter audit(storage->open_audit(AuditUse::writer), audit_options);
   audit.set_retention(config.audit.retention_days, config.audit.ip_retention_days);
 
   // 5. Shared state (keys, limiters, metrics) and the HTTP server.
@@ -167,8 +224,9 @@ int run(const DaemonOptions& options) {
   if (demo) std::cout << demo_instructions(*demo, bound.public_base_url()) << std::flush;
 
   // 6. Serve until a signal; then finish in-flight requests and flush the audit log.
+  auto stop_requested = std::chrono::steady_clock::time_point::max();
   std::thread signal_thread(handle_signals, std::cref(signals), std::ref(server), std::ref(state), std::cref(bound),
-                            std::cref(options));
+                            std::cref(options), std::ref(stop_requested));
   const bool served = server.serve();
   if (!served) {
     log_event(LogLevel::error, "server stopped unexpectedly");
@@ -176,11 +234,16 @@ int run(const DaemonOptions& options) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   }
   signal_thread.join();
-  audit.stop();
+  // At most audit.shutdown_grace_seconds from the signal for a database that
+  // refuses writes; then the records left are spilled.
+  const auto since = std::min(stop_requested, std::chrono::steady_clock::now());
+  audit.stop_by(since + std::chrono::seconds(config.audit.shutdown_grace_seconds));
   log_event(audit.records_lost() == 0 ? LogLevel::info : LogLevel::error, "stopped",
             {{"audit_records_written", std::to_string(audit.records_written())},
+             {"audit_records_spilled", std::to_string(audit.records_spilled())},
              {"audit_records_lost", std::to_string(audit.records_lost())},
-             {"audit_write_errors", std::to_string(audit.write_errors())}});
+             {"audit_write_errors", std::to_string(audit.write_errors())},
+             {"audit_requests_refused", std::to_string(audit.requests_refused())}});
   return served ? 0 : 1;
 }
 

@@ -10,6 +10,7 @@
 #include "common/logfmt.hpp"
 #include "common/media_access.hpp"
 #include "common/x_accel.hpp"
+#include "daemon/audit_gate.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -102,6 +103,10 @@ void stream_file(httplib::Response& res, std::shared_ptr<const MediaFile> file, 
 
 void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
+  AuditGate gate(state);
+  if (!gate.admitted()) {
+    return refuse_unaudited(state, req, res, ctx, MetricRoute::media, state.media_limiter(), false);
+  }
   // This route answers Range itself (range_field: httplib never sees it).
 
   const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
@@ -109,12 +114,18 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   res.set_header("Access-Control-Expose-Headers", k_exposed_headers);
 
   // The answer, the audit record and the metrics leave through here, once.
-  // Media requests never count views.
+  // Media requests never count views. False: the answer became a 503 (the
+  // record was not committed in time), so no file may follow.
   auto finish = [&](MetricOutcome outcome) {
     record.outcome = to_string(outcome);
     record.status = res.status;
-    state.audit().append(std::move(record));
+    const bool committed = gate.commit(std::move(record));
+    if (!committed) {
+      send_unaudited(state, req, res, ctx.request_id, false);
+      outcome = k_unaudited_outcome;
+    }
     state.metrics().observe(MetricRoute::media, outcome, ctx.elapsed_seconds());
+    return committed;
   };
 
   // 1. The media bucket, before any other work.
@@ -196,7 +207,8 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
     res.status = 200;
     res.set_header("X-Accel-Redirect", x_accel_redirect_uri(playback.x_accel_prefix, grant.audio_path));
     res.set_content(std::string(), content_type);
-    return finish(MetricOutcome::ok);
+    finish(MetricOutcome::ok);
+    return;
   }
 
   // 5. builtin: the whole file or one range of it (RFC 9110: an invalid
@@ -210,7 +222,8 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   switch (range.kind) {
     case ByteRange::Kind::unsatisfiable:
       send_range_not_satisfiable(res, ctx.request_id, size);
-      return finish(MetricOutcome::ok);
+      finish(MetricOutcome::ok);
+      return;
     case ByteRange::Kind::partial:
       res.status = 206;
       res.set_header("Content-Range", content_range(range, size));
@@ -219,8 +232,9 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
       res.status = 200;
       break;
   }
-  stream_file(res, opened.file, range, content_type, ctx.request_id);
-  finish(MetricOutcome::ok);
+  // The record goes first: with audit.synchronous, a file leaves only once
+  // its record is committed.
+  if (finish(MetricOutcome::ok)) stream_file(res, opened.file, range, content_type, ctx.request_id);
 }
 
 }  // namespace sharelink

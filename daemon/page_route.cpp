@@ -8,6 +8,7 @@
 #include "common/logfmt.hpp"
 #include "common/share_page.hpp"
 #include "common/text.hpp"
+#include "daemon/audit_gate.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/share_access.hpp"
@@ -102,6 +103,10 @@ void send_page_error(ServerState& state, const httplib::Request& req, httplib::R
 
 void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, bool embed) {
   const RequestContext ctx(req, state);
+  AuditGate gate(state);
+  if (!gate.admitted()) {
+    return refuse_unaudited(state, req, res, ctx, MetricRoute::page, state.resolve_limiter(), true);
+  }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, "page");
   const RuntimeSettings& settings = *ctx.settings;
@@ -154,18 +159,29 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
   record.outcome = to_string(access.outcome);
   record.status = res.status;
-  state.audit().append(std::move(record));
-  state.metrics().observe(MetricRoute::page, access.outcome, ctx.elapsed_seconds());
+  MetricOutcome outcome = access.outcome;
+  if (!gate.commit(std::move(record))) {
+    send_unaudited(state, req, res, ctx.request_id, true);
+    outcome = k_unaudited_outcome;
+  }
+  state.metrics().observe(MetricRoute::page, outcome, ctx.elapsed_seconds());
 }
 
 void handle_page_refresh(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
+  AuditGate gate(state);
+  if (!gate.admitted()) {
+    return refuse_unaudited(state, req, res, ctx, MetricRoute::page_refresh, state.media_limiter(), false);
+  }
   AuditRecord record = ctx.audit_record(req, "media");
 
   auto finish = [&](MetricOutcome outcome) {
     record.outcome = to_string(outcome);
     record.status = res.status;
-    state.audit().append(std::move(record));
+    if (!gate.commit(std::move(record))) {
+      send_unaudited(state, req, res, ctx.request_id, false);
+      outcome = k_unaudited_outcome;
+    }
     state.metrics().observe(MetricRoute::page_refresh, outcome, ctx.elapsed_seconds());
   };
   auto fail = [&](PublicError error, MetricOutcome outcome) {
@@ -219,13 +235,20 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
 
 void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
+  AuditGate gate(state);
+  if (!gate.admitted()) {
+    return refuse_unaudited(state, req, res, ctx, MetricRoute::oembed, state.resolve_limiter(), false);
+  }
   AuditRecord record = ctx.audit_record(req, "page");
   const RuntimeSettings& settings = *ctx.settings;
 
   auto finish = [&](MetricOutcome outcome) {
     record.outcome = to_string(outcome);
     record.status = res.status;
-    state.audit().append(std::move(record));
+    if (!gate.commit(std::move(record))) {
+      send_unaudited(state, req, res, ctx.request_id, false);
+      outcome = k_unaudited_outcome;
+    }
     state.metrics().observe(MetricRoute::oembed, outcome, ctx.elapsed_seconds());
   };
 

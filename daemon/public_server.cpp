@@ -14,6 +14,7 @@
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
 #include "common/thread_annotations.hpp"
+#include "daemon/audit_gate.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/listen_socket.hpp"
@@ -304,6 +305,13 @@ struct PublicServer::Impl {
     server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const auto started = std::chrono::steady_clock::now();
       const std::string request_id = new_request_id();
+      if (state.audit().failing()) {
+        // Requests cannot be audited for long: the queue fills, then they
+        // answer 503. (The writer logs the failure, rate-limited.)
+        send_error(res, PublicError::service_unavailable, request_id);
+        observe(MetricRoute::ready, k_unaudited_outcome, started);
+        return;
+      }
       try {
         auto reader = state.readers().acquire();
         try {
@@ -333,7 +341,9 @@ struct PublicServer::Impl {
       res.set_header("Access-Control-Allow-Headers", "Range, Content-Type");
       res.set_header("Access-Control-Max-Age", "86400");
       res.set_header("Allow", "GET, HEAD, OPTIONS");
-      set_request_headers(res, account_public(req, res, MetricOutcome::ok), true);
+      const auto [request_id, audited] = account_public(req, res, MetricOutcome::ok);
+      if (!audited) return send_unaudited(state, req, res, request_id, public_route(route_path(req)).html);
+      set_request_headers(res, request_id, true);
     };
     server.Options(k_resolve_pattern, preflight);
     server.Options(k_media_pattern, preflight);
@@ -383,22 +393,31 @@ struct PublicServer::Impl {
   // shutting down, a request httplib could not parse) on the public routes
   // still carry the rate-limit fields (read without taking a token) and leave
   // one audit record, like every other request to those routes. Returns the
-  // request id for the answer; the caller sets it.
-  std::string account_public(const httplib::Request& req, httplib::Response& res, MetricOutcome outcome) {
+  // request id for the answer (the caller sets it) and whether the answer
+  // may leave as it is: false when its record could not be kept (no room
+  // before audit.queue_wait_ms, or with audit.synchronous not committed in
+  // time), and the answer must be send_unaudited's 503.
+  std::pair<std::string, bool> account_public(const httplib::Request& req, httplib::Response& res,
+                                              MetricOutcome outcome) {
     const PublicRoute route = public_route(route_path(req));
-    if (route.event == nullptr) return new_request_id();
+    if (route.event == nullptr) return {new_request_id(), true};
     const RequestContext ctx(req, state);
     RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
+    AuditGate gate(state);
+    if (!gate.admitted()) {
+      state.metrics().observe(route.metric, k_unaudited_outcome, ctx.elapsed_seconds());
+      return {ctx.request_id, false};
+    }
     // The media route's outcomes have no bad_request: anything but ok is an error there.
     const MetricOutcome final_outcome =
         (route.media_outcomes && outcome != MetricOutcome::ok) ? MetricOutcome::error : outcome;
     AuditRecord record = ctx.audit_record(req, route.event);
     record.outcome = to_string(final_outcome);
     record.status = res.status;
-    state.audit().append(std::move(record));
-    state.metrics().observe(route.metric, final_outcome, ctx.elapsed_seconds());
-    return ctx.request_id;
+    const bool committed = gate.commit(std::move(record));
+    state.metrics().observe(route.metric, committed ? final_outcome : k_unaudited_outcome, ctx.elapsed_seconds());
+    return {ctx.request_id, committed};
   }
 
   // An error answer outside the route handlers (see account_public): JSON,
@@ -406,9 +425,10 @@ struct PublicServer::Impl {
   void answer_outside_route(const httplib::Request& req, httplib::Response& res, PublicError error) {
     res.status = http_status(error);
     const bool server_side = http_status(error) >= 500;
-    const std::string request_id =
-        account_public(req, res, server_side ? MetricOutcome::error : MetricOutcome::bad_request);
-    if (public_route(route_path(req)).html) {
+    const auto [request_id, audited] = account_public(req, res, server_side ? MetricOutcome::error : MetricOutcome::bad_request);
+    const bool html = public_route(route_path(req)).html;
+    if (!audited) return send_unaudited(state, req, res, request_id, html);
+    if (html) {
       send_page_error(state, req, res, error, request_id);
     } else {
       send_error(res, error, request_id);

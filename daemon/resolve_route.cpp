@@ -1,5 +1,6 @@
 // GET/HEAD /v1/music/shared/{token} (SPEC 4): the JSON view of a share link.
 #include "common/ids.hpp"
+#include "daemon/audit_gate.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/share_access.hpp"
@@ -8,6 +9,11 @@ namespace sharelink {
 
 void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const RequestContext ctx(req, state);
+  // The record's place first: no view is counted for an answer that could not be audited.
+  AuditGate gate(state);
+  if (!gate.admitted()) {
+    return refuse_unaudited(state, req, res, ctx, MetricRoute::resolve, state.resolve_limiter(), false);
+  }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, "resolve");
 
@@ -40,8 +46,12 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
   record.outcome = to_string(access.outcome);
   record.status = res.status;
-  state.audit().append(std::move(record));
-  state.metrics().observe(MetricRoute::resolve, access.outcome, ctx.elapsed_seconds());
+  MetricOutcome outcome = access.outcome;
+  if (!gate.commit(std::move(record))) {
+    send_unaudited(state, req, res, ctx.request_id, false);
+    outcome = k_unaudited_outcome;
+  }
+  state.metrics().observe(MetricRoute::resolve, outcome, ctx.elapsed_seconds());
 }
 
 }  // namespace sharelink

@@ -17,7 +17,8 @@ What it does, in order:
      and nginx serving that answer as a static file; all driven by wrk with
      bench.lua, which spreads requests over many tokens and many client
      addresses (X-Forwarded-For) so every simulated client stays under its buckets.
-  4. Scale (1,000 vs 1,000,000 shares), memory (RSS before and after a flood from
+  4. Scale (1,000 vs 1,000,000 shares), durability (track resolve with the batched audit log and
+     with audit.synchronous, back to back), memory (RSS before and after a flood from
      1,000,000 distinct addresses) and correctness after load (audit records ==
      requests served; no max_views link served past its limit).
   5. Prints the tables and the verdict on the targets of issue 6.
@@ -175,6 +176,7 @@ class Installation:
         self.audit_db = os.path.join(self.dir, "shared-link-audit.db")
         self.pristine_audit = os.path.join(self.dir, "audit-pristine.db")
         self.configs = 0
+        self.synchronous = False  # audit.synchronous of the next daemon (the durability scenario)
         self.write_config(threads=16)
         subprocess.run([binaries.sharectl, "--config", self.config_path, "init"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -195,6 +197,8 @@ class Installation:
             f.write('[playback]\nkey_file = "signing.keys"\nmedia_root = "media"\n\n')
             # Production defaults for every limit; only the proxy is trusted.
             f.write('[rate_limit]\ntrusted_proxies = ["127.0.0.1/32"]\n')
+            if self.synchronous:
+                f.write('\n[audit]\nsynchronous = true\n')
         return self.config_path
 
     def reset_audit(self):
@@ -611,6 +615,21 @@ class Bench:
                                  "large_shares": self.big.track_shares, "small": small, "large": large,
                                  "ratio": large["rps"] / small["rps"] if small["rps"] else 0.0}
 
+    def run_durability(self):
+        """Track resolve with the batched audit log (default) and with audit.synchronous, back to back."""
+        if "durability" not in self.args.scenarios:
+            return
+        c = 4 if self.args.smoke else 32
+        log("durability: track resolve c=%d, audit.synchronous false then true" % c)
+        batched = self.measure_daemon(self.main, "track", c, self.args.duration, "durability-batched")
+        self.main.synchronous = True
+        try:
+            synchronous = self.measure_daemon(self.main, "track", c, self.args.duration, "durability-synchronous")
+        finally:
+            self.main.synchronous = False
+        self.results["durability"] = {"connections": c, "batched": batched, "synchronous": synchronous,
+                                      "ratio": synchronous["rps"] / batched["rps"] if batched["rps"] else 0.0}
+
     def run_memory(self):
         if "memory" not in self.args.scenarios:
             return
@@ -801,6 +820,12 @@ class Bench:
             lines.append("  requests the daemon's own histogram shows over 100 ms: %.3f%% (%s shares), %.3f%% (%s)" % (
                 100 * s["small"]["daemon_over_100ms"], fmt_count(s["small_shares"]),
                 100 * s["large"]["daemon_over_100ms"], fmt_count(s["large_shares"])))
+        d = self.results.get("durability")
+        if d:
+            lines.append("Durability (track resolve, c=%d): batched audit %s req/s (p99 %.2f ms), audit.synchronous "
+                         "%s req/s (p99 %.2f ms): ratio %.2f" % (
+                             d["connections"], fmt_rps(d["batched"]["rps"]), d["batched"]["p99_us"] / 1000,
+                             fmt_rps(d["synchronous"]["rps"]), d["synchronous"]["p99_us"] / 1000, d["ratio"]))
         m = self.results["memory"]
         if m:
             lines.append("Memory: RSS %.1f MB before, %.1f MB after a flood from %s distinct addresses "
@@ -891,7 +916,8 @@ def parse_args(argv):
     p.add_argument("--duration", type=int, help="seconds per measurement (default 10; smoke 1)")
     p.add_argument("--warmup", type=int, help="seconds of warm-up before each measurement (default 2; smoke 0)")
     p.add_argument("--connections", help="comma list (default 32,256; smoke 4)")
-    p.add_argument("--scenarios", help="comma list of track,collection,unknown,media,scale,memory,correctness")
+    p.add_argument("--scenarios", help="comma list of track,collection,unknown,media,scale,durability,memory,"
+                                       "correctness")
     p.add_argument("--pool", type=int, help="distinct client addresses per measurement (default 80000)")
     p.add_argument("--flood", type=int, help="distinct addresses of the memory flood (default 1000000)")
     p.add_argument("--no-baselines", action="store_true", help="measure shared-linkd only")
@@ -903,7 +929,8 @@ def parse_args(argv):
     args.duration = args.duration or (1 if smoke else 10)
     args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 2)
     args.connections = [int(c) for c in (args.connections or ("4" if smoke else "32,256")).split(",")]
-    args.scenarios = set((args.scenarios or "track,collection,unknown,media,scale,memory,correctness").split(","))
+    args.scenarios = set((args.scenarios or
+                          "track,collection,unknown,media,scale,durability,memory,correctness").split(","))
     args.pool = args.pool or (2000 if smoke else 80000)
     args.flood = args.flood or (3000 if smoke else 1_000_000)
     args.shares_small = 20 if smoke else 1000
@@ -941,6 +968,7 @@ def main(argv):
         bench.capture_bodies()
         bench.run_throughput()
         bench.run_scale()
+        bench.run_durability()
         bench.run_memory()
         bench.run_correctness()
     finally:

@@ -112,6 +112,9 @@ TEST_CASE("Config: built-in defaults follow SPEC 10", "[config]") {
   CHECK(config.rate_limit.max_clients == 100000);
   CHECK(config.audit.retention_days == 90);
   CHECK(config.audit.ip_retention_days == 30);
+  CHECK_FALSE(config.audit.synchronous);
+  CHECK(config.audit.queue_wait_ms == 2000);
+  CHECK(config.audit.shutdown_grace_seconds == 20);
   CHECK(config.source.empty());
   CHECK(config.public_base_url() == "http://127.0.0.1:8787");
 }
@@ -145,7 +148,7 @@ TEST_CASE("Config: the reference etc/shared-linkd.toml holds every key at its de
 
 TEST_CASE("Config: known_config_keys lists every key the parser reads, once, in file order", "[config]") {
   const std::vector<std::string> keys = known_config_keys();
-  REQUIRE(keys.size() == 34);
+  REQUIRE(keys.size() == 37);
   CHECK(keys.front() == "server.listen");
   CHECK(keys.back() == "page.embed_origins");
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
@@ -212,6 +215,9 @@ max_clients = 5000
 [audit]
 retention_days = 365
 ip_retention_days = 7
+synchronous = true
+queue_wait_ms = 250
+shutdown_grace_seconds = 5
 
 [page]
 enabled = false
@@ -235,7 +241,7 @@ embed_origins = ["https://blog.example.org", "HTTP://Localhost:8080", "https://s
   expected.playback.s3 = {"https://s3.example.org", "my.bucket-1", "eu-west-3", "AKIDEXAMPLE",
                           "/etc/sl/s3.secret"};
   expected.rate_limit = {120, 10, 600, 50, 5, 56, {"10.0.0.0/8", "::1"}, 5000};
-  expected.audit = {365, 7};
+  expected.audit = {365, 7, true, 250, 5};
   expected.page = {false, "Studio Nord", 48,
                    {"https://blog.example.org", "http://localhost:8080", "https://shop.example.org"}};
 
@@ -310,7 +316,8 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
       {"[playback.s4]\n", R"(x.toml:1:11: unknown table [playback.s4] (did you mean [playback.s3]?))"},
       {"sever = 1\n", R"(x.toml:1:1: unknown key "sever" at the top level (did you mean [server]?))"},
       {"[audit]\nfoo = 1\n",
-       R"(x.toml:2:1: unknown key "foo" in [audit] (known keys: retention_days, ip_retention_days))"},
+       R"(x.toml:2:1: unknown key "foo" in [audit] (known keys: retention_days, ip_retention_days, )"
+       R"(synchronous, queue_wait_ms, shutdown_grace_seconds))"},
       {"[server.listn]\n", R"(x.toml:1:9: unknown table [server.listn] (did you mean "listen"?))"},
       // Wrong type of a table.
       {"server = 3\n", R"(x.toml:1:10: server: expected a table, got 3)"},
@@ -353,6 +360,15 @@ TEST_CASE("Config: each bad input names file:line:column, the key and what is al
        R"(x.toml:2:18: audit.retention_days: expected an integer from 1 to 36500, got 0)"},
       {"[audit]\nip_retention_days = [30]\n",
        R"(x.toml:2:21: audit.ip_retention_days: expected an integer from 1 to 36500, got an array)"},
+      {"[audit]\nsynchronous = 1\n", R"(x.toml:2:15: audit.synchronous: expected true or false, got 1)"},
+      {"[audit]\nqueue_wait_ms = -1\n",
+       R"(x.toml:2:17: audit.queue_wait_ms: expected an integer from 0 to 60000, got -1)"},
+      {"[audit]\nqueue_wait_ms = 60001\n",
+       R"(x.toml:2:17: audit.queue_wait_ms: expected an integer from 0 to 60000, got 60001)"},
+      {"[audit]\nshutdown_grace_seconds = 601\n",
+       R"(x.toml:2:26: audit.shutdown_grace_seconds: expected an integer from 0 to 600, got 601)"},
+      {"[audit]\nshutdown_grace_seconds = \"20\"\n",
+       R"(x.toml:2:26: audit.shutdown_grace_seconds: expected an integer from 0 to 600, got "20")"},
       // [page].
       {"[page]\nenable = true\n", R"(x.toml:2:1: unknown key "enable" in [page] (did you mean "enabled"?))"},
       {"[page]\nenabled = \"yes\"\n", R"(x.toml:2:11: page.enabled: expected true or false, got "yes")"},
