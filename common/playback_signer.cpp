@@ -119,22 +119,31 @@ bool parse_canonical_exp(std::string_view text, std::int64_t& value) {
   return error == std::errc{} && end == text.data() + text.size();
 }
 
-bool is_unreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
+// RFC 3986 unreserved characters: A-Z a-z 0-9 - . _ ~
+constexpr std::array<bool, 256> k_unreserved = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                         c == '-' || c == '.' || c == '_' || c == '~';
+  }
+  return table;
+}();
+
+bool is_unreserved(char c) { return k_unreserved[static_cast<unsigned char>(c)]; }
 
 void append_query_value(std::string& out, std::string_view value) {
   constexpr char k_hex[] = "0123456789ABCDEF";
-  for (const char c : value) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[static_cast<unsigned char>(c) >> 4];
-      out += k_hex[static_cast<unsigned char>(c) & 0x0f];
-    }
+  std::size_t run = 0;  // start of the characters copied as they are (valid ids: all of them)
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (is_unreserved(c)) continue;
+    out.append(value.substr(run, i - run));
+    out += '%';
+    out += k_hex[static_cast<unsigned char>(c) >> 4];
+    out += k_hex[static_cast<unsigned char>(c) & 0x0f];
+    run = i + 1;
   }
+  out.append(value.substr(run));
 }
 
 std::string trim_whitespace(std::string text) {
