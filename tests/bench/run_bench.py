@@ -20,7 +20,7 @@ What it does, in order:
   4. Scale (1,000 vs 1,000,000 shares), memory (RSS before and after a flood from
      1,000,000 distinct addresses) and correctness after load (audit records ==
      requests served; no max_views link served past its limit).
-  5. Prints the tables and the verdict on the targets of issue 6.
+  5. Prints the tables and the verdict on the speed targets (TARGETS below).
 
 Exit status: 0 when every correctness check holds (targets are reported, not
 enforced), 1 when one fails, 2 on a usage error, 77 when wrk is missing (CTest
@@ -64,12 +64,13 @@ ADDR_FLOOD = 8_000_000
 ADDR_CORRECTNESS = 12_000_000
 
 TARGETS = {
-    "track_vs_httplib": 0.5,
-    "track_vs_nginx": 0.3,
+    "track_vs_httplib": 0.7,
+    "track_vs_nginx": 0.4,
     "track_p99_ms": 10.0,
-    "collection_vs_httplib": 0.2,
-    "scale_ratio": 0.8,
-    "rss_mb": 100.0,
+    "collection_vs_httplib": 0.3,
+    "page_vs_resolve": 0.6,
+    "scale_ratio": 0.9,
+    "rss_mb": 64.0,
 }
 
 
@@ -443,6 +444,8 @@ class Bench:
             return ["list", "track", self.salt, 0, inst.track_shares, self.args.pool, addr_base]
         if scenario == "collection":
             return ["list", "collection", self.salt, 0, inst.collection_shares, self.args.pool, addr_base]
+        if scenario == "page":
+            return ["list", "page", self.salt, 0, inst.track_shares, self.args.pool, addr_base]
         if scenario == "unknown":
             return ["list", "unknown", self.salt, 0, 1, self.args.pool, addr_base]
         if scenario == "media":
@@ -456,7 +459,7 @@ class Bench:
             if self.args.warmup > 0:
                 run_wrk(self.bin, daemon.port, connections, self.args.warmup,
                         self.scenario_lua(scenario, inst, ADDR_WARMUP, urls_file))
-            route = "media" if scenario == "media" else "resolve"
+            route = {"media": "media", "page": "page"}.get(scenario, "resolve")
             before, buckets = daemon.scrape()
             buckets_before = buckets.get(route, {})
             perf = self.start_perf(daemon.pid, label)
@@ -558,22 +561,30 @@ class Bench:
             track = capture("track", token(KIND_TRACK, 1, self.salt))
             collection = capture("collection", token(KIND_COLLECTION, 0, self.salt))
             unknown = capture("unknown", token(KIND_UNKNOWN, 0, self.salt))
+            status, body = http_get(daemon.port, "/s/" + token(KIND_TRACK, 1, self.salt),
+                                    {"X-Forwarded-For": "10.255.255.2", "User-Agent": "Mozilla/5.0 (bench)"})
+            path = os.path.join(self.workdir, "body-page.html")
+            with open(path, "wb") as f:
+                f.write(body)
+            self.bodies["page"] = (path, "text/html; charset=utf-8", status)
+            if status != 200:
+                raise RuntimeError("unexpected answer of the share page while capturing bodies: %d" % status)
             if track[0] != 200 or collection[0] != 200 or unknown[0] != 404:
                 raise RuntimeError("unexpected answers while capturing bodies: %s %s %s" % (track, collection, unknown))
             self.bodies["media"] = (os.path.join(self.main.dir, "media", "bench", "t000.mp3"), "audio/mpeg", 200)
             self.bodies["media_urls"] = self.mint_media_urls(daemon, self.main)
             self.results["bodies"] = {"track": track[1], "collection": collection[1], "unknown": unknown[1],
-                                      "media": MEDIA_FILE_BYTES}
-            log("bodies: track %d B, collection %d B, 404 %d B, media %d B" %
-                (track[1], collection[1], unknown[1], MEDIA_FILE_BYTES))
+                                      "page": len(body), "media": MEDIA_FILE_BYTES}
+            log("bodies: track %d B, collection %d B, 404 %d B, page %d B, media %d B" %
+                (track[1], collection[1], unknown[1], len(body), MEDIA_FILE_BYTES))
         finally:
             daemon.stop()
 
     # --- scenarios -------------------------------------------------------
     def run_throughput(self):
         names = {"track": "track resolve", "collection": "100-track collection", "unknown": "unknown token (404)",
-                 "media": "media GET 4 KiB"}
-        for scenario in ("track", "collection", "unknown", "media"):
+                 "page": "share page /s/{token}", "media": "media GET 4 KiB"}
+        for scenario in ("track", "collection", "unknown", "page", "media"):
             if scenario not in self.args.scenarios:
                 continue
             for connections in self.args.connections:
@@ -582,7 +593,7 @@ class Bench:
                 row = {"scenario": scenario, "name": names[scenario], "connections": connections,
                        "daemon": self.measure_daemon(self.main, scenario, connections, self.args.duration, label)}
                 # The smoke run checks the baselines' plumbing on one JSON body and the static file.
-                if not self.args.no_baselines and not (self.args.smoke and scenario in ("collection", "unknown")):
+                if not self.args.no_baselines and not (self.args.smoke and scenario in ("collection", "unknown", "page")):
                     log("%s: baselines" % label)
                     row.update(self.measure_baselines(scenario, connections, self.args.duration))
                 self.check_clean(row)
@@ -842,6 +853,13 @@ class Bench:
                 out.append((ratio >= TARGETS["collection_vs_httplib"],
                             "collection c=%d %.2f x httplib (target >= %.1f)" % (c, ratio,
                                                                                 TARGETS["collection_vs_httplib"])))
+        for c in self.args.connections:
+            page, resolve = by.get(("page", c)), by.get(("track", c))
+            if page and resolve:
+                ratio = page["daemon"]["rps"] / resolve["daemon"]["rps"]
+                out.append((ratio >= TARGETS["page_vs_resolve"],
+                            "share page c=%d %.2f x the API resolve of the same links (target >= %.1f)" % (
+                                c, ratio, TARGETS["page_vs_resolve"])))
         s = self.results["scale"]
         if s and s["large_shares"] >= 1_000_000:
             out.append((s["ratio"] >= TARGETS["scale_ratio"],
@@ -891,7 +909,7 @@ def parse_args(argv):
     p.add_argument("--duration", type=int, help="seconds per measurement (default 10; smoke 1)")
     p.add_argument("--warmup", type=int, help="seconds of warm-up before each measurement (default 2; smoke 0)")
     p.add_argument("--connections", help="comma list (default 32,256; smoke 4)")
-    p.add_argument("--scenarios", help="comma list of track,collection,unknown,media,scale,memory,correctness")
+    p.add_argument("--scenarios", help="comma list of track,collection,unknown,page,media,scale,memory,correctness")
     p.add_argument("--pool", type=int, help="distinct client addresses per measurement (default 80000)")
     p.add_argument("--flood", type=int, help="distinct addresses of the memory flood (default 1000000)")
     p.add_argument("--no-baselines", action="store_true", help="measure shared-linkd only")
@@ -903,7 +921,7 @@ def parse_args(argv):
     args.duration = args.duration or (1 if smoke else 10)
     args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 2)
     args.connections = [int(c) for c in (args.connections or ("4" if smoke else "32,256")).split(",")]
-    args.scenarios = set((args.scenarios or "track,collection,unknown,media,scale,memory,correctness").split(","))
+    args.scenarios = set((args.scenarios or "track,collection,unknown,page,media,scale,memory,correctness").split(","))
     args.pool = args.pool or (2000 if smoke else 80000)
     args.flood = args.flood or (3000 if smoke else 1_000_000)
     args.shares_small = 20 if smoke else 1000
