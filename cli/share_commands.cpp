@@ -10,6 +10,7 @@
 #include "common/ids.hpp"
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
+#include "common/view_json.hpp"
 #include "common/signing_keys.hpp"
 
 namespace sharelink {

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 
 #include "common/error.hpp"
@@ -32,6 +33,75 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
            reinterpret_cast<unsigned char*>(mac.data()), &length) == nullptr) {
     throw Error("HMAC-SHA256 failed");
   }
+  return mac;
+}
+
+namespace {
+
+constexpr std::size_t k_sha256_block = 64;
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+[[noreturn]] void hmac_failed() { throw Error("HMAC-SHA256 failed"); }
+
+// A SHA-256 context that has hashed key_block ^ pad.
+MdCtx padded_digest(const std::array<unsigned char, k_sha256_block>& key_block, unsigned char pad) {
+  std::array<unsigned char, k_sha256_block> block{};
+  for (std::size_t i = 0; i < block.size(); ++i) block[i] = key_block[i] ^ pad;
+  MdCtx ctx(EVP_MD_CTX_new());
+  const bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx.get(), block.data(), block.size()) == 1;
+  OPENSSL_cleanse(block.data(), block.size());
+  if (!ok) hmac_failed();
+  return ctx;
+}
+
+}  // namespace
+
+struct HmacSha256Key::State {
+  MdCtx inner;  // after (key ^ ipad)
+  MdCtx outer;  // after (key ^ opad)
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) {
+  // RFC 2104: a key longer than the block is hashed first; shorter ones are zero-padded.
+  std::array<unsigned char, k_sha256_block> key_block{};
+  if (key.size() > k_sha256_block) {
+    const std::string digest = sha256(key);
+    std::copy(digest.begin(), digest.end(), key_block.begin());
+  } else {
+    std::copy(key.begin(), key.end(), key_block.begin());
+  }
+  auto state = std::make_shared<State>();
+  try {
+    state->inner = padded_digest(key_block, 0x36);
+    state->outer = padded_digest(key_block, 0x5c);
+  } catch (...) {
+    OPENSSL_cleanse(key_block.data(), key_block.size());
+    throw;
+  }
+  OPENSSL_cleanse(key_block.data(), key_block.size());
+  state_ = std::move(state);
+}
+
+std::string HmacSha256Key::mac(std::string_view data) const {
+  // One scratch context per thread, reused for every MAC.
+  thread_local MdCtx scratch(EVP_MD_CTX_new());
+  if (!scratch) hmac_failed();
+  EVP_MD_CTX* ctx = scratch.get();
+  std::array<unsigned char, 32> inner{};
+  std::string mac(32, '\0');
+  unsigned int length = 0;
+  const bool ok = EVP_MD_CTX_copy_ex(ctx, state_->inner.get()) == 1 &&
+                  EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, inner.data(), &length) == 1 &&
+                  EVP_MD_CTX_copy_ex(ctx, state_->outer.get()) == 1 &&
+                  EVP_DigestUpdate(ctx, inner.data(), inner.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(mac.data()), &length) == 1;
+  if (!ok) hmac_failed();
   return mac;
 }
 

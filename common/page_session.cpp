@@ -36,7 +36,9 @@ std::string signing_input(std::string_view kid, std::string_view share_id, std::
 }  // namespace
 
 PageSessionSigner::PageSessionSigner(const SigningKeys& keys) {
-  for (const auto& key : keys.keys()) keys_.emplace_back(key.kid, hmac_sha256(key.secret, k_derivation_label));
+  for (const auto& key : keys.keys()) {
+    keys_.emplace_back(key.kid, HmacSha256Key(hmac_sha256(key.secret, k_derivation_label)));
+  }
 }
 
 std::string PageSessionSigner::issue(std::string_view share_id, std::string_view view_id, TimePoint expires_at) const {
@@ -47,7 +49,7 @@ std::string PageSessionSigner::issue(std::string_view share_id, std::string_view
   const std::string exp = std::to_string(to_unix_seconds(expires_at));
   std::string text(k_version);
   text.append(".").append(kid).append(".").append(share_id).append(".").append(view_id).append(".").append(exp);
-  text.append(".").append(base64url_encode(hmac_sha256(key, signing_input(kid, share_id, view_id, exp))));
+  text.append(".").append(base64url_encode(key.mac(signing_input(kid, share_id, view_id, exp))));
   return text;
 }
 
@@ -73,7 +75,7 @@ PageSessionVerdict PageSessionSigner::verify(std::string_view text, TimePoint no
   }
   const auto key = std::find_if(keys_.begin(), keys_.end(), [&](const auto& entry) { return entry.first == kid; });
   if (key == keys_.end()) return verdict;
-  const std::string expected = base64url_encode(hmac_sha256(key->second, signing_input(kid, share_id, view_id, exp_text)));
+  const std::string expected = base64url_encode(key->second.mac(signing_input(kid, share_id, view_id, exp_text)));
   if (!constant_time_equal(expected, sig)) return verdict;
   verdict.session = PageSession{std::string(share_id), std::string(view_id), from_unix_seconds(*exp)};
   verdict.check = *exp <= to_unix_seconds(now) ? PageSessionCheck::expired : PageSessionCheck::ok;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/crypto.hpp"
 #include "common/signing_keys.hpp"
 #include "common/time_format.hpp"
 
@@ -62,7 +63,7 @@ class PageSessionSigner {
   PageSessionVerdict verify(std::string_view text, TimePoint now) const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> keys_;  // kid -> derived key, current first
+  std::vector<std::pair<std::string, HmacSha256Key>> keys_;  // kid -> derived key, current first
 };
 
 }  // namespace sharelink

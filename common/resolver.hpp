@@ -99,11 +99,4 @@ ResolveResult resolve(CatalogReader& reader, std::string_view token, const Resol
 ResolveResult playback_for_share(CatalogReader& reader, std::string_view share_id, TimePoint now,
                                  const PlaybackSigner& signer);
 
-// The 200 body (available true or false) with SPEC 4's field order; nulls written.
-std::string render_view(const ResolveResult& result);
-
-// The message of an available:false answer.
-inline constexpr std::string_view k_unavailable_message =
-    "The creator has removed the content behind this share link.";
-
 }  // namespace sharelink

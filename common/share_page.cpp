@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/html.hpp"
+#include "common/view_json.hpp"
 
 namespace sharelink {
 namespace {

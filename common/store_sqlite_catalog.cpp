@@ -15,6 +15,11 @@ namespace {
 // per pooled connection in the daemon's resident memory.
 constexpr int k_reader_cache_kib = 2048;
 
+// The collections a reader keeps the track rows of (see CollectionCache), and
+// the rows it keeps in all: about 300 bytes each, per pooled connection.
+constexpr std::size_t k_cached_collections = 8;
+constexpr std::size_t k_cached_tracks = 1024;
+
 constexpr const char* k_share_columns =
     "id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at";
 constexpr const char* k_track_columns =
@@ -57,6 +62,58 @@ CatalogTrack read_track(SQLite::Statement& st) {
   return t;
 }
 
+// The track rows of the collections a reader read last, valid for one state
+// of the database. A collection's 100 rows are a join of three tables (four
+// B-tree searches a row): most of a collection resolve's SQLite time, for
+// rows that change only when sharectl edits the catalogue.
+//
+// Validity: SQLite's PRAGMA data_version of the reader's connection changes
+// whenever another connection (the daemon's view counter, sharectl, any
+// process) has committed since the connection last read, and stays the same
+// within a read transaction. The version is read inside the caller's
+// snapshot, so rows kept for version V are exactly what any later read at
+// version V would return: a hit is never older than the caller's snapshot.
+// Any commit empties the cache (the view counter's flush too, about once a
+// second under load); a miss reads the rows as before.
+class CollectionCache {
+ public:
+  // The rows of collection_id at version, or null.
+  const std::vector<CatalogTrack>* find(std::int64_t version, const std::string& collection_id) {
+    if (version != version_) {
+      entries_.clear();
+      tracks_ = 0;
+      version_ = version;
+      return nullptr;
+    }
+    for (const auto& entry : entries_) {
+      if (entry.collection_id == collection_id) return &entry.tracks;
+    }
+    return nullptr;
+  }
+
+  // Keeps rows read at version (find(version, ...) was called first), within
+  // the bounds: the oldest entries go first; a collection larger than the
+  // whole bound is not kept.
+  void keep(std::int64_t version, const std::string& collection_id, std::vector<CatalogTrack> tracks) {
+    if (version != version_ || tracks.size() > k_cached_tracks) return;
+    while (!entries_.empty() && (entries_.size() >= k_cached_collections || tracks_ + tracks.size() > k_cached_tracks)) {
+      tracks_ -= entries_.front().tracks.size();
+      entries_.erase(entries_.begin());
+    }
+    tracks_ += tracks.size();
+    entries_.push_back(Entry{collection_id, std::move(tracks)});
+  }
+
+ private:
+  struct Entry {
+    std::string collection_id;
+    std::vector<CatalogTrack> tracks;
+  };
+  std::int64_t version_ = -1;
+  std::vector<Entry> entries_;  // oldest first
+  std::size_t tracks_ = 0;      // rows in entries_
+};
+
 // Used by one thread at a time (CatalogReader's contract), so the connection
 // skips SQLite's per-call mutex.
 class SqliteCatalogReader final : public CatalogReader {
@@ -82,6 +139,7 @@ class SqliteCatalogReader final : public CatalogReader {
                                            "WHERE ct.collection_id = ? ORDER BY ct.position");
       collection_contains_.emplace(
           *db_, "SELECT 1 FROM collection_tracks WHERE collection_id = ? AND track_id = ?");
+      data_version_.emplace(*db_, "PRAGMA data_version");
       begin_.emplace(*db_, "BEGIN");
       commit_.emplace(*db_, "COMMIT");
       rollback_.emplace(*db_, "ROLLBACK");
@@ -154,15 +212,25 @@ class SqliteCatalogReader final : public CatalogReader {
 
   void collection_tracks(const std::string& collection_id,
                          const std::function<void(CatalogTrack&)>& visit) override {
+    const std::vector<CatalogTrack>* cached = nullptr;
+    std::int64_t version = 0;
+    std::vector<CatalogTrack> tracks;
     guarded([&] {
+      version = data_version();
+      cached = collections_.find(version, collection_id);
+      if (cached != nullptr) return;
       SQLite::Statement& st = *collection_tracks_;
       StatementScope scope(st);
       st.bindNoCopy(1, collection_id);
-      while (st.executeStep()) {
-        CatalogTrack track = read_track(st);
-        visit(track);
-      }
+      while (st.executeStep()) tracks.push_back(read_track(st));
     });
+    // visit may move from its argument: it gets copies, the kept rows stay whole.
+    if (cached == nullptr) {
+      collections_.keep(version, collection_id, tracks);
+    } else {
+      tracks = *cached;
+    }
+    for (auto& track : tracks) visit(track);
   }
 
   bool collection_contains(const std::string& collection_id, const std::string& track_id) override {
@@ -192,6 +260,14 @@ class SqliteCatalogReader final : public CatalogReader {
     }
   }
 
+  // The connection's PRAGMA data_version (see CollectionCache).
+  std::int64_t data_version() {
+    SQLite::Statement& st = *data_version_;
+    StatementScope scope(st);
+    if (!st.executeStep()) throw Error("PRAGMA data_version returned no row on " + what_);
+    return st.getColumn(0).getInt64();
+  }
+
   static void run(SQLite::Statement& st) {
     StatementScope scope(st);
     st.exec();
@@ -213,6 +289,7 @@ class SqliteCatalogReader final : public CatalogReader {
     collection_.reset();
     collection_tracks_.reset();
     collection_contains_.reset();
+    data_version_.reset();
     begin_.reset();
     commit_.reset();
     rollback_.reset();
@@ -223,7 +300,8 @@ class SqliteCatalogReader final : public CatalogReader {
   const std::chrono::milliseconds lock_wait_;
   std::unique_ptr<SQLite::Database> db_;
   std::optional<SQLite::Statement> share_by_digest_, share_by_id_, track_, track_media_, collection_, collection_tracks_,
-      collection_contains_, begin_, commit_, rollback_;
+      collection_contains_, data_version_, begin_, commit_, rollback_;
+  CollectionCache collections_;
 };
 
 // One connection behind mutex_: the check-and-increment of links with

@@ -56,14 +56,17 @@ int hex_digit_value(char c) {
 }
 
 void append_percent_encoded(std::string& out, std::string_view text, bool keep_slash) {
-  for (const char c : text) {
-    if (is_url_unreserved(c) || (keep_slash && c == '/')) {
-      out += c;
-    } else {
-      out += '%';
-      append_hex_byte(out, static_cast<unsigned char>(c), true);
-    }
+  // Characters kept as they are go out as whole runs (an id is one run).
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (is_url_unreserved(c) || (keep_slash && c == '/')) continue;
+    out.append(text, run, i - run);
+    out += '%';
+    append_hex_byte(out, static_cast<unsigned char>(c), true);
+    run = i + 1;
   }
+  out.append(text, run, text.size() - run);
 }
 
 std::string percent_encode(std::string_view text, bool keep_slash) {

@@ -110,13 +110,14 @@ ssize_t ConnectionStream::fill() {
     input_offset_ = 0;
   }
   if (wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
-  const std::size_t old_size = input_.size();
-  input_.resize(old_size + k_recv_bytes);
+  // Received into a buffer of the connection's own, then appended: growing
+  // input_ by the whole read size would zero 16 KiB per request.
+  if (!recv_buffer_) recv_buffer_ = std::make_unique_for_overwrite<char[]>(k_recv_bytes);
   ssize_t n;
   do {
-    n = ::recv(fd_, input_.data() + old_size, k_recv_bytes, 0);
+    n = ::recv(fd_, recv_buffer_.get(), k_recv_bytes, 0);
   } while (n < 0 && errno == EINTR);
-  input_.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  if (n > 0) input_.append(recv_buffer_.get(), static_cast<std::size_t>(n));
   return n;
 }
 

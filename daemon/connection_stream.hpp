@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -87,6 +88,7 @@ class ConnectionStream final : public httplib::Stream {
   RequestHeadScanner scanner_;
   bool in_head_ = false;
   std::string input_;  // read from the socket, not yet scanned or handed out
+  std::unique_ptr<char[]> recv_buffer_;  // what one recv(2) reads into (allocated on the first read)
   std::size_t input_offset_ = 0;
   std::string head_out_;  // scanned head bytes the library has not read yet
   std::size_t head_out_offset_ = 0;

@@ -1,5 +1,6 @@
 // GET/HEAD /v1/music/shared/{token} (SPEC 4): the JSON view of a share link.
 #include "common/ids.hpp"
+#include "common/view_json.hpp"
 #include "daemon/audit_gate.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"

@@ -9,6 +9,7 @@
 --   list THREADS MODE SALT FIRST COUNT POOL ADDR_BASE [URL_FILE | MAX_VIEWS_COUNT]
 --     MODE track:      /v1/music/shared/shr_<kind, 1 hex><index, 7 hex><SALT, 24 hex>, kind 0
 --     MODE collection: the same with kind 1 (collection shares)
+--     MODE page:       the share page /s/shr_... of the track tokens (kind 0)
 --     MODE mixed:      as track, every 4th request a max_views link (kind 2, indexes below MAX_VIEWS_COUNT)
 --     MODE unknown:    tokens of kind f (never seeded): the 404 path
 --     MODE urls:       the paths listed in URL_FILE (signed media URLs), in turn
@@ -37,8 +38,8 @@ local function address(index)
   return a .. "." .. b .. "." .. c .. "." .. d
 end
 
-local function token_path(kind, index, salt)
-  return string.format("/v1/music/shared/shr_%x%07x%s", kind, index, salt)
+local function token_path(kind, index, salt, prefix)
+  return string.format("%sshr_%x%07x%s", prefix or "/v1/music/shared/", kind, index, salt)
 end
 
 local function get(path, client)
@@ -83,6 +84,8 @@ function init(args)
     local path
     if mode == "track" or mode == "collection" then
       path = token_path(mode == "track" and 0 or 1, first + (slot * stride) % count, salt)
+    elseif mode == "page" then
+      path = token_path(0, first + (slot * stride) % count, salt, "/s/")
     elseif mode == "mixed" then
       if slot % 4 == 3 then
         path = token_path(2, (slot * stride) % tonumber(args[9]), salt)

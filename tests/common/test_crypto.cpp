@@ -58,6 +58,25 @@ TEST_CASE("Crypto: HMAC-SHA256 RFC 4231 test cases", "[crypto]") {
   }));
   CAPTURE(c.name);
   CHECK(hex_encode(hmac_sha256(c.key, c.data)) == c.hex);
+  const HmacSha256Key prepared(c.key);
+  CHECK(hex_encode(prepared.mac(c.data)) == c.hex);
+  CHECK(hex_encode(prepared.mac(c.data)) == c.hex);  // the prepared state is not used up
+}
+
+TEST_CASE("Crypto: a prepared HMAC key gives hmac_sha256's MAC for every key and data length", "[crypto]") {
+  // Keys shorter than, exactly and longer than a SHA-256 block; data across block boundaries.
+  for (const std::size_t key_length : {0, 1, 32, 63, 64, 65, 200}) {
+    std::string key;
+    for (std::size_t i = 0; i < key_length; ++i) key += static_cast<char>((i * 37 + 11) & 0xff);
+    const HmacSha256Key prepared(key);
+    const HmacSha256Key copy = prepared;
+    for (const std::size_t data_length : {0, 1, 55, 56, 64, 119, 120, 1000}) {
+      CAPTURE(key_length, data_length);
+      const std::string data(data_length, static_cast<char>('a' + data_length % 26));
+      CHECK(prepared.mac(data) == hmac_sha256(key, data));
+      CHECK(copy.mac(data) == hmac_sha256(key, data));
+    }
+  }
 }
 
 TEST_CASE("Crypto: constant_time_equal", "[crypto]") {

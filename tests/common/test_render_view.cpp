@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/resolver.hpp"
+#include "common/view_json.hpp"
 
 namespace sharelink {
 namespace {
@@ -166,6 +166,32 @@ TEST_CASE("render_view: malformed UTF-8 becomes U+FFFD, never invalid JSON", "[r
     INFO(nlohmann::json(c.shown).dump());
     const auto parsed = nlohmann::json::parse(render_view(track_result(track("mtrack_x", c.stored))));
     CHECK(parsed["track"]["title"] == c.shown);
+  }
+}
+
+TEST_CASE("render_view: every byte that needs escaping is found at any position of a long string",
+          "[resolver][render_view]") {
+  // The writer copies plain text eight bytes at a time: a special byte in
+  // any lane of a word, or in the tail after the last whole word, is escaped.
+  const std::vector<std::string> specials = {"\"", "\\", std::string(1, '\0'), "\x01", "\x1f", "\n",
+                                             "\x7f", "\xC3\xA9", "\xE2\x80\x94", "\xF0\x9F\x8E\xB5"};
+  // Malformed UTF-8: nlohmann refuses it, so the title is checked after parsing.
+  const std::vector<std::string> malformed = {"\xFF", "\x80", "\xC3"};
+  for (std::size_t at = 0; at <= 24; ++at) {
+    INFO("at " << at);
+    for (const auto& special : specials) {
+      std::string title(24, 'a');
+      title.insert(at, special);
+      const ResolveResult result = track_result(track("mtrack_x", title));
+      CHECK(render_view(result) == reference_body(result));
+    }
+    for (const auto& bad : malformed) {
+      std::string title(24, 'a');
+      title.insert(at, bad);
+      std::string shown(24, 'a');
+      shown.insert(at, "\xEF\xBF\xBD");
+      CHECK(nlohmann::json::parse(render_view(track_result(track("mtrack_x", title))))["track"]["title"] == shown);
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "common/playback_signer.hpp"
 #include "common/resolver.hpp"
 #include "common/text.hpp"
+#include "common/view_json.hpp"
 #include "common/view_counter.hpp"
 #include "tests/common/store_fixtures.hpp"
 

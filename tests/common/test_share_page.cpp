@@ -8,6 +8,7 @@
 #include "common/crypto.hpp"
 #include "common/share_page.hpp"
 #include "common/text.hpp"
+#include "common/view_json.hpp"
 
 using namespace sharelink;
 using namespace std::chrono_literals;

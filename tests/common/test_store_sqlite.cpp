@@ -152,6 +152,74 @@ TEST_CASE("SQLite backend: a snapshot sees one state; the next one sees later co
   CHECK(reader->share_by_id(created.share.id)->revoked_at == k_now);
 }
 
+TEST_CASE("SQLite backend: a collection's rows read again are never older than the snapshot",
+          "[store_sqlite]") {
+  // The reader keeps the rows of the collections it read last (CollectionCache):
+  // every commit of another connection, whatever it changed, is seen by the
+  // next snapshot, and a snapshot keeps seeing its own state.
+  SqliteFixture f;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    ids.push_back("mtrack_00000000000" + std::to_string(i));
+    f.add_track(make_track(ids.back()));
+  }
+  // More collections than a reader keeps, so some reads miss and evict.
+  std::vector<std::string> collections;
+  for (int i = 1; i <= 12; ++i) {
+    CollectionRecord c;
+    c.id = "mcoll_0000000000" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    c.name = "Set " + std::to_string(i);
+    c.created_at = k_now;
+    f.add_collection(c, {ids[static_cast<std::size_t>(i) % 3], ids[static_cast<std::size_t>(i + 1) % 3]});
+    collections.push_back(c.id);
+  }
+  const auto reader = f.storage().open_reader();
+  const auto rows_of = [&](const std::string& collection_id) {
+    std::vector<std::string> seen;
+    reader->collection_tracks(collection_id, [&](CatalogTrack& t) {
+      seen.push_back(t.id + " " + t.title + (t.removed_at ? " removed" : "") + (t.registry ? "" : " unregistered"));
+      t.title.clear();  // a visitor may move from its argument: the next read must not see that
+    });
+    return seen;
+  };
+  const auto expected = [&](std::size_t i, const std::string& suffix) {
+    return std::vector<std::string>{ids[(i + 1) % 3] + " Title of " + ids[(i + 1) % 3] + suffix,
+                                    ids[(i + 2) % 3] + " Title of " + ids[(i + 2) % 3] + suffix};
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < collections.size(); ++i) {
+      ReadSnapshot snapshot(*reader);
+      CHECK(rows_of(collections[i]) == expected(i, ""));
+      CHECK(rows_of(collections[i]) == expected(i, ""));
+      snapshot.end();
+    }
+  }
+
+  // A commit while a snapshot is open: invisible inside it, visible to the next.
+  {
+    ReadSnapshot snapshot(*reader);
+    CHECK(rows_of(collections[0]) == expected(0, ""));
+    f.exec("UPDATE tracks SET title = 'Renamed'");
+    CHECK(rows_of(collections[0]) == expected(0, ""));
+    snapshot.end();
+  }
+  {
+    ReadSnapshot snapshot(*reader);
+    CHECK(rows_of(collections[0]) == std::vector<std::string>{ids[1] + " Renamed", ids[2] + " Renamed"});
+    snapshot.end();
+  }
+  // Outside a snapshot too; a change of another table the rows join (the licence registry).
+  f.exec("DELETE FROM licences");
+  CHECK(rows_of(collections[0]) ==
+        std::vector<std::string>{ids[1] + " Renamed unregistered", ids[2] + " Renamed unregistered"});
+  f.set_track_removed(ids[1], k_now);
+  CHECK(rows_of(collections[0]) ==
+        std::vector<std::string>{ids[1] + " Renamed removed unregistered", ids[2] + " Renamed unregistered"});
+  f.set_collection_tracks(collections[0], {ids[0]});
+  CHECK(rows_of(collections[0]) == std::vector<std::string>{ids[0] + " Renamed unregistered"});
+  CHECK(rows_of("mcoll_00000000dead").empty());
+}
+
 TEST_CASE("SQLite backend: connections refuse a database without the current schema, with the fix",
           "[store_sqlite]") {
   const TempDir dir;
