@@ -381,7 +381,6 @@ std::string PgSettings::shown() const { return "database " + redact_postgres_url
 
 PgConnection open_session(const PgSettings& settings, bool require_schema) {
   PgConnection connection(settings.connect);
-  connection.exec("SET lock_timeout = " + std::to_string(std::max<std::int64_t>(1, settings.storage.lock_wait.count())));
   if (require_schema) {
     try {
       require_current_postgres_schema(connection);
@@ -431,6 +430,8 @@ std::unique_ptr<StorageBackend> open_postgres_storage(PgConnectOptions connect, 
   if (const auto problem = postgres_url_problem(connect.url)) {
     throw Error("database.url " + redact_postgres_url(connect.url) + " " + *problem);
   }
+  // Every session of the backend, the pooled ones included, waits at most lock_wait for a lock.
+  connect.lock_timeout = std::max(std::chrono::milliseconds(1), options.lock_wait);
   return std::make_unique<PostgresStorage>(PgSettings{std::move(connect), options});
 }
 

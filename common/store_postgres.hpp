@@ -25,7 +25,8 @@ struct PgSettings {
   std::string shown() const;
 };
 
-// A new session: connected, lock_timeout set from storage.lock_wait. With
+// A new session (its lock_timeout is connect.lock_timeout, set from
+// storage.lock_wait by open_postgres_storage). With
 // require_schema, the schema must be the current one: otherwise
 // DatabaseUnavailable naming the database and the fix (the daemon answers
 // 503 and tries again later). Throws DatabaseUnavailable when the server
