@@ -46,9 +46,10 @@ class DbCopyTest(CliTestCase):
         copy.write_config()
         return copy
 
-    def check_copy_serves(self, copy):
+    def check_copy_serves(self, copy, views):
+        """The copy holds the links as copied (views: the limited link's count) and a daemon serves it."""
         shares = {s["id"]: s for s in json.loads(copy.sharectl("--json", "share", "list").stdout)}
-        self.assertEqual(shares[self.sid]["view_count"], 2)
+        self.assertEqual(shares[self.sid]["view_count"], views)
         self.assertEqual(shares[self.revoked_id]["revoke_reason"], "done")
         daemon = Daemon(copy)
         try:
@@ -57,7 +58,8 @@ class DbCopyTest(CliTestCase):
             self.assertEqual(daemon.resolve(self.revoked_token).status, 410)
         finally:
             daemon.stop()
-        self.assertEqual(json.loads(copy.sharectl("--json", "share", "inspect", self.sid).stdout)["view_count"], 3)
+        self.assertEqual(json.loads(copy.sharectl("--json", "share", "inspect", self.sid).stdout)["view_count"],
+                         views + 1)
 
     def copy_to(self, config_path, target, *global_args):
         proc = run_sharectl("--config", config_path, *global_args, "--json", "db", "copy", "--to", target)
@@ -82,7 +84,7 @@ class DbCopyTest(CliTestCase):
         self.assertEqual(len(self.ctl_json("audit", "--limit", "100000")), records)
         files = self.served_from({"backend": "sqlite", "path": target, "audit_path": target + "-audit"})
         self.assertEqual(len(json.loads(files.sharectl("--json", "audit", "--limit", "100000").stdout)), records)
-        self.check_copy_serves(files)
+        self.check_copy_serves(files, 2)
 
         # Human output names every table.
         proc = self.ctl("db", "copy", "--to", self.inst.path("second.db"))
@@ -101,7 +103,7 @@ class DbCopyTest(CliTestCase):
         served.sharectl("init")  # a copy may go into a database that "sharectl init" prepared
         back = self.copy_to(files.config_path, url)
         self.assertEqual(back["tables"]["audit_records"], records + 2)  # and the two resolves served from the files
-        self.check_copy_serves(served)
+        self.check_copy_serves(served, 3)  # with the view the files' daemon counted
 
     def test_a_target_that_is_not_empty_is_refused(self):
         self.populate()
