@@ -274,6 +274,15 @@ void add_maintenance_commands(CLI::App& app, Wiring& wiring) {
       ->required();
   wiring.command(db, "check", "Integrity check and schema version of both databases (exit 1 on a problem)",
                  run_db_check, /*needs_databases=*/false);
+  auto target = std::make_shared<std::string>();
+  wiring
+      .command(db, "copy",
+               "Copy the whole installation to an empty PostgreSQL database (URL) or new SQLite files "
+               "(FILE and FILE-audit)",
+               [target](Context& c) { return run_db_copy(c, *target); })
+      ->add_option("--to", *target, "Target: a postgresql:// URL without a password, or a file that must not exist")
+      ->type_name("FILE|URL")
+      ->required();
 }
 
 // The innermost subcommand the parser reached, and its command path ("sharectl track add").
@@ -338,7 +347,8 @@ CommandLine parse_command_line(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option_function<std::string>(
          "--db", [&globals](const std::string& v) { globals.db_file = v; },
-         "Database file (overrides database.path)")
+         "Database file (overrides database.path), or a postgresql:// URL without a password "
+         "(selects the postgresql backend)")
       ->type_name("FILE");
   app.add_option_function<std::string>(
          "--audit-db", [&globals](const std::string& v) { globals.audit_db_file = v; },

@@ -114,5 +114,7 @@ CommandResult run_keys_retire(Context& context, const std::string& kid);
 CommandResult run_db_backup(Context& context, const std::string& file);
 // db check: integrity and schema version of both databases; problem_found on any problem.
 CommandResult run_db_check(Context& context);
+// sharectl db copy --to TARGET (SPEC 13).
+CommandResult run_db_copy(Context& context, const std::string& target);
 
 }  // namespace sharelink

@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/error.hpp"
 #include "common/ids.hpp"
+#include "common/postgres_url.hpp"
 #include "common/text.hpp"
 
 namespace sharelink {
@@ -37,7 +39,20 @@ Context::Context(const GlobalOptions& options)
       now_(system_clock_now()),
       actor_(os_user()),
       request_id_(new_request_id()) {
-  if (options.db_file) config_.database.path = std::filesystem::absolute(*options.db_file);
+  if (options.db_file && is_postgres_url(options.db_file->string())) {
+    // A URL selects the postgresql backend; one with a password is refused
+    // without repeating it (passwords belong in database.password_file).
+    const std::string url = options.db_file->string();
+    if (const auto problem = postgres_url_problem(url)) {
+      throw UsageError("--db " + redact_postgres_url(url) + " " + *problem);
+    }
+    config_.database.backend = DatabaseBackend::postgresql;
+    config_.database.url = url;
+  } else if (options.db_file) {
+    config_.database.path = std::filesystem::absolute(*options.db_file);
+    // A file path selects the sqlite backend, whatever the configuration names.
+    config_.database.backend = DatabaseBackend::sqlite;
+  }
   if (options.audit_db_file) config_.database.audit_path = std::filesystem::absolute(*options.audit_db_file);
 }
 

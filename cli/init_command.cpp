@@ -4,7 +4,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/json_format.hpp"
+#include "common/config.hpp"
 #include "common/installation.hpp"
+#include "common/postgres_url.hpp"
 
 namespace sharelink {
 namespace {
@@ -15,8 +17,8 @@ std::string schema_state(int from, int to) {
   return "already at schema version " + std::to_string(to);
 }
 
-std::string database_json(const std::filesystem::path& file, int from, int to) {
-  return JsonObject().add("path", file.string()).add("from_version", from).add("to_version", to).dump();
+std::string database_json(const std::string& where, int from, int to) {
+  return JsonObject().add("path", where).add("from_version", from).add("to_version", to).dump();
 }
 
 std::string path_json(const std::filesystem::path& path, bool created) {
@@ -28,6 +30,11 @@ std::string path_json(const std::filesystem::path& path, bool created) {
 CommandResult run_init(Context& context) {
   const Config& config = context.config();
   const InitReport report = initialize_installation(config, context.storage(), context.now());
+  // Where each part lives: the two files, or (postgresql) the one database, named without a password.
+  const bool postgresql = config.database.backend == DatabaseBackend::postgresql;
+  const std::string main_name = postgresql ? redact_postgres_url(config.database.url) : config.database.path.string();
+  const std::string audit_name =
+      postgresql ? redact_postgres_url(config.database.url) : config.database.audit_path.string();
   const std::string licence_state = report.licences_seeded == 0
                                         ? "already seeded"
                                         : "seeded " + std::to_string(report.licences_seeded) + " entries";
@@ -39,8 +46,8 @@ CommandResult run_init(Context& context) {
     context.print_json(
         JsonObject()
             .add_raw("database",
-                     database_json(config.database.path, report.main_schema_from, report.main_schema_to))
-            .add_raw("audit_database", database_json(config.database.audit_path, report.audit_schema_from,
+                     database_json(main_name, report.main_schema_from, report.main_schema_to))
+            .add_raw("audit_database", database_json(audit_name, report.audit_schema_from,
                                                      report.audit_schema_to))
             .add("licences_seeded", report.licences_seeded)
             .add_raw("key_file", path_json(config.playback.key_file, report.key_file_created))
@@ -48,9 +55,9 @@ CommandResult run_init(Context& context) {
             .dump());
     return CommandResult::ok();
   }
-  std::cout << "database " << config.database.path.string() << ": "
+  std::cout << "database " << main_name << ": "
             << schema_state(report.main_schema_from, report.main_schema_to) << '\n'
-            << "audit database " << config.database.audit_path.string() << ": "
+            << "audit database " << audit_name << ": "
             << schema_state(report.audit_schema_from, report.audit_schema_to) << '\n'
             << "licence registry: " << licence_state << " (version 2026-01)\n"
             << "signing key file " << config.playback.key_file.string() << ": "

@@ -1,4 +1,4 @@
-// sharectl keys list/rotate/retire and db backup/check: signing keys and database maintenance.
+// sharectl keys list/rotate/retire and db backup/check/copy: signing keys and database maintenance.
 #include <algorithm>
 #include <iostream>
 
@@ -6,7 +6,10 @@
 #include "cli/commands.hpp"
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
+#include "common/config.hpp"
 #include "common/error.hpp"
+#include "common/postgres_url.hpp"
+#include "common/store_sqlite.hpp"
 #include "common/signing_keys.hpp"
 
 namespace sharelink {
@@ -143,6 +146,40 @@ CommandResult run_db_check(Context& context) {
   if (problems == 0) return CommandResult::ok();
   return CommandResult::problem_found("db check found " + std::to_string(problems) + " problem" +
                                       (problems == 1 ? "" : "s"));
+}
+
+CommandResult run_db_copy(Context& context, const std::string& target) {
+  if (target.empty()) throw UsageError("--to: the copy target is empty");
+  DatabaseConfig config;
+  std::string shown;
+  if (is_postgres_url(target)) {
+    if (const auto problem = postgres_url_problem(target)) {
+      throw UsageError("--to " + redact_postgres_url(target) + " " + *problem);
+    }
+    config.backend = DatabaseBackend::postgresql;
+    config.url = target;
+    // The target's password, if it needs one, comes from the same file as the source's.
+    config.password_file = context.config().database.password_file;
+    shown = redact_postgres_url(target);
+  } else {
+    config.backend = DatabaseBackend::sqlite;
+    config.path = std::filesystem::absolute(target);
+    config.audit_path = audit_backup_path(config.path);
+    shown = config.path.string();
+  }
+  const auto destination = open_storage(config);
+  auto import = destination->open_import();
+  context.storage().export_rows(*import);
+  const CopyCounts counts = import->commit();
+  if (context.json()) {
+    JsonObject tables;
+    for (const auto& [table, count] : counts) tables.add(table, count);
+    context.print_json(JsonObject().add_raw("tables", tables.dump()).dump());
+    return CommandResult::ok();
+  }
+  std::cout << "copied to " << shown << "\n";
+  for (const auto& [table, count] : counts) std::cout << "  " << table << ": " << count << " rows\n";
+  return CommandResult::ok();
 }
 
 }  // namespace sharelink

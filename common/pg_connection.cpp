@@ -370,6 +370,9 @@ void PgConnection::connect() {
   if (options_.statement_timeout) {
     settings += "SET statement_timeout = " + std::to_string(options_.statement_timeout->count()) + ";";
   }
+  if (options_.lock_timeout) {
+    settings += "SET lock_timeout = " + std::to_string(options_.lock_timeout->count()) + ";";
+  }
   if (options_.idle_in_transaction_timeout) {
     settings += "SET idle_in_transaction_session_timeout = " +
                 std::to_string(options_.idle_in_transaction_timeout->count()) + ";";

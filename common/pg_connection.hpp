@@ -75,6 +75,11 @@ struct PgConnectOptions {
   // SET statement_timeout after connecting; nullopt leaves the server's
   // (or role's) setting. Default 10 s: no request waits on one statement longer.
   std::optional<std::chrono::milliseconds> statement_timeout = std::chrono::milliseconds(10000);
+  // SET lock_timeout: how long a statement waits for a lock another session
+  // holds (a row another daemon is updating, a table sharectl locked) before
+  // it fails (55P03, DatabaseUnavailable); nullopt leaves the server's. The
+  // backend sets it from StorageOptions::lock_wait. Default nullopt.
+  std::optional<std::chrono::milliseconds> lock_timeout;
   // SET idle_in_transaction_session_timeout; nullopt leaves the server's. A
   // transaction left open by a stuck client is ended by the server. Default 60 s.
   std::optional<std::chrono::milliseconds> idle_in_transaction_timeout = std::chrono::milliseconds(60000);

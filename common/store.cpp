@@ -2,6 +2,8 @@
 
 #include "common/config.hpp"
 #include "common/error.hpp"
+#include "common/pg_connection.hpp"
+#include "common/store_postgres.hpp"
 #include "common/store_sqlite.hpp"
 
 namespace sharelink {
@@ -14,6 +16,9 @@ void StorageBackend::require_current_schema() const {
 void prepare_storage_for_threads() { configure_sqlite_for_threads(); }
 
 std::unique_ptr<StorageBackend> open_storage(const DatabaseConfig& config, const StorageOptions& options) {
+  if (config.backend == DatabaseBackend::postgresql) {
+    return open_postgres_storage(pg_connect_options(config), options);
+  }
   return open_sqlite_storage(config.path, config.audit_path, options);
 }
 

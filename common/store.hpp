@@ -285,6 +285,45 @@ class AdminStore {
 };
 
 // ---------------------------------------------------------------------------
+// Copying a whole installation (sharectl db copy, SPEC 13), backend to backend.
+
+// Receives every row of an installation, table by table, as stored: ids,
+// token digests, view counts, revocations, audit ids and aged addresses are
+// kept. Threading: one thread at a time.
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual void licence(const Licence& licence) = 0;
+  virtual void track(const Track& track) = 0;
+  virtual void collection(const CollectionRecord& collection) = 0;
+  // One entry of a collection's track list, at its stored position.
+  virtual void collection_track(const std::string& collection_id, std::int64_t position,
+                                const std::string& track_id) = 0;
+  // In the order the links were stored (share list's tie-break within one
+  // second); share.token_fp is not used: the digest is.
+  virtual void share(const Share& share, const std::string& token_digest) = 0;
+  // record.id is kept; ip_aged: retention has aged (or found no) client_ip.
+  virtual void audit_record(const AuditRecord& record, bool ip_aged) = 0;
+};
+
+// The tables db copy moves, in the order it moves them (parents first), by
+// the names it reports them under.
+inline constexpr const char* k_copied_tables[] = {"licences", "tracks", "collections", "collection_tracks",
+                                                  "shares", "audit_records"};
+
+// Rows written per table, in the order of k_copied_tables.
+using CopyCounts = std::vector<std::pair<std::string, std::int64_t>>;
+
+// The target side of a copy: a RowSink whose rows become visible together,
+// at commit(). Destroyed without commit(), it leaves the target as it was.
+class RowImport : public RowSink {
+ public:
+  // Writes what is pending and makes every row visible at once; returns the
+  // rows per table. Throws DatabaseUnavailable or Error (nothing kept).
+  virtual CopyCounts commit() = 0;
+};
+
+// ---------------------------------------------------------------------------
 // StorageBackend: one installation's storage. One per process.
 
 // What StorageBackend::migrate() did to one database's schema.
@@ -373,15 +412,32 @@ class StorageBackend {
   // (read-only, safe while the daemon runs). Problems are reported, never
   // thrown.
   virtual std::vector<DatabaseCheck> check() = 0;
-  // (sharectl db copy, SPEC 13, will add an export and an import of every
-  // row here; AdminStore::insert_share already stores every field.)
+
+  // sharectl db copy, the source's side: calls sink with every row, table by
+  // table in the order of k_copied_tables (shares in the order stored, audit
+  // records by id), from one consistent snapshot (SQLite: one read
+  // transaction per file; PostgreSQL: one REPEATABLE READ READ ONLY
+  // transaction), streaming (never the whole audit log in memory). Changes
+  // nothing; safe while daemons run. Throws DatabaseUnavailable or Error; an
+  // exception from sink propagates.
+  virtual void export_rows(RowSink& sink) = 0;
+  // sharectl db copy, the target's side: the schema is created or migrated,
+  // then the target must be empty (SQLite: neither file may exist yet;
+  // PostgreSQL: no row but what "sharectl init" writes, the default licences
+  // and its "init" records, which the copy replaces), or Error naming it.
+  // The rows given to the import are visible only after its commit(), all
+  // at once (SQLite: new files renamed into place; PostgreSQL: one
+  // transaction). Throws DatabaseUnavailable or Error.
+  virtual std::unique_ptr<RowImport> open_import() = 0;
 };
 
-// Opens the storage the configuration names (today: the SQLite files
-// database.path and database.audit_path; database.backend, url and
-// password_file are checked by the configuration but not consulted here yet).
-// Touches no file: the databases are opened by the connections, created by
-// migrate(). Throws Error for a configuration no backend can serve.
+// Opens the storage the configuration names: database.backend "sqlite" (the
+// files database.path and database.audit_path) or "postgresql" (the database
+// at database.url, with the password read from database.password_file when
+// one is named). Opens no connection and touches no database file: the
+// connections do, migrate() creates. Throws Error for a configuration no
+// backend can serve (an unreadable or group-readable password file, a URL
+// that is not acceptable), naming it, never the password.
 std::unique_ptr<StorageBackend> open_storage(const DatabaseConfig& config,
                                              const StorageOptions& options = {});
 

@@ -128,6 +128,9 @@ class SqliteStorage final : public StorageBackend {
     return {check_database(db_file_, SchemaKind::main), check_database(audit_file_, SchemaKind::audit)};
   }
 
+  void export_rows(RowSink& sink) override { export_sqlite_rows(db_file_, audit_file_, sink); }
+  std::unique_ptr<RowImport> open_import() override { return open_sqlite_import(db_file_, audit_file_); }
+
   std::size_t reader_connections(int /*server_threads*/) const override {
     return std::max<std::size_t>(k_min_readers, k_readers_per_core * std::thread::hardware_concurrency());
   }

@@ -75,4 +75,14 @@ std::filesystem::path audit_backup_path(const std::filesystem::path& file);
 // Safe while the daemon runs (reads one snapshot). Thread-safe.
 DatabaseCheck check_database(const std::filesystem::path& file, SchemaKind kind);
 
+// db copy's two sides on SQLite files (common/store_sqlite_copy.cpp): every
+// row of both files, each read in one read transaction; and new files
+// db_file and audit_file written from another installation's rows (refused
+// if either exists), renamed into place at commit(). The PostgreSQL backend's
+// db backup writes its SQLite files through the import.
+void export_sqlite_rows(const std::filesystem::path& db_file, const std::filesystem::path& audit_file,
+                        RowSink& sink);
+std::unique_ptr<RowImport> open_sqlite_import(const std::filesystem::path& db_file,
+                                              const std::filesystem::path& audit_file);
+
 }  // namespace sharelink

@@ -60,6 +60,14 @@ std::unique_ptr<AdminStore> open_sqlite_admin(const std::filesystem::path& db_fi
 std::unique_ptr<AuditStorage> open_sqlite_audit(const std::filesystem::path& audit_file, AuditUse use,
                                                 const StorageOptions& options);
 
+// Files of backups and copies (common/store_sqlite_maintenance.cpp):
+// creates an empty file with mode 0600 that must not exist yet; fsyncs a file
+// or a directory (a completed copy survives a crash); removes a file,
+// ignoring any failure. The first two throw Error naming the file.
+void create_private_file(const std::filesystem::path& file);
+void sync_path(const std::filesystem::path& path, bool directory);
+void remove_quietly(const std::filesystem::path& file);
+
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
 template <typename Fn>
 void with_write_transaction(SQLite::Database& db, Fn&& fn) {

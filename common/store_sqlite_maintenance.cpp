@@ -24,28 +24,6 @@ const char* describe(SchemaKind kind) { return kind == SchemaKind::audit ? "audi
 
 std::string errno_text() { return std::strerror(errno); }
 
-// Creates an empty file with mode 0600 that must not exist yet.
-void create_private_file(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error("cannot create backup file " + file.string() + ": " + errno_text());
-  ::close(fd);
-}
-
-// fsync of a file or a directory, so a completed backup survives a crash.
-void sync_path(const std::filesystem::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open " + path.string() + " to sync it: " + errno_text());
-  const int rc = ::fsync(fd);
-  const std::string what = errno_text();
-  ::close(fd);
-  if (rc != 0 && !directory) throw Error("cannot sync backup file " + path.string() + ": " + what);
-}
-
-void remove_quietly(const std::filesystem::path& file) {
-  std::error_code ignored;
-  std::filesystem::remove(file, ignored);
-}
-
 void require_absent(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(file, ec))) {
@@ -101,6 +79,26 @@ void bound_problems(std::vector<std::string>& problems) {
 }
 
 }  // namespace
+
+void create_private_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error("cannot create backup file " + file.string() + ": " + errno_text());
+  ::close(fd);
+}
+
+void sync_path(const std::filesystem::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open " + path.string() + " to sync it: " + errno_text());
+  const int rc = ::fsync(fd);
+  const std::string what = errno_text();
+  ::close(fd);
+  if (rc != 0 && !directory) throw Error("cannot sync backup file " + path.string() + ": " + what);
+}
+
+void remove_quietly(const std::filesystem::path& file) {
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);
+}
 
 BackupResult backup_database(const std::filesystem::path& from, const std::filesystem::path& to) {
   std::error_code ec;

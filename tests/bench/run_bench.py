@@ -318,6 +318,47 @@ class Installation:
             db.close()
 
 
+class PgInstallation:
+    """The same installation copied into a PostgreSQL database (sharectl db copy), served by the postgresql backend.
+
+    The cluster is the benchmark's own (tests/support/pg_cluster.py: initdb on
+    127.0.0.1, fsync off as in the tests; commits stay synchronous).
+    """
+
+    def __init__(self, source, cluster):
+        self.dir = source.dir
+        self.binaries = source.binaries
+        self.salt = source.salt
+        self.track_shares = source.track_shares
+        self.collection_shares = source.collection_shares
+        self.max_views_links = source.max_views_links
+        self.exact_links = source.exact_links
+        self.cluster = cluster
+        self.database = "bench_" + secrets.token_hex(4)
+        self.url = cluster.create_database(self.database)
+        self.configs = 100  # config and log names apart from the SQLite installation's
+        started = time.monotonic()
+        subprocess.run([self.binaries.sharectl, "--config", source.config_path, "db", "copy", "--to", self.url],
+                       check=True, stdout=subprocess.DEVNULL)
+        cluster.psql("VACUUM ANALYZE", dbname=self.database)
+        self.seconds_to_seed = time.monotonic() - started
+        self.write_config(threads=16)
+
+    def write_config(self, threads):
+        self.configs += 1
+        self.config_path = os.path.join(self.dir, "shared-linkd-%d.toml" % self.configs)
+        with open(self.config_path, "w") as f:
+            f.write('[server]\nlisten = "127.0.0.1:0"\nthreads = %d\n\n' % threads)
+            f.write('[database]\nbackend = "postgresql"\nurl = "%s"\n\n' % self.url)
+            f.write('[playback]\nkey_file = "signing.keys"\nmedia_root = "media"\n\n')
+            f.write('[rate_limit]\ntrusted_proxies = ["127.0.0.1/32"]\n')
+        return self.config_path
+
+    def reset_audit(self):
+        """An empty audit log, as the SQLite installation's reset gives it."""
+        self.cluster.psql("TRUNCATE audit_records", dbname=self.database)
+
+
 # ---------------------------------------------------------------------------
 # Servers
 
@@ -597,6 +638,14 @@ class Bench:
         self.main = Installation(self.workdir, "main", self.bin, self.salt, a.shares_small, a.collection_shares,
                                  a.max_views_links, a.exact_links)
         log("  seeded in %.1f s" % self.main.seconds_to_seed)
+        self.pg_main = None
+        if a.backend == "postgresql":
+            sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+            from pg_cluster import PgCluster
+            self.pg_cluster = PgCluster(settings={"max_connections": 300, "shared_buffers": "'128MB'"})
+            log("copying the installation into PostgreSQL")
+            self.pg_main = PgInstallation(self.main, self.pg_cluster)
+            log("  copied in %.1f s" % self.pg_main.seconds_to_seed)
         self.big = None
         if "scale" in a.scenarios or "memory" in a.scenarios:
             log("seeding %d track shares" % a.shares_large)
@@ -650,6 +699,10 @@ class Bench:
                 log("%s: shared-linkd" % label)
                 row = {"scenario": scenario, "name": names[scenario], "connections": connections,
                        "daemon": self.measure_daemon(self.main, scenario, connections, self.args.duration, label)}
+                if self.pg_main is not None and scenario in ("track", "collection"):
+                    log("%s: shared-linkd on PostgreSQL" % label)
+                    row["daemon_postgresql"] = self.measure_daemon(self.pg_main, scenario, connections,
+                                                                   self.args.duration, label + "-pg")
                 # The smoke run checks the baselines' plumbing on one JSON body and the static file.
                 if not self.args.no_baselines and not (self.args.smoke and scenario in ("collection", "unknown", "page")):
                     log("%s: baselines" % label)
@@ -906,6 +959,16 @@ class Bench:
                 rps_p99(h) + rps_p99(n) +
                 ("%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-")))
         lines = ["\n".join(out)]
+        pg_rows = [row for row in self.results["scenarios"] if "daemon_postgresql" in row]
+        if pg_rows:
+            pg = ["| scenario | conns | SQLite req/s | p99 ms | PostgreSQL req/s | p99 ms | CPU us/req | PostgreSQL / SQLite |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for row in pg_rows:
+                d, q = row["daemon"], row["daemon_postgresql"]
+                pg.append("| %s | %d | %s | %.2f | %s | %.2f | %.0f | %.2f |" % (
+                    row["name"], row["connections"], fmt_rps(d["rps"]), d["p99_us"] / 1000, fmt_rps(q["rps"]),
+                    q["p99_us"] / 1000, q["cpu_us_per_request"], q["rps"] / d["rps"] if d["rps"] else 0))
+            lines.append("Backends (the same data, the same run):\n" + "\n".join(pg))
         s = self.results["scale"]
         if s:
             lines.append("Scale (track resolve, c=%d): %s shares %s req/s (p99 %.2f ms), %s shares %s req/s "
@@ -1046,6 +1109,9 @@ def parse_args(argv):
     p.add_argument("--perf", metavar="DIR", help="perf record the daemon during each measurement into DIR")
     p.add_argument("--json-out", metavar="FILE", help="write every figure as JSON")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                   help="postgresql: also run the track and collection scenarios on a PostgreSQL copy of the same "
+                        "installation (a throwaway cluster), beside SQLite")
     args = p.parse_args(argv)
     smoke = args.smoke
     args.duration = args.duration or (1 if smoke else 10)
@@ -1096,6 +1162,8 @@ def main(argv):
         bench.run_memory()
         bench.run_correctness()
     finally:
+        if getattr(bench, "pg_cluster", None) is not None:
+            bench.pg_cluster.close()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:

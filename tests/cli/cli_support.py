@@ -7,7 +7,6 @@ stdout (JSON shapes, key order) and the exact stderr text of errors.
 import json
 import os
 import pwd
-import sqlite3
 import subprocess
 import unittest
 
@@ -92,15 +91,11 @@ class CliTestCase(unittest.TestCase):
     def insert_audit_records(self, rows):
         """Writes records straight into the audit database (records the daemon or an older run would have
         left), each a dict of audit_records columns; ts in unix milliseconds."""
-        db = sqlite3.connect(self.inst.path("shared-link-audit.db"))
-        try:
-            for row in rows:
-                columns = ", ".join(row)
-                marks = ", ".join("?" for _ in row)
-                db.execute("INSERT INTO audit_records (%s) VALUES (%s)" % (columns, marks), list(row.values()))
-            db.commit()
-        finally:
-            db.close()
+        for row in rows:
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            self.inst.execute("INSERT INTO audit_records (%s) VALUES (%s)" % (columns, marks), list(row.values()),
+                              audit=True)
 
     def files_containing(self, needle):
         """Every file under the installation directory whose bytes contain needle."""

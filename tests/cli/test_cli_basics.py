@@ -6,6 +6,7 @@ import stat
 import unittest
 
 from cli_support import CliTestCase, Installation, run_sharectl
+from sharelink_testlib import sqlite_only
 
 
 class HelpAndVersionTest(unittest.TestCase):
@@ -86,13 +87,15 @@ class GlobalOptionsTest(CliTestCase):
         self.addCleanup(other.cleanup)
         other_track = other.add_track(title="Elsewhere")
         self.add_track(title="Here")
-        proc = run_sharectl("track", "list", "--config", self.inst.config_path, "--json",
-                            "--db", other.path("shared-link.db"), "--audit-db", other.path("shared-link-audit.db"))
+        # On postgresql, --db names the other installation's database, which holds its audit log too.
+        override = ["--db", other.db_arg]
+        if other.backend == "sqlite":
+            override += ["--audit-db", other.path("shared-link-audit.db")]
+        proc = run_sharectl("track", "list", "--config", self.inst.config_path, "--json", *override)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([t["id"] for t in json.loads(proc.stdout)], [other_track])
         # A change through the override is audited in the overriding audit database.
-        run_sharectl("--config", self.inst.config_path, "--db", other.path("shared-link.db"),
-                     "--audit-db", other.path("shared-link-audit.db"), "track", "remove", other_track)
+        run_sharectl("--config", self.inst.config_path, *override, "track", "remove", other_track)
         actions = [r["action"] for r in other.sharectl_json("audit", "--event", "admin")]
         self.assertEqual(actions[0], "track.remove")
         self.assertNotIn("track.remove", [r["action"] for r in self.ctl_json("audit", "--event", "admin")])
@@ -134,10 +137,11 @@ class RequiresInitTest(unittest.TestCase):
                 proc = inst.sharectl(*argv, check=False)
                 self.assertEqual(proc.returncode, 1, proc.stderr)
                 self.assertEqual(proc.stdout, "")
-                self.assertIn(inst.path("shared-link.db"), proc.stderr)
+                self.assertIn(inst.db_arg, proc.stderr)
                 self.assertIn('run "sharectl init"', proc.stderr)
         self.assertFalse(os.path.exists(inst.path("shared-link.db")))
 
+    @sqlite_only("about the SQLite files and their directories")
     def test_a_missing_audit_database_is_named_too(self):
         inst = Installation()
         self.addCleanup(inst.cleanup)
@@ -155,6 +159,7 @@ class InitTest(unittest.TestCase):
                                  init=False)
         self.addCleanup(self.inst.cleanup)
 
+    @sqlite_only("about the SQLite files and their directories")
     def test_init_creates_everything_with_parent_directories(self):
         proc = self.inst.sharectl("init")
         self.assertEqual(proc.stderr, "")
@@ -192,6 +197,7 @@ class InitTest(unittest.TestCase):
                                      "commercial_use": True, "requires_attribution": True}])
         self.assertEqual([t["id"] for t in self.inst.sharectl_json("track", "list")], [track_id])
 
+    @sqlite_only("about the SQLite files and their directories")
     def test_init_json_shape(self):
         report = self.inst.sharectl_json("init")
         self.assertEqual(list(report), ["database", "audit_database", "licences_seeded", "key_file", "media_root"])

@@ -8,12 +8,14 @@ import subprocess
 import unittest
 
 from cli_support import SHARECTL, CliTestCase
+from sharelink_testlib import sqlite_only
 
 LOCKED = " (another process held a lock on it for more than 5000 ms; try again)\n"
 READ_ONLY = (": attempt to write a readonly database"
              " (this user cannot write the file or its directory: check their owner and permissions)\n")
 
 
+@sqlite_only('SQLite file locks and file modes')
 class LockedDatabaseTest(CliTestCase):
     def hold_write_lock(self, name):
         """Holds the write lock of one database, as a long transaction of another process would."""
@@ -41,6 +43,7 @@ class LockedDatabaseTest(CliTestCase):
                           % (self.inst.path("shared-link-audit.db"), LOCKED))
 
 
+@sqlite_only('SQLite file locks and file modes')
 class UnwritableDatabaseTest(CliTestCase):
     def run_as_other_user(self, *args):
         """sharectl as a user who may read the installation but write none of it."""

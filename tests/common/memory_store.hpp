@@ -545,6 +545,26 @@ class MemoryBackend final : public StorageBackend {
   std::vector<BackupResult> backup(const std::filesystem::path&) override {
     throw Error("memory store: no files to back up");
   }
+  // Every row, as the real backends give them (the copy's source side).
+  void export_rows(RowSink& sink) override {
+    std::lock_guard lock(data.mutex);
+    for (const auto& [key, terms] : data.licences) {
+      sink.licence({*parse_licence_class(key.first), key.second, terms.commercial_use, terms.requires_attribution});
+    }
+    for (const auto& [id, track] : data.tracks) sink.track(track);
+    for (const auto& [id, collection] : data.collections) sink.collection(collection);
+    for (const auto& [id, collection] : data.collections) {
+      for (std::size_t i = 0; i < collection.track_ids.size(); ++i) {
+        sink.collection_track(id, static_cast<std::int64_t>(i), collection.track_ids[i]);
+      }
+    }
+    std::map<std::string, std::string> digest_of;
+    for (const auto& [digest, id] : data.share_by_digest) digest_of[id] = digest;
+    for (const auto& id : data.share_order) sink.share(data.shares.at(id), digest_of.at(id));
+    for (const auto& record : data.audit) sink.audit_record(record, data.audit_aged.count(record.id) > 0);
+  }
+  // Nothing to copy into: the data lives in this process only.
+  std::unique_ptr<RowImport> open_import() override { throw Error("memory store: not a copy target"); }
   std::vector<DatabaseCheck> check() override {
     DatabaseCheck check;
     check.kind = "main";

@@ -2,7 +2,7 @@
 // them.
 //
 // A test written against these fixtures (TEMPLATE_TEST_CASE(..., MemoryFixture,
-// SqliteFixture)) checks the domain core over the in-memory store and the
+// SqliteFixture, PostgresFixture)) checks the domain core over the in-memory store and the
 // same behaviour end to end over a real backend. Every fixture seeds the
 // default licence registry and offers:
 //   storage()                 the StorageBackend under test
@@ -15,7 +15,13 @@
 //   find(id)                  the link as stored now
 //   block_writes()            until the returned guard ends, the database
 //                             refuses writes (SQLite: another connection holds
-//                             its write lock past a short lock_wait)
+//                             its write lock past a short lock_wait;
+//                             PostgreSQL: another session holds EXCLUSIVE
+//                             locks on every table past a short lock_timeout)
+//
+// PostgresFixture needs the test cluster: CTest runs the template instances
+// named "... - PostgresFixture" with the [postgres] test cases (see
+// tests/CMakeLists.txt); without a cluster they are reported as skipped.
 #pragma once
 
 #include <sqlite3.h>
@@ -34,6 +40,7 @@
 #include "common/installation.hpp"
 #include "common/store.hpp"
 #include "tests/common/memory_store.hpp"
+#include "tests/common/pg_test_database.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/common/test_support.hpp"
 
@@ -198,6 +205,85 @@ class SqliteFixture : public StoreFixture {
 
  private:
   TempDir dir_{"sharelink-store-test"};
+  DatabaseConfig config_;
+  std::unique_ptr<StorageBackend> storage_;
+  std::unique_ptr<StorageBackend> admin_backend_;  // the admin store's
+};
+
+// The PostgreSQL backend on a fresh database of the test cluster, migrated
+// as "sharectl init" does. Its lock_wait is short, so a blocked write fails quickly.
+class PostgresFixture : public StoreFixture {
+ public:
+  static constexpr const char* name = "postgresql";
+
+  explicit PostgresFixture(StorageOptions options = short_lock_wait())
+      : cluster_url_(cluster_or_throw()), database_(*cluster_url_) {
+    config_.backend = DatabaseBackend::postgresql;
+    config_.url = database_.url();
+    storage_ = open_storage(config_, options);
+    storage_->migrate();
+    admin_backend_ = open_storage(config_);  // patient, as sharectl is
+    seed(admin_backend_->open_admin());
+  }
+  ~PostgresFixture() { release_admin(); }
+  PostgresFixture(const PostgresFixture&) = delete;
+  PostgresFixture& operator=(const PostgresFixture&) = delete;
+
+  // Long enough for row locks that concurrent view counts wait on (each a
+  // single short UPDATE), short enough that a blocked write fails quickly.
+  static StorageOptions short_lock_wait() {
+    StorageOptions options;
+    options.lock_wait = std::chrono::milliseconds(250);
+    return options;
+  }
+
+  StorageBackend& storage() { return *storage_; }
+  const DatabaseConfig& config() const { return config_; }
+  PgTestDatabase& database() { return database_; }
+
+  void set_view_count(const std::string& id, std::int64_t count) {
+    exec("UPDATE shares SET view_count = " + std::to_string(count) + " WHERE id = '" + id + "'");
+  }
+
+  std::unique_ptr<WriteBlock> block_writes() {
+    struct Block : WriteBlock {
+      explicit Block(PgConnectOptions options) : session(std::move(options)) {
+        session.exec("BEGIN");
+        session.exec(
+            "LOCK TABLE licences, tracks, collections, collection_tracks, shares, audit_records IN EXCLUSIVE MODE");
+      }
+      ~Block() override {
+        try {
+          session.exec("ROLLBACK");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the session ends with the block anyway
+        }
+      }
+      PgConnection session;
+    };
+    return std::make_unique<Block>(database_.options());
+  }
+
+  // Runs SQL on a session of its own, as another process would.
+  void exec(const std::string& sql) {
+    PgConnection session(database_.options());
+    session.exec(sql);
+  }
+  // The first column of the first row of sql, as text.
+  std::string query_text(const std::string& sql) {
+    PgConnection session(database_.options());
+    return session.exec(sql).row(0).string(0);
+  }
+
+ private:
+  static std::optional<std::string> cluster_or_throw() {
+    auto url = pg_cluster_or_skip();
+    // pg_cluster_or_skip has printed why (CTest counts the message as a skip).
+    if (!url) throw std::runtime_error(k_pg_skip_message);
+    return url;
+  }
+
+  std::optional<std::string> cluster_url_;
+  PgTestDatabase database_;
   DatabaseConfig config_;
   std::unique_ptr<StorageBackend> storage_;
   std::unique_ptr<StorageBackend> admin_backend_;  // the admin store's

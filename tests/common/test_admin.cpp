@@ -16,6 +16,7 @@ namespace {
 using sharelink::testing::make_track;
 using sharelink::testing::MemoryFixture;
 using sharelink::testing::new_share;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 using namespace std::chrono_literals;
 
@@ -40,7 +41,7 @@ struct Fixture : Store {
 }  // namespace
 
 TEMPLATE_TEST_CASE("admin: create_share stores a fresh link by its token's digest", "[admin]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   auto request = new_share(TargetType::track, "mtrack_000000000001", k_now + 24h, 3, Visibility::public_link);
   request.note = "for the label";
@@ -79,7 +80,7 @@ TEMPLATE_TEST_CASE("admin: create_share stores a fresh link by its token's diges
   CHECK(f.admin().shares(std::string("mtrack_000000000002")).empty());
 }
 
-TEMPLATE_TEST_CASE("admin: revoking keeps the first revocation", "[admin]", MemoryFixture, SqliteFixture) {
+TEMPLATE_TEST_CASE("admin: revoking keeps the first revocation", "[admin]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto created = f.share(new_share(TargetType::track, "mtrack_000000000001"), k_now);
   CHECK(f.admin().revoke_share(created.share.id, std::string("first"), k_now));
@@ -94,7 +95,7 @@ TEMPLATE_TEST_CASE("admin: revoking keeps the first revocation", "[admin]", Memo
 }
 
 TEMPLATE_TEST_CASE("admin: target_removed by the removed-content rule", "[admin]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto track = f.share(new_share(TargetType::track, "mtrack_000000000001"), k_now).share;
   const auto collection = f.share(new_share(TargetType::collection, "mcoll_000000000001"), k_now).share;
@@ -111,7 +112,7 @@ TEMPLATE_TEST_CASE("admin: target_removed by the removed-content rule", "[admin]
   CHECK(target_removed(f.admin(), collection));
 }
 
-TEMPLATE_TEST_CASE("admin: membership changes are all or nothing", "[admin]", MemoryFixture, SqliteFixture) {
+TEMPLATE_TEST_CASE("admin: membership changes are all or nothing", "[admin]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   std::string offender;
   REQUIRE(append_tracks(f.admin(), "mcoll_000000000001", {"mtrack_000000000002", "mtrack_000000000001"},
@@ -184,7 +185,7 @@ TEMPLATE_TEST_CASE("admin: membership changes are all or nothing", "[admin]", Me
 }
 
 TEMPLATE_TEST_CASE("admin: a write transaction that throws changes nothing", "[admin]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   struct Abort {};
   CHECK_THROWS_AS(f.admin().write_transaction([&] {
@@ -200,7 +201,7 @@ TEMPLATE_TEST_CASE("admin: a write transaction that throws changes nothing", "[a
 }
 
 TEMPLATE_TEST_CASE("admin: tracks, upserts and the licence registry", "[admin]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   CHECK_FALSE(f.admin().add_track(make_track("mtrack_000000000001")));  // the id is taken
   Track changed = make_track("mtrack_000000000001", "commercial_cleared", true, "2026-01", k_now + 1h);

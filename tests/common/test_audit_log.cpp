@@ -507,7 +507,7 @@ TEST_CASE("AuditLog: stats counts outcomes and top clients", "[audit_log]") {
 }
 
 TEMPLATE_TEST_CASE("AuditLog: share_summary counts the openings of one link, by the API and the page",
-                   "[audit_log]", testing::MemoryFixture, testing::SqliteFixture) {
+                   "[audit_log]", testing::MemoryFixture, testing::SqliteFixture, testing::PostgresFixture) {
   TestType installation;
   AuditStore store(installation.storage().open_audit(AuditUse::queries));
   const std::string share = "mslink_aaaaaaaaaaaa";

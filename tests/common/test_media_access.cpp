@@ -20,6 +20,7 @@ namespace sharelink {
 namespace {
 
 using sharelink::testing::MemoryFixture;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 using sharelink::testing::TempDir;
 
@@ -69,7 +70,7 @@ struct Fixture : Store {
 // --- check_media ---------------------------------------------------------
 
 TEMPLATE_TEST_CASE("check_media: track share grants its track's file and mime type", "[media_access]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001", "audio/flac");
   const auto share_id = f.share(TargetType::track, "mtrack_000000000001", std::nullopt, std::nullopt,
@@ -83,7 +84,7 @@ TEMPLATE_TEST_CASE("check_media: track share grants its track's file and mime ty
 }
 
 TEMPLATE_TEST_CASE("check_media: revoked and expired shares answer their status; exhausted ones still play",
-                   "[media_access]", MemoryFixture, SqliteFixture) {
+                   "[media_access]", MemoryFixture, SqliteFixture, PostgresFixture) {
   struct Case {
     const char* name;
     std::optional<TimePoint> expires_at;
@@ -119,7 +120,7 @@ TEMPLATE_TEST_CASE("check_media: revoked and expired shares answer their status;
 }
 
 TEMPLATE_TEST_CASE("check_media: a track the share does not include is not found", "[media_access]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   f.add_track("mtrack_000000000002");
@@ -136,7 +137,7 @@ TEMPLATE_TEST_CASE("check_media: a track the share does not include is not found
 }
 
 TEMPLATE_TEST_CASE("check_media: unknown share, unknown track and missing collection are not found",
-                   "[media_access]", MemoryFixture, SqliteFixture) {
+                   "[media_access]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   const auto dangling_track = f.share(TargetType::track, "mtrack_00000000dead");
@@ -150,7 +151,7 @@ TEMPLATE_TEST_CASE("check_media: unknown share, unknown track and missing collec
 }
 
 TEMPLATE_TEST_CASE("check_media: sees sharectl's changes at once on the same connection", "[media_access]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   f.add_track("mtrack_000000000002");
@@ -192,7 +193,7 @@ TEMPLATE_TEST_CASE("check_media: sees sharectl's changes at once on the same con
   }
 }
 
-TEMPLATE_TEST_CASE("check_media: never counts a view", "[media_access]", MemoryFixture, SqliteFixture) {
+TEMPLATE_TEST_CASE("check_media: never counts a view", "[media_access]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   const auto share_id = f.share(TargetType::track, "mtrack_000000000001", std::nullopt, 1);

@@ -231,11 +231,12 @@ TEST_CASE("PgConnection: connects with the session settings of its options", "[p
   PgConnectOptions options = db.options();
   options.statement_timeout = std::chrono::milliseconds(1500);
   options.idle_in_transaction_timeout = std::chrono::milliseconds(4000);
+  options.lock_timeout = std::chrono::milliseconds(250);
   PgConnection connection(options);
   const PgResult result = connection.exec(
       "SELECT current_database(), current_setting('application_name'), current_setting('statement_timeout'), "
       "current_setting('idle_in_transaction_session_timeout'), current_setting('client_encoding'), "
-      "pg_backend_pid()");
+      "pg_backend_pid(), current_setting('lock_timeout')");
   const PgRow row = result.row(0);
   CHECK(row.string(0) == db.name());
   CHECK(row.string(1) == "shared-link-unit-tests");
@@ -243,6 +244,7 @@ TEST_CASE("PgConnection: connects with the session settings of its options", "[p
   CHECK(row.string(3) == "4s");
   CHECK(row.string(4) == "UTF8");
   CHECK(row.int64(5) == connection.backend_pid());
+  CHECK(row.string(6) == "250ms");
   // Client-side settings, as libpq applied them.
   CHECK(connection.connection_parameter("connect_timeout") == "10");
   CHECK(connection.connection_parameter("keepalives") == "1");

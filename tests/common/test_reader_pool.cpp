@@ -14,6 +14,7 @@ namespace sharelink {
 namespace {
 
 using sharelink::testing::MemoryFixture;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 using sharelink::testing::wait_until;
 
@@ -36,7 +37,7 @@ struct Fixture : Store {
 }  // namespace
 
 TEMPLATE_TEST_CASE("ReaderPool: connections open on demand and are lent again", "[reader_pool]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   ReaderPool pool(f.storage(), 4);
   CHECK(pool.open_connections() == 0);
@@ -99,7 +100,7 @@ TEST_CASE("ReaderPool: a connection that cannot open throws and frees its slot",
 }
 
 TEMPLATE_TEST_CASE("ReaderPool: many threads share a few connections", "[reader_pool][concurrency]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   ReaderPool pool(f.storage(), 2);
   std::atomic<int> ok{0};

@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 using sharelink::testing::make_track;
 using sharelink::testing::MemoryFixture;
 using sharelink::testing::new_share;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 
 namespace {
@@ -64,7 +65,7 @@ struct Fixture : Store {
 }  // namespace
 
 TEMPLATE_TEST_CASE("Resolver: track share answers the view and counts one view", "[resolver]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_b4d9e1c6a72f");
   auto created = f.share(TargetType::track, "mtrack_b4d9e1c6a72f", k_now + 72h);
@@ -96,7 +97,7 @@ TEMPLATE_TEST_CASE("Resolver: track share answers the view and counts one view",
 }
 
 TEMPLATE_TEST_CASE("Resolver: playback URL is signed and expires at min(now + ttl, share expiry)",
-                   "[resolver]", MemoryFixture, SqliteFixture) {
+                   "[resolver]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   auto long_lived = f.share(TargetType::track, "mtrack_000000000001");
@@ -115,7 +116,7 @@ TEMPLATE_TEST_CASE("Resolver: playback URL is signed and expires at min(now + tt
 }
 
 TEMPLATE_TEST_CASE("Resolver: outcomes by status, in order of precedence", "[resolver]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
 
@@ -155,7 +156,7 @@ TEMPLATE_TEST_CASE("Resolver: outcomes by status, in order of precedence", "[res
 }
 
 TEMPLATE_TEST_CASE("Resolver: unknown and malformed tokens are not found", "[resolver]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   for (const char* token :
        {"shr_00000000000000000000000000000000", "shr_0000", "SHR_00000000000000000000000000000000",
@@ -167,7 +168,7 @@ TEMPLATE_TEST_CASE("Resolver: unknown and malformed tokens are not found", "[res
 }
 
 TEMPLATE_TEST_CASE("Resolver: a well-formed token's fingerprint comes back with the answer", "[resolver]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   const auto created = f.share(TargetType::track, "mtrack_000000000001");
@@ -178,7 +179,7 @@ TEMPLATE_TEST_CASE("Resolver: a well-formed token's fingerprint comes back with 
 }
 
 TEMPLATE_TEST_CASE("Resolver: removed content answers unavailable and counts no view", "[resolver]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   auto track_share = f.share(TargetType::track, "mtrack_000000000001", {}, 5);
@@ -206,7 +207,7 @@ TEMPLATE_TEST_CASE("Resolver: removed content answers unavailable and counts no 
 }
 
 TEMPLATE_TEST_CASE("Resolver: collection keeps its order and leaves out removed tracks", "[resolver]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   for (const char* id : {"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"})
     f.add_track(id);
@@ -256,7 +257,7 @@ TEMPLATE_TEST_CASE("Resolver: collection keeps its order and leaves out removed 
 }
 
 TEMPLATE_TEST_CASE("Resolver: licence truth is never overstated", "[resolver][licence]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   struct Case {
     const char* licence_class;
     const char* version;
@@ -286,7 +287,7 @@ TEMPLATE_TEST_CASE("Resolver: licence truth is never overstated", "[resolver][li
   }
 }
 
-TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryFixture, SqliteFixture) {
+TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   auto created = f.share(TargetType::track, "mtrack_000000000001", {}, 1);
@@ -316,7 +317,7 @@ TEMPLATE_TEST_CASE("Resolver: the view rule by requester", "[resolver]", MemoryF
 }
 
 TEMPLATE_TEST_CASE("Resolver: changes committed elsewhere are seen by the very next resolve", "[resolver]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   auto created = f.share(TargetType::track, "mtrack_000000000001");
@@ -326,7 +327,7 @@ TEMPLATE_TEST_CASE("Resolver: changes committed elsewhere are seen by the very n
 }
 
 TEMPLATE_TEST_CASE("Resolver: max_views is served exactly N times under concurrency",
-                   "[resolver][concurrency]", MemoryFixture, SqliteFixture) {
+                   "[resolver][concurrency]", MemoryFixture, SqliteFixture, PostgresFixture) {
   TestType store{StorageOptions{}};
   store.add_track(make_track("mtrack_000000000001"));
   auto created = store.share(new_share(TargetType::track, "mtrack_000000000001", {}, 10), k_now - 1h);
@@ -443,7 +444,7 @@ TEST_CASE("Resolver: public error mapping", "[resolver]") {
 }
 
 TEMPLATE_TEST_CASE("Resolver: the answer carries the view limit and the count including its own view",
-                   "[resolver]", MemoryFixture, SqliteFixture) {
+                   "[resolver]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   auto limited = f.share(TargetType::track, "mtrack_000000000001", {}, 3);
@@ -490,7 +491,7 @@ TEST_CASE("Resolver: exact_view_count sees a view counted between the snapshot a
 }
 
 TEMPLATE_TEST_CASE("Resolver: playback_for_share mints fresh URLs without counting, for exhausted links too",
-                   "[resolver]", MemoryFixture, SqliteFixture) {
+                   "[resolver]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   f.add_track("mtrack_000000000001");
   f.add_track("mtrack_000000000002");

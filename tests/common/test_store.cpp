@@ -14,6 +14,7 @@ namespace {
 using sharelink::testing::make_track;
 using sharelink::testing::MemoryFixture;
 using sharelink::testing::new_share;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 using namespace std::chrono_literals;
 
@@ -35,7 +36,7 @@ void check_same_share(const ShareRecord& a, const ShareRecord& b) {
 // The share page's refresh finds its link by id (the page session names the
 // link, never the token): every field as share_by_digest reads it, as it is now.
 TEMPLATE_TEST_CASE("CatalogReader: share_by_id reads the link as share_by_digest does, as it is now",
-                   "[store]", MemoryFixture, SqliteFixture) {
+                   "[store]", MemoryFixture, SqliteFixture, PostgresFixture) {
   TestType f;
   f.add_track(make_track("mtrack_000000000001"));
   const auto created = f.share(
@@ -78,7 +79,7 @@ TEMPLATE_TEST_CASE("CatalogReader: share_by_id reads the link as share_by_digest
 // The refresh mints a URL for each of the share's current tracks: a track
 // share's track, or the collection's tracks in order with their files.
 TEMPLATE_TEST_CASE("CatalogReader: a refresh's reads, the track and the collection's tracks as they are now",
-                   "[store]", MemoryFixture, SqliteFixture) {
+                   "[store]", MemoryFixture, SqliteFixture, PostgresFixture) {
   TestType f;
   for (const char* id : {"mtrack_000000000001", "mtrack_000000000002", "mtrack_000000000003"}) {
     f.add_track(make_track(id));

@@ -7,7 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/admin.hpp"
 #include "common/config.hpp"
+#include "common/installation.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/store_sqlite.hpp"
@@ -366,6 +368,55 @@ TEST_CASE("SQLite backend: describe names both files and a reader count suits th
         std::pair<std::string, std::string>{"audit_database", (dir / "shared-link-audit.db").string()});
   CHECK(storage->reader_connections(16) >= 4);
   CHECK(storage->schema_version() >= 1);
+}
+
+TEST_CASE("SQLite backend: db copy to new files keeps every row; an existing target is refused",
+          "[store_sqlite][copy]") {
+  SqliteFixture f;
+  f.add_track(make_track("mtrack_000000000001"));
+  f.add_collection({"mcoll_000000000001", "Demo", std::string("d"), std::nullopt, k_now}, {"mtrack_000000000001"});
+  const auto first = f.share(new_share(TargetType::track, "mtrack_000000000001", {}, 3), k_now);
+  const auto second = f.share(new_share(TargetType::collection, "mcoll_000000000001"), k_now);
+  f.revoke(second.share.id, k_now);
+  f.set_view_count(first.share.id, 2);
+  AuditRecord record;
+  record.ts = k_now;
+  record.event = "resolve";
+  record.outcome = "ok";
+  record.status = 200;
+  record.client_ip = "203.0.113.7";
+  f.storage().open_audit(AuditUse::writer)->insert_batch(std::vector<AuditRecord>{record, record});
+
+  const TempDir dir;
+  DatabaseConfig target_config = files_in(dir);
+  const auto target = open_storage(target_config);
+  auto import = target->open_import();
+  CHECK_FALSE(std::filesystem::exists(target_config.path));  // nothing under the names before commit()
+  f.storage().export_rows(*import);
+  const CopyCounts counts = import->commit();
+  CHECK(counts == CopyCounts{{"licences", static_cast<std::int64_t>(default_licences().size())},
+                             {"tracks", 1},
+                             {"collections", 1},
+                             {"collection_tracks", 1},
+                             {"shares", 2},
+                             {"audit_records", 2}});
+  const auto admin = target->open_admin();
+  CHECK(find_share_by_token(*admin, first.token)->view_count == 2);
+  CHECK(find_share_by_token(*admin, second.token)->revoked_at == k_now);
+  // The list keeps the stored order (newest first, the later-stored first within a second).
+  const auto listed = admin->shares(std::nullopt);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].id == second.share.id);
+  for (const auto& check : target->check()) CHECK(check.ok());
+
+  CHECK_THROWS_WITH(target->open_import(), Catch::Contains("already exists"));
+  // An import dropped before commit() leaves nothing behind.
+  const TempDir other;
+  {
+    const auto abandoned = open_storage(files_in(other))->open_import();
+    f.storage().export_rows(*abandoned);
+  }
+  CHECK(std::filesystem::is_empty(other.path()));
 }
 
 }  // namespace sharelink

@@ -16,6 +16,7 @@ namespace sharelink {
 namespace {
 
 using sharelink::testing::MemoryFixture;
+using sharelink::testing::PostgresFixture;
 using sharelink::testing::SqliteFixture;
 using sharelink::testing::wait_until;
 using namespace std::chrono_literals;
@@ -50,7 +51,7 @@ ViewCounterOptions manual(std::size_t max_pending_links = 65536) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("ViewCounter: an idle counter writes each view at once", "[view_counter]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share();
   ViewCounter counter(*f.view_store, manual());
@@ -65,7 +66,7 @@ TEMPLATE_TEST_CASE("ViewCounter: an idle counter writes each view at once", "[vi
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: views arriving while others wait are merged per link and written together",
-                   "[view_counter]", MemoryFixture, SqliteFixture) {
+                   "[view_counter]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto a = f.share();
   const auto b = f.share();
@@ -89,7 +90,7 @@ TEMPLATE_TEST_CASE("ViewCounter: views arriving while others wait are merged per
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: a refused flush throws and keeps the views", "[view_counter]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share();
   ViewCounter counter(*f.view_store, manual());
@@ -104,7 +105,7 @@ TEMPLATE_TEST_CASE("ViewCounter: a refused flush throws and keeps the views", "[
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: at the pending bound, add writes at once", "[view_counter]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto a = f.share();
   const auto b = f.share();
@@ -123,7 +124,7 @@ TEMPLATE_TEST_CASE("ViewCounter: at the pending bound, add writes at once", "[vi
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: the background thread writes views left pending", "[view_counter]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share();
   ViewCounterOptions options = manual();
@@ -140,7 +141,7 @@ TEMPLATE_TEST_CASE("ViewCounter: the background thread writes views left pending
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: stop writes what is pending", "[view_counter]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share();
   ViewCounter counter(*f.view_store, manual());
@@ -160,7 +161,7 @@ TEMPLATE_TEST_CASE("ViewCounter: stop writes what is pending", "[view_counter]",
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: views the database refuses at stop are counted as lost", "[view_counter]",
-                   MemoryFixture, SqliteFixture) {
+                   MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share();
   const auto other = f.share();
@@ -177,7 +178,7 @@ TEMPLATE_TEST_CASE("ViewCounter: views the database refuses at stop are counted 
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: take_limited answers by the link's status", "[view_counter]", MemoryFixture,
-                   SqliteFixture) {
+                   SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   ViewCounter counter(*f.view_store, manual());
   const auto active = f.share(3);
@@ -220,7 +221,7 @@ TEMPLATE_TEST_CASE("ViewCounter: take_limited answers by the link's status", "[v
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: count takes links with max_views exactly and batches the others",
-                   "[view_counter]", MemoryFixture, SqliteFixture) {
+                   "[view_counter]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   ViewCounter counter(*f.view_store, manual());
   const auto unlimited = f.share();
@@ -238,7 +239,7 @@ TEMPLATE_TEST_CASE("ViewCounter: count takes links with max_views exactly and ba
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: take_limited serves max_views exactly under concurrency",
-                   "[view_counter][concurrency]", MemoryFixture, SqliteFixture) {
+                   "[view_counter][concurrency]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto s = f.share(10);
   const ShareRecord as_read = f.record(s.share.id);  // every request read it before any view was taken
@@ -258,7 +259,7 @@ TEMPLATE_TEST_CASE("ViewCounter: take_limited serves max_views exactly under con
 }
 
 TEMPLATE_TEST_CASE("ViewCounter: the resolver counts through it, exactly for max_views links",
-                   "[view_counter][resolver]", MemoryFixture, SqliteFixture) {
+                   "[view_counter][resolver]", MemoryFixture, SqliteFixture, PostgresFixture) {
   Fixture<TestType> f;
   const auto unlimited = f.share();
   const auto limited = f.share(2);

@@ -1,7 +1,6 @@
 """The audit log of public requests against the real daemon (SPEC 7)."""
 
 import os
-import sqlite3
 import unittest
 
 from sharelink_testlib import Daemon, Installation
@@ -10,12 +9,7 @@ GENEROUS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000, "mi
 
 
 def audit_rows(inst):
-    con = sqlite3.connect(inst.path("shared-link-audit.db"))
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM audit_records ORDER BY id")]
-    finally:
-        con.close()
+    return inst.audit_rows()
 
 
 def all_bytes_under(directory):

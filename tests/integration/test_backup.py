@@ -28,6 +28,9 @@ class BackupUnderLoadTest(unittest.TestCase):
         self.tokens = [self.inst.share(tid)[1] for _ in range(CLIENTS)]
         self.daemon = Daemon(self.inst)
         self.addCleanup(self.daemon.stop)
+        # Loads the answer validator now: its first use takes seconds, longer than the daemon keeps an idle
+        # keep-alive connection open, and the load threads must not sit that long between two requests.
+        self.daemon.resolve(self.tokens[0])
 
     def load(self, token, stop, served, errors):
         conn = http.client.HTTPConnection("127.0.0.1", self.daemon.port, timeout=10)

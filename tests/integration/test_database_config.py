@@ -11,7 +11,7 @@ import tempfile
 import shutil
 import unittest
 
-from sharelink_testlib import SHARECTL, SHARED_LINKD
+from sharelink_testlib import BACKEND, SHARECTL, SHARED_LINKD, Installation
 
 SECRET = "hunter2-Sekr1t"
 
@@ -61,6 +61,51 @@ class DatabaseConfigTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 1, proc.stderr)
             self.assertIn('%s:2:11: database.backend: expected one of "sqlite", "postgresql", got "mysql"'
                           % self.config, proc.stderr)
+
+
+
+@unittest.skipUnless(BACKEND == "postgresql", "checks a PostgreSQL database")
+class PostgresCheckConfigTest(unittest.TestCase):
+    """--check-config on postgresql: the password file's mode, the database reached with the current schema."""
+
+    def setUp(self):
+        self.inst = Installation()
+        self.addCleanup(self.inst.cleanup)
+        self.url = self.inst.config["database"]["url"]
+
+    def check(self):
+        return subprocess.run([SHARED_LINKD, "--config", self.inst.config_path, "--check-config"],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_a_current_database_is_ok(self):
+        proc = self.check()
+        self.assertEqual((proc.returncode, proc.stdout), (0, "configuration OK\n"), proc.stderr)
+
+    def test_a_database_without_tables_or_out_of_reach_is_reported(self):
+        self.inst.execute("DROP TABLE schema_migrations")
+        proc = self.check()
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("database %s has no shared-link tables (run \"sharectl init\")" % self.url, proc.stderr)
+        self.inst.config["database"]["url"] = "postgresql://nobody@127.0.0.1:1/nowhere"
+        self.inst.write_config()
+        proc = self.check()
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("cannot reach database postgresql://nobody@127.0.0.1:1/nowhere", proc.stderr)
+
+    def test_a_password_file_others_can_read_is_refused_without_its_content(self):
+        password_file = self.inst.path("db.password")
+        with open(password_file, "w") as f:
+            f.write(SECRET + "\n")
+        os.chmod(password_file, 0o644)
+        self.inst.config["database"]["password_file"] = password_file
+        self.inst.write_config()
+        for argv in ([SHARED_LINKD, "--config", self.inst.config_path, "--check-config"],
+                     [SHARECTL, "--config", self.inst.config_path, "licence", "list"]):
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn(password_file, proc.stderr)
+            self.assertIn("chmod 600", proc.stderr)
+            self.assertNotIn(SECRET, proc.stdout + proc.stderr)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 import hashlib
 import http.client
 import os
-import sqlite3
 import time
 import unittest
 import urllib.parse
@@ -33,12 +32,7 @@ def audio_bytes(size, seed):
 
 
 def audit_rows(inst, event="media"):
-    con = sqlite3.connect(inst.path("shared-link-audit.db"))
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM audit_records WHERE event = ? ORDER BY id", (event,))]
-    finally:
-        con.close()
+    return inst.audit_rows(event)
 
 
 def wait_for(predicate, timeout=10.0):
@@ -200,10 +194,7 @@ class BuiltinMediaTest(MediaTestCase):
 
     def test_unsafe_stored_mime_type_is_not_sent_as_a_header(self):
         tid, _, _, path, data = self.shared_track(100)
-        con = sqlite3.connect(self.inst.path("shared-link.db"))
-        with con:
-            con.execute("UPDATE tracks SET mime_type = ? WHERE id = ?", ("audio/ogg\r\nX-Injected: 1", tid))
-        con.close()
+        self.inst.execute("UPDATE tracks SET mime_type = ? WHERE id = ?", ("audio/ogg\r\nX-Injected: 1", tid))
         resp = self.daemon.get(path)
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.body, data)
@@ -390,10 +381,7 @@ class BuiltinMediaTest(MediaTestCase):
         for stored in ("../outside.ogg", "sub/../../outside.ogg", secret):
             with self.subTest(stored=stored):
                 tid, _, _, path, _ = self.shared_track(1000)
-                con = sqlite3.connect(self.inst.path("shared-link.db"))
-                with con:
-                    con.execute("UPDATE tracks SET audio_path = ? WHERE id = ?", (stored, tid))
-                con.close()
+                self.inst.execute("UPDATE tracks SET audio_path = ? WHERE id = ?", (stored, tid))
                 resp = self.daemon.get(path)
                 self.assert_error(resp, 404, "NOT_FOUND")
                 self.assertNotIn(b"SECRET", resp.body)

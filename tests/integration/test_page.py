@@ -7,7 +7,6 @@ import hashlib
 import html.parser
 import json
 import re
-import sqlite3
 import subprocess
 import time
 import unittest
@@ -93,13 +92,7 @@ def sha256_source(text):
 
 
 def audit_rows(inst, event=None):
-    con = sqlite3.connect(inst.path("shared-link-audit.db"))
-    con.row_factory = sqlite3.Row
-    try:
-        query = "SELECT * FROM audit_records" + (" WHERE event = ?" if event else "") + " ORDER BY id"
-        return [dict(r) for r in con.execute(query, (event,) if event else ())]
-    finally:
-        con.close()
+    return inst.audit_rows(event)
 
 
 def wait_for(predicate, timeout=10.0):

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from sharelink_testlib import SHARED_LINKD, Daemon, Installation, TOKEN_RE, check_answer
+from sharelink_testlib import SHARED_LINKD, Daemon, Installation, TOKEN_RE, check_answer, sqlite_only
 
 GENEROUS_LIMITS = {"rate_limit": {"requests_per_minute": 1000000, "burst": 1000000, "misses_per_minute": 1000000}}
 
@@ -432,12 +432,14 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn('"ip_retention_dayz"', proc.stderr)
         self.assertIn("ip_retention_days", proc.stderr)  # the suggestion
 
+    @sqlite_only('moves, edits or names SQLite database files')
     def test_check_config_finds_missing_databases(self):
         os.remove(self.inst.path("shared-link.db"))
         proc = self.run_daemon("--config", self.inst.config_path, "--check-config")
         self.assertEqual(proc.returncode, 1)
         self.assertIn("sharectl init", proc.stderr)
 
+    @sqlite_only('moves, edits or names SQLite database files')
     def test_refuses_schema_older_or_newer(self):
         db = self.inst.path("shared-link.db")
         for version, hint in [(0, "sharectl init"), (99, "upgrade")]:
@@ -450,12 +452,14 @@ class LifecycleTest(unittest.TestCase):
                 self.assertIn(hint, proc.stderr)
                 self.assertIn("schema version %d" % version, proc.stderr)
 
+    @sqlite_only('moves, edits or names SQLite database files')
     def test_missing_database_fails_fast(self):
         os.remove(self.inst.path("shared-link.db"))
         proc = self.run_daemon("--config", self.inst.config_path)
         self.assertEqual(proc.returncode, 1)
         self.assertIn('does not exist (run "sharectl init")', proc.stderr)
 
+    @sqlite_only('moves, edits or names SQLite database files')
     def test_db_flag_overrides_database_path(self):
         proc = self.run_daemon("--config", self.inst.config_path, "--db", self.inst.path("other.db"), "--check-config")
         self.assertEqual(proc.returncode, 1)
@@ -507,6 +511,7 @@ class LifecycleTest(unittest.TestCase):
             daemon.stop()
 
 
+@sqlite_only('the demo is a throwaway SQLite installation by nature')
 class DemoTest(unittest.TestCase):
     def test_demo_serves_its_links(self):
         proc = subprocess.Popen([SHARED_LINKD, "--demo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -182,13 +181,9 @@ class DaemonXAccelTest(XAccelTestCase):
             f.write(b"SECRET")
         os.symlink(outside, os.path.join(self.inst.media, "escape.ogg"))
         escape_tid, _, _, _, escape_path, _ = self.add_shared_track(self.inst, self.daemon, "escape-target.ogg")
-        con = sqlite3.connect(self.inst.path("shared-link.db"))
-        with con:
-            con.execute("UPDATE tracks SET audio_path = 'escape.ogg' WHERE id = ?", (escape_tid,))
+        self.inst.execute("UPDATE tracks SET audio_path = 'escape.ogg' WHERE id = ?", (escape_tid,))
         dotdot_tid, _, _, _, dotdot_path, _ = self.add_shared_track(self.inst, self.daemon, "dotdot-target.ogg")
-        with con:
-            con.execute("UPDATE tracks SET audio_path = '../outside.ogg' WHERE id = ?", (dotdot_tid,))
-        con.close()
+        self.inst.execute("UPDATE tracks SET audio_path = '../outside.ogg' WHERE id = ?", (dotdot_tid,))
 
         cases = [
             (path.replace("sig=", "sig=A"), 403, "SIGNATURE_INVALID"),

@@ -25,6 +25,31 @@ import api_contract
 
 SHARECTL = os.environ.get("SHARECTL", "sharectl")
 SHARED_LINKD = os.environ.get("SHARED_LINKD", "shared-linkd")
+# The storage backend every Installation uses: "sqlite" (two files in its
+# directory), or "postgresql" (a fresh database of its own in the test
+# cluster: CTest's postgres_cluster fixture, else one started for this
+# process). CTest registers each black-box test once per backend.
+BACKEND = os.environ.get("SHARELINK_TEST_BACKEND", "sqlite")
+
+_pg_cluster = None
+
+
+def pg_test_cluster():
+    """The PostgreSQL cluster of this process's installations (started on first use when CTest has none)."""
+    global _pg_cluster
+    if _pg_cluster is None:
+        import atexit
+
+        import pg_cluster
+        _pg_cluster = pg_cluster.PgCluster.for_tests()
+        atexit.register(_pg_cluster.close)
+    return _pg_cluster
+
+
+def sqlite_only(reason):
+    """Decorator: skips a test (or a test class) on the postgresql backend, saying why."""
+    import unittest
+    return unittest.skipIf(BACKEND == "postgresql", "SQLite only: " + reason)
 
 TOKEN_RE = re.compile(r"^shr_[0-9a-f]{32}$")
 
@@ -39,10 +64,31 @@ def toml_value(value):
     return json.dumps(str(value))
 
 
+def _pg_fill(statement, params):
+    """statement with each "?" replaced by the next of params as an SQL literal (tests' own values only)."""
+    parts = statement.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError("%d placeholders, %d parameters" % (len(parts) - 1, len(params)))
+    out = [parts[0]]
+    for value, rest in zip(params, parts[1:]):
+        if value is None:
+            out.append("NULL")
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, (int, float)):
+            out.append(repr(value))
+        else:
+            out.append("'" + str(value).replace("'", "''") + "'")
+        out.append(rest)
+    return "".join(out)
+
+
 class Installation:
     """A temp directory with a config file, both databases and media (after init())."""
 
-    def __init__(self, config=None, init=True):
+    def __init__(self, config=None, init=True, backend=None, pg_cluster=None):
+        # pg_cluster: a PgCluster of the test's own (for outages); implies the postgresql backend.
+        self.backend = "postgresql" if pg_cluster else (backend or BACKEND)
         self.dir = tempfile.mkdtemp(prefix="sharelink-test-")
         self.media = os.path.join(self.dir, "media")
         self.config_path = os.path.join(self.dir, "shared-linkd.toml")
@@ -51,6 +97,13 @@ class Installation:
             "database": {"path": "shared-link.db", "audit_path": "shared-link-audit.db"},
             "playback": {"key_file": "signing.keys", "media_root": "media"},
         }
+        self.pg_database = None
+        self.pg = None
+        if self.backend == "postgresql":
+            cluster = self.pg = pg_cluster or pg_test_cluster()
+            self.pg_database = "t_" + os.urandom(6).hex()
+            self.config["database"] = {"backend": "postgresql",
+                                       "url": cluster.create_database(self.pg_database)}
         for table, values in (config or {}).items():
             self.config.setdefault(table, {}).update(values)
         self.write_config()
@@ -74,6 +127,61 @@ class Installation:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_database:
+            try:
+                self.pg.drop_database(self.pg_database)
+            except AssertionError:
+                pass  # a cluster already stopped: removed with it
+            self.pg_database = None
+
+    @property
+    def db_arg(self):
+        """What sharectl --db takes for this installation's catalogue: its file, or its database URL."""
+        if self.backend == "postgresql":
+            return self.config["database"]["url"]
+        return self.path(self.config["database"].get("path", "shared-link.db"))
+
+    def rows(self, query, params=(), audit=False):
+        """Runs one SELECT on this installation's database, as an operator could: the rows as dicts, with
+        numbers as int, NULL as None, flags as 0/1 (true/false on postgresql compare equal).
+
+        params fill the "?" placeholders. On sqlite, audit=True names the audit file (PostgreSQL holds
+        both in one database). On postgresql, inet values read as their text (host addresses without a
+        "/32").
+        """
+        if self.backend == "postgresql":
+            out = self.pg.psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % _pg_fill(query, params),
+                                         dbname=self.pg_database).stdout
+            return json.loads(out)
+        db = self._sqlite(audit)
+        db.row_factory = __import__("sqlite3").Row
+        try:
+            return [dict(r) for r in db.execute(query, params)]
+        finally:
+            db.close()
+
+    def execute(self, statement, params=(), audit=False):
+        """Runs one statement that changes the database (UPDATE, INSERT, ...), committed at once."""
+        if self.backend == "postgresql":
+            self.pg.psql(_pg_fill(statement, params), dbname=self.pg_database)
+            return
+        db = self._sqlite(audit)
+        try:
+            db.execute(statement, params)
+            db.commit()
+        finally:
+            db.close()
+
+    def audit_rows(self, event=None):
+        """Every audit record (of event, if given), oldest first, as dicts of its columns."""
+        query = "SELECT * FROM audit_records" + (" WHERE event = ?" if event else "") + " ORDER BY id"
+        return self.rows(query, (event,) if event else (), audit=True)
+
+    def _sqlite(self, audit):
+        import sqlite3
+        name = self.config["database"].get("audit_path" if audit else "path",
+                                           "shared-link-audit.db" if audit else "shared-link.db")
+        return sqlite3.connect(self.path(name))
 
     # --- sharectl -------------------------------------------------------
     def sharectl(self, *args, check=True, json_output=False, input=None, env=None):

@@ -1,0 +1,96 @@
+// Private to the PostgreSQL backend (common/store_postgres*.cpp): its settings, sessions and row readers.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/domain.hpp"
+#include "common/pg_connection.hpp"
+#include "common/store.hpp"
+#include "common/time_format.hpp"
+
+namespace sharelink {
+
+// The PostgreSQL backend over the database options.connect names (SPEC 13):
+// one database holds the catalogue, the share links and the audit log.
+std::unique_ptr<StorageBackend> open_postgres_storage(PgConnectOptions connect, const StorageOptions& options);
+
+// What every connection of the backend is opened with.
+struct PgSettings {
+  PgConnectOptions connect;
+  StorageOptions storage;
+
+  // "database postgresql://user@host/db", never with a password.
+  std::string shown() const;
+};
+
+// A new session (its lock_timeout is connect.lock_timeout, set from
+// storage.lock_wait by open_postgres_storage). With
+// require_schema, the schema must be the current one: otherwise
+// DatabaseUnavailable naming the database and the fix (the daemon answers
+// 503 and tries again later). Throws DatabaseUnavailable when the server
+// cannot be reached.
+PgConnection open_session(const PgSettings& settings, bool require_schema = true);
+
+// A session kept by one object and opened again when it is lost: session()
+// returns a healthy session, reconnecting first if the last one was lost.
+// After a DatabaseUnavailable, call lost(): the next session() starts a new one.
+class PgSession {
+ public:
+  explicit PgSession(PgSettings settings) : settings_(std::move(settings)) {}
+  PgConnection& session();
+  // The session kept now, or nullptr; never connects.
+  PgConnection* current() { return connection_ ? &*connection_ : nullptr; }
+  void lost() { connection_.reset(); }
+  // Runs fn(session()); a DatabaseUnavailable drops the session before it propagates.
+  template <typename Fn>
+  auto with(Fn&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+    try {
+      return fn(session());
+    } catch (const DatabaseUnavailable&) {
+      lost();
+      throw;
+    }
+  }
+  const PgSettings& settings() const { return settings_; }
+
+ private:
+  PgSettings settings_;
+  std::optional<PgConnection> connection_;
+};
+
+// Row readers shared by the backend's files; each throws Error for a value
+// the schema should not allow.
+inline std::optional<TimePoint> pg_optional_seconds(const PgRow& row, int column) {
+  const auto value = row.optional_int64(column);
+  if (!value) return std::nullopt;
+  return from_unix_seconds(*value);
+}
+inline std::optional<std::string> pg_optional_text(const PgRow& row, int column) { return row.optional_string(column); }
+inline std::optional<std::int64_t> pg_seconds_param(const std::optional<TimePoint>& time) {
+  if (!time) return std::nullopt;
+  return to_unix_seconds(*time);
+}
+TargetType pg_target_type(const PgRow& row, int column);
+Visibility pg_visibility(const PgRow& row, int column);
+Licence pg_licence(const PgRow& row, int first_column);
+
+// Reads client_ip (selected as host(client_ip)) the way both backends print
+// an address; "" for NULL.
+std::string pg_client_ip(const PgRow& row, int column);
+
+// The backend's admin store and audit storage (common/store_postgres_admin.cpp,
+// common/store_postgres_audit.cpp) and the two sides of db copy
+// (common/store_postgres_copy.cpp).
+std::unique_ptr<AdminStore> open_postgres_admin(const PgSettings& settings);
+std::unique_ptr<AuditStorage> open_postgres_audit(const PgSettings& settings);
+void export_postgres_rows(const PgSettings& settings, RowSink& sink);
+std::unique_ptr<RowImport> open_postgres_import(const PgSettings& settings);
+
+// The advisory locks of the backend (pg_advisory_xact_lock keys): every
+// audit insert and every admin write transaction hold theirs until commit.
+inline constexpr std::int64_t k_pg_audit_insert_lock = 0x73686c6b61756469;  // "shlkaudi"
+inline constexpr std::int64_t k_pg_admin_write_lock = 0x73686c6b61646d6e;   // "shlkadmn"
+
+}  // namespace sharelink
