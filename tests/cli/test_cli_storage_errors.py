@@ -65,7 +65,13 @@ class UnwritableDatabaseTest(CliTestCase):
         parent = os.path.dirname(self.inst.dir)
         if not os.stat(parent).st_mode & stat.S_IXOTH:
             self.skipTest("the temporary directory is not searchable by other users")
-        return subprocess.run(["runuser", "-u", "nobody", "--", SHARECTL, "--config", self.inst.config_path]
+        # The build tree may sit where nobody cannot reach it (a private checkout): run a copy of
+        # sharectl from beside the installation, which nobody can reach.
+        sharectl = os.path.join(parent, "sharectl-as-nobody-%d" % os.getpid())
+        shutil.copy(SHARECTL, sharectl)
+        os.chmod(sharectl, 0o755)
+        self.addCleanup(os.remove, sharectl)
+        return subprocess.run(["runuser", "-u", "nobody", "--", sharectl, "--config", self.inst.config_path]
                               + list(args), capture_output=True, text=True, timeout=60)
 
     def test_an_unwritable_catalogue_is_a_clear_error(self):
