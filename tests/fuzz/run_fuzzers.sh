@@ -7,7 +7,7 @@
 # Usage: tests/fuzz/run_fuzzers.sh [--seconds N] [--build-dir DIR] [--jobs N] [TARGET...]
 #   --seconds N     time per target (default 30)
 #   --build-dir DIR the clang build directory (default build-fuzz)
-#   --jobs N        build parallelism (default 2)
+#   --jobs N        build parallelism, and how many targets run at once (each uses one core; default 2)
 #   TARGET...       only these (e.g. fuzz_byte_range); default every tests/fuzz/fuzz_*.cpp
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,28 +43,40 @@ artifacts="$build_dir/fuzz-artifacts"
 mkdir -p "$artifacts"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failed=()
-printf '%-24s %8s %12s %10s %8s %8s\n' target seconds executions "exec/s" corpus "rss MB"
-for target in "${targets[@]}"; do
-  binary="$build_dir/tests/fuzz/$target"
-  seeds="tests/fuzz/corpus/${target#fuzz_}"
-  [ -x "$binary" ] || { echo "run_fuzzers.sh: no target $target" >&2; exit 2; }
-  [ -d "$seeds" ] || { echo "run_fuzzers.sh: no seed corpus $seeds" >&2; exit 2; }
-  corpus="$work/$target"
+# One target: its table row in $work/$target.row, its exit status in $work/$target.status.
+run_target() {
+  local target=$1 binary="$build_dir/tests/fuzz/$1" seeds="tests/fuzz/corpus/${1#fuzz_}"
+  local corpus="$work/$target" log="$build_dir/$target.log" status=0
   mkdir -p "$corpus"
   cp -r "$seeds/." "$corpus/"
-  log="$build_dir/$target.log"
-  status=0
   # New inputs go to the copy; the committed seeds stay as they are.
   "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$artifacts/$target-" "$corpus" > "$log" 2>&1 || status=$?
   stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
   printf '%-24s %8s %12s %10s %8s %8s\n' "$target" "$seconds" "$(stat number_of_executed_units)" \
-         "$(stat average_exec_per_sec)" "$(find "$corpus" -type f | wc -l)" "$(stat peak_rss_mb)"
+         "$(stat average_exec_per_sec)" "$(find "$corpus" -type f | wc -l)" "$(stat peak_rss_mb)" > "$work/$target.row"
+  echo "$status" > "$work/$target.status"
+}
+for target in "${targets[@]}"; do
+  [ -x "$build_dir/tests/fuzz/$target" ] || { echo "run_fuzzers.sh: no target $target" >&2; exit 2; }
+  [ -d "tests/fuzz/corpus/${target#fuzz_}" ] || { echo "run_fuzzers.sh: no seed corpus tests/fuzz/corpus/${target#fuzz_}" >&2; exit 2; }
+done
+# At most $jobs targets at once.
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_target "$target" &
+done
+wait
+failed=()
+printf '%-24s %8s %12s %10s %8s %8s\n' target seconds executions "exec/s" corpus "rss MB"
+for target in "${targets[@]}"; do
+  # (A target whose run broke off before writing its result counts as failed.)
+  cat "$work/$target.row" 2>/dev/null || printf '%-24s (no result)\n' "$target"
+  status=$(cat "$work/$target.status" 2>/dev/null || echo 1)
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
-    echo "--- $target failed (exit $status); the end of $log:" >&2
-    tail -40 "$log" >&2
+    echo "--- $target failed (exit $status); the end of $build_dir/$target.log:" >&2
+    tail -40 "$build_dir/$target.log" >&2
   fi
 done
 if [ "${#failed[@]}" -gt 0 ]; then
