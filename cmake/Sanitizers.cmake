@@ -13,4 +13,8 @@ if(SHARELINK_SANITIZE)
   target_compile_options(sharelink_sanitizers INTERFACE -fsanitize=${SHARELINK_SANITIZE} -fno-omit-frame-pointer
                                                         -fno-sanitize-recover=undefined)
   target_link_options(sharelink_sanitizers INTERFACE -fsanitize=${SHARELINK_SANITIZE})
+  if(SHARELINK_SANITIZE MATCHES "thread")
+    # The suppressions for code built without the sanitizer (see the file), in every program.
+    target_sources(sharelink_sanitizers INTERFACE "${CMAKE_CURRENT_LIST_DIR}/tsan_suppressions.cpp")
+  endif()
 endif()
