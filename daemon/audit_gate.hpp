@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "common/audit_log.hpp"
+#include "common/audit_writer.hpp"
 #include "common/metrics.hpp"
 #include "common/rate_limiter.hpp"
 #include "daemon/http_common.hpp"

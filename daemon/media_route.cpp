@@ -110,7 +110,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   // This route answers Range itself (range_field: httplib never sees it).
 
   const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "media");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::media);
   res.set_header("Access-Control-Expose-Headers", k_exposed_headers);
 
   // The answer, the audit record and the metrics leave through here, once.

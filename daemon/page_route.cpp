@@ -108,7 +108,7 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
     return refuse_unaudited(state, req, res, ctx, MetricRoute::page, state.resolve_limiter(), true);
   }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "page");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::page);
   const RuntimeSettings& settings = *ctx.settings;
   const PageConfig& page = state.config().page;
   const std::vector<std::string> frame_ancestors = embed ? page.embed_origins : std::vector<std::string>{};
@@ -173,7 +173,7 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::page_refresh, state.media_limiter(), false);
   }
-  AuditRecord record = ctx.audit_record(req, "media");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::media);
 
   auto finish = [&](MetricOutcome outcome) {
     record.outcome = to_string(outcome);
@@ -239,7 +239,7 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::oembed, state.resolve_limiter(), false);
   }
-  AuditRecord record = ctx.audit_record(req, "page");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::page);
   const RuntimeSettings& settings = *ctx.settings;
 
   auto finish = [&](MetricOutcome outcome) {

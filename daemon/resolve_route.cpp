@@ -16,7 +16,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
     return refuse_unaudited(state, req, res, ctx, MetricRoute::resolve, state.resolve_limiter(), false);
   }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "resolve");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::resolve);
 
   const ShareAccess access = access_share(state, ctx, req, token, ShareOpening::api);
   switch (access.kind) {

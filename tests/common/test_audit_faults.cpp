@@ -16,8 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/audit_log.hpp"
 #include "common/audit_spill.hpp"
+#include "common/audit_store.hpp"
+#include "common/audit_writer.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"

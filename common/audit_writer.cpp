@@ -1,24 +1,23 @@
-#include "common/audit_log.hpp"
+// The audit writer: one thread, a bounded queue of reserved places, batched transactions.
+#include "common/audit_writer.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <iterator>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"
-#include "common/text.hpp"
 #include "common/thread_annotations.hpp"
 
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_user_agent_max_bytes = 256;
-constexpr std::size_t k_actor_max_bytes = 256;
-constexpr std::size_t k_detail_max_bytes = 1024;
 // The idle writer wakes this often to see whether retention is due.
 constexpr auto k_idle_wake = std::chrono::seconds(1);
 // Under load, a batch starts at most this long after the previous one, so
@@ -40,96 +39,7 @@ constexpr auto k_failure_log_interval = std::chrono::milliseconds(60000);
 // Refused requests are logged at most this often (with the count held back).
 constexpr auto k_refusal_log_interval = std::chrono::milliseconds(10000);
 
-// A sequence a terminal may act on: C0 controls, DEL, and C1 controls (U+0080..U+009F).
-bool is_control(std::string_view text, std::size_t i, std::size_t length) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  if (length == 1) return lead < 0x20 || lead == 0x7F;
-  return length == 2 && lead == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
-}
-
-void append_escaped(std::string& out, std::string_view bytes) {
-  static constexpr const char* k_hex = k_hex_lower;
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += "\\x";
-    out += k_hex[byte >> 4];
-    out += k_hex[byte & 0x0F];
-  }
-}
-
-// At most max_bytes of text with controls, backslash and malformed UTF-8
-// escaped; stops before the first unit (a character or an escape) that does
-// not fit whole.
-std::string sanitize_text(std::string_view text, std::size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes));
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    const std::size_t consumed = length == 0 ? 1 : length;
-    const bool escape = length == 0 || is_control(text, i, length) || text[i] == '\\';
-    const std::size_t produced = escape ? 4 * consumed : consumed;
-    if (out.size() + produced > max_bytes) break;
-    if (escape) {
-      append_escaped(out, text.substr(i, consumed));
-    } else {
-      out.append(text.substr(i, consumed));
-    }
-    i += consumed;
-  }
-  return out;
-}
-
-// True when text would be stored as given: short enough, well-formed UTF-8,
-// no controls. Already sanitized text passes (its backslashes are escapes).
-bool is_clean(std::string_view text, std::size_t max_bytes) {
-  if (text.size() > max_bytes) return false;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    if (length == 0 || is_control(text, i, length)) return false;
-    i += length;
-  }
-  return true;
-}
-
-void clean_field(std::string& text, std::size_t max_bytes) {
-  if (!is_clean(text, max_bytes)) text = sanitize_text(text, max_bytes);
-}
-
-// Checks and bounds a record before it is queued or written, so that no batch
-// can fail on a malformed record and no stranger-controlled text is stored raw.
-void prepare_record(AuditRecord& record) {
-  if (record.event.empty() || record.outcome.empty()) {
-    throw Error("audit record without event or outcome (event \"" + record.event + "\", outcome \"" +
-                record.outcome + "\")");
-  }
-  clean_field(record.user_agent, k_user_agent_max_bytes);
-  clean_field(record.actor, k_actor_max_bytes);
-  clean_field(record.detail, k_detail_max_bytes);
-}
-
-std::chrono::hours days(int count) { return std::chrono::hours(24) * count; }
-
-void require_retention_days(int retention_days, int ip_retention_days) {
-  if (retention_days < 1 || ip_retention_days < 1) {
-    throw Error("audit retention must be at least 1 day (got retention_days " + std::to_string(retention_days) +
-                ", ip_retention_days " + std::to_string(ip_retention_days) + ")");
-  }
-}
-
-PruneCutoffs cutoffs_for(TimePoint now, int retention_days, int ip_retention_days) {
-  return {now - days(retention_days), now - days(ip_retention_days)};
-}
-
 }  // namespace
-
-std::string sanitize_user_agent(std::string_view user_agent) {
-  return sanitize_text(user_agent, k_user_agent_max_bytes);
-}
-
-// ---------------------------------------------------------------------------
-// AuditWriter
 
 // What a reservation needs from its writer.
 struct AuditReservation::Owner {
@@ -225,7 +135,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   }
 
   void append(AuditRecord record) SHARELINK_EXCLUDES(mutex_) {
-    prepare_record(record);
+    prepare_audit_record(record);
     bool closed = false;
     AuditReservation reservation =
         reserve_place(std::chrono::steady_clock::now() + std::chrono::hours(24 * 365), closed);
@@ -237,7 +147,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   }
 
   std::uint64_t commit_reserved(AuditRecord record) override SHARELINK_EXCLUDES(mutex_) {
-    prepare_record(record);
+    prepare_audit_record(record);
     UniqueLock lock(mutex_);
     if (closed_) {
       lock.unlock();
@@ -410,7 +320,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
         give_up_at = give_up_at_;
         if (!prune && !stopping && retention_due_locked()) {
           const TimePoint now = retention_->clock();
-          prune = cutoffs_for(now, retention_->retention_days, retention_->ip_retention_days);
+          prune = retention_cutoffs(now, retention_->retention_days, retention_->ip_retention_days);
           retention_->next_run = now + options_.prune_interval;
         }
       }
@@ -590,49 +500,6 @@ std::uint64_t AuditWriter::records_spilled() const { return impl_->spilled_.load
 std::uint64_t AuditWriter::requests_refused() const { return impl_->refused_.load(std::memory_order_relaxed); }
 std::uint64_t AuditWriter::commit_timeouts() const {
   return impl_->commit_timeouts_.load(std::memory_order_relaxed);
-}
-
-// ---------------------------------------------------------------------------
-// AuditStore
-
-AuditStore::AuditStore(std::unique_ptr<AuditStorage> storage) : storage_(std::move(storage)) {
-  if (!storage_) throw Error("audit store needs an audit storage");
-}
-
-AuditStore::~AuditStore() = default;
-AuditStore::AuditStore(AuditStore&&) noexcept = default;
-
-void AuditStore::append(const AuditRecord& record) {
-  AuditRecord prepared = record;
-  prepare_record(prepared);
-  storage_->insert_batch({&prepared, 1});
-}
-
-void AuditStore::append_all(std::span<const AuditRecord> records) {
-  std::vector<AuditRecord> prepared(records.begin(), records.end());
-  for (auto& record : prepared) prepare_record(record);
-  storage_->insert_batch(prepared);
-}
-
-std::vector<AuditRecord> AuditStore::query(const AuditFilter& filter) { return storage_->query(filter); }
-
-AuditStats AuditStore::stats(std::optional<TimePoint> since, std::size_t top_clients) {
-  return storage_->stats(since, top_clients);
-}
-
-ShareAuditSummary AuditStore::share_summary(const std::string& share_id) { return storage_->share_summary(share_id); }
-
-PruneReport AuditStore::prune(TimePoint now, int retention_days, int ip_retention_days) {
-  require_retention_days(retention_days, ip_retention_days);
-  return prune_before(now - days(retention_days), now - days(ip_retention_days));
-}
-
-PruneReport AuditStore::prune_before(TimePoint cutoff, TimePoint ip_cutoff) {
-  PruneReport report;
-  const PruneCutoffs cutoffs{cutoff, ip_cutoff};
-  while (!storage_->prune_step(cutoffs, report)) {
-  }
-  return report;
 }
 
 }  // namespace sharelink
