@@ -117,15 +117,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   // Media requests never count views. False: the answer became a 503 (the
   // record was not committed in time), so no file may follow.
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    const bool committed = gate.commit(std::move(record));
-    if (!committed) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::media, outcome, ctx.elapsed_seconds());
-    return committed;
+    return finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::media, outcome, false);
   };
 
   // 1. The media bucket, before any other work.

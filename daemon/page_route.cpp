@@ -157,14 +157,7 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
   set_rate_limit_headers(res, access);
 
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
-  record.outcome = to_string(access.outcome);
-  record.status = res.status;
-  MetricOutcome outcome = access.outcome;
-  if (!gate.commit(std::move(record))) {
-    send_unaudited(state, req, res, ctx.request_id, true);
-    outcome = k_unaudited_outcome;
-  }
-  state.metrics().observe(MetricRoute::page, outcome, ctx.elapsed_seconds());
+  finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::page, access.outcome, true);
 }
 
 void handle_page_refresh(ServerState& state, const httplib::Request& req, httplib::Response& res) {
@@ -176,13 +169,7 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   AuditRecord record = ctx.audit_record(req, AuditEvent::media);
 
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    if (!gate.commit(std::move(record))) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::page_refresh, outcome, ctx.elapsed_seconds());
+    finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::page_refresh, outcome, false);
   };
   auto fail = [&](PublicError error, MetricOutcome outcome) {
     send_error(res, error, ctx.request_id);
@@ -243,13 +230,7 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
   const RuntimeSettings& settings = *ctx.settings;
 
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    if (!gate.commit(std::move(record))) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::oembed, outcome, ctx.elapsed_seconds());
+    finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::oembed, outcome, false);
   };
 
   std::optional<int> max_width;
