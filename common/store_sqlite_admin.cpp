@@ -235,11 +235,7 @@ class SqliteAdminStore final : public AdminStore {
 
   template <typename Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw_storage_failure(e, what_, lock_wait_);
-    }
+    return sqlite_guarded(what_, lock_wait_, std::forward<Fn>(fn));
   }
 
   std::optional<Collection> find_collection(const std::string& id) {

@@ -234,11 +234,7 @@ class SqliteAuditStorage final : public AuditStorage {
  private:
   template <typename Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw_storage_failure(e, what_, lock_wait_);
-    }
+    return sqlite_guarded(what_, lock_wait_, std::forward<Fn>(fn));
   }
 
   // One INSERT, in the caller's transaction. The record's text is bound

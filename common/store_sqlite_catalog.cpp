@@ -208,11 +208,7 @@ class SqliteCatalogReader final : public CatalogReader {
  private:
   template <typename Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw_storage_failure(e, what_, lock_wait_);
-    }
+    return sqlite_guarded(what_, lock_wait_, std::forward<Fn>(fn));
   }
 
   // The connection's PRAGMA data_version (see CollectionCache).
