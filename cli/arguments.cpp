@@ -59,14 +59,18 @@ bool parse_yes_no(std::string_view flag, std::string_view text) {
   fail(flag, "yes or no", text);
 }
 
-std::string parse_choice(std::string_view flag, std::string_view text,
-                         std::initializer_list<std::string_view> choices) {
+std::string parse_choice(std::string_view flag, std::string_view text, std::span<const std::string_view> choices) {
   std::string listed;
   for (auto choice : choices) {
     if (choice == text) return std::string(text);
     listed += (listed.empty() ? "" : ", ") + std::string(choice);
   }
   fail(flag, "one of " + listed, text);
+}
+
+std::string parse_choice(std::string_view flag, std::string_view text,
+                         std::initializer_list<std::string_view> choices) {
+  return parse_choice(flag, text, std::span<const std::string_view>(choices.begin(), choices.size()));
 }
 
 TimePoint parse_time_arg(std::string_view flag, std::string_view text, TimePoint now, bool past) {

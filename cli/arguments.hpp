@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,7 @@ double parse_seconds(std::string_view flag, std::string_view text);
 bool parse_yes_no(std::string_view flag, std::string_view text);
 
 // One of the given words. Throws UsageError listing them otherwise.
+std::string parse_choice(std::string_view flag, std::string_view text, std::span<const std::string_view> choices);
 std::string parse_choice(std::string_view flag, std::string_view text,
                          std::initializer_list<std::string_view> choices);
 

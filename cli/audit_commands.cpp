@@ -10,6 +10,7 @@
 #include "cli/human_output.hpp"
 #include "cli/json_format.hpp"
 #include "common/admin.hpp"
+#include "common/audit_record.hpp"
 #include "common/audit_spill.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
@@ -139,13 +140,8 @@ AuditFilter filter_of(Context& context, const AuditQueryArgs& args) {
     // The token's own link, if it has one: its records are found through it.
     if (const auto share = find_share_by_token(context.admin(), *args.token)) filter.token_share_id = share->id;
   }
-  if (args.event) filter.event = parse_choice("--event", *args.event, {"resolve", "page", "media", "admin"});
-  if (args.outcome) {
-    filter.outcome = parse_choice(
-        "--outcome", *args.outcome,
-        {"ok", "preview", "unavailable", "not_found", "revoked", "expired", "limit_reached", "rate_limited",
-         "bad_request", "error", "bad_signature", "url_expired", "share_inactive"});
-  }
+  if (args.event) filter.event = parse_choice("--event", *args.event, k_audit_events);
+  if (args.outcome) filter.outcome = parse_choice("--outcome", *args.outcome, k_audit_outcomes);
   if (args.since) filter.since = parse_time_arg("--since", *args.since, context.now(), true);
   if (args.until) filter.until = parse_time_arg("--until", *args.until, context.now(), true);
   filter.limit = static_cast<std::size_t>(

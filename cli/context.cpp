@@ -81,8 +81,8 @@ void Context::record_admin(std::string_view action, std::string_view share_id, s
                            std::string_view token_fp) {
   AuditRecord record;
   record.ts = system_clock_now();
-  record.event = "admin";
-  record.outcome = "ok";
+  record.event = to_string(AuditEvent::admin);
+  record.outcome = to_string(AuditOutcome::ok);
   record.share_id = std::string(share_id);
   record.token_fp = std::string(token_fp);
   record.request_id = request_id_;

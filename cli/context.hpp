@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/audit_log.hpp"
+#include "common/audit_store.hpp"
 #include "common/config.hpp"
 #include "common/store.hpp"
 #include "common/time_format.hpp"

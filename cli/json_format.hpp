@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/audit_log.hpp"
 #include "common/admin.hpp"
+#include "common/audit_record.hpp"
 #include "common/domain.hpp"
 
 namespace sharelink {

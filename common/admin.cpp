@@ -37,8 +37,13 @@ bool target_removed(AdminStore& store, const ShareRecord& share) {
   return !content_available(store.collection(share.target_id));
 }
 
-MembershipChange append_tracks(AdminStore& store, const std::string& collection_id,
-                               const std::vector<std::string>& track_ids, std::string* offender) {
+namespace {
+
+// Loads the collection's track list in one write transaction, lets change
+// edit it (naming the offending id, if any, in offender) and stores the list
+// it leaves when it answers ok; nothing is written otherwise.
+template <typename Change>
+MembershipChange change_members(AdminStore& store, const std::string& collection_id, Change&& change) {
   MembershipChange result = MembershipChange::ok;
   store.write_transaction([&] {
     auto collection = store.collection(collection_id);
@@ -46,47 +51,48 @@ MembershipChange append_tracks(AdminStore& store, const std::string& collection_
       result = MembershipChange::unknown_collection;
       return;
     }
-    std::vector<std::string>& members = collection->track_ids;
-    std::unordered_set<std::string> present(members.begin(), members.end());
-    for (const auto& id : track_ids) {
-      if (!store.track(id)) {
-        result = MembershipChange::unknown_track;
-      } else if (!present.insert(id).second) {
-        result = MembershipChange::duplicate_track;
-      }
-      if (result != MembershipChange::ok) {
-        if (offender) *offender = id;
-        return;
-      }
-      members.push_back(id);
-    }
-    store.set_collection_tracks(collection_id, members);
+    result = change(collection->track_ids);
+    if (result == MembershipChange::ok) store.set_collection_tracks(collection_id, collection->track_ids);
   });
   return result;
 }
 
+}  // namespace
+
+MembershipChange append_tracks(AdminStore& store, const std::string& collection_id,
+                               const std::vector<std::string>& track_ids, std::string* offender) {
+  return change_members(store, collection_id, [&](std::vector<std::string>& members) {
+    std::unordered_set<std::string> present(members.begin(), members.end());
+    for (const auto& id : track_ids) {
+      MembershipChange problem = MembershipChange::ok;
+      if (!store.track(id)) {
+        problem = MembershipChange::unknown_track;
+      } else if (!present.insert(id).second) {
+        problem = MembershipChange::duplicate_track;
+      }
+      if (problem != MembershipChange::ok) {
+        if (offender) *offender = id;
+        return problem;
+      }
+      members.push_back(id);
+    }
+    return MembershipChange::ok;
+  });
+}
+
 MembershipChange drop_tracks(AdminStore& store, const std::string& collection_id,
                              const std::vector<std::string>& track_ids, std::string* offender) {
-  MembershipChange result = MembershipChange::ok;
-  store.write_transaction([&] {
-    auto collection = store.collection(collection_id);
-    if (!collection) {
-      result = MembershipChange::unknown_collection;
-      return;
-    }
-    std::vector<std::string>& members = collection->track_ids;
+  return change_members(store, collection_id, [&](std::vector<std::string>& members) {
     for (const auto& id : track_ids) {
       const auto it = std::find(members.begin(), members.end(), id);
       if (it == members.end()) {
-        result = MembershipChange::not_member;
         if (offender) *offender = id;
-        return;
+        return MembershipChange::not_member;
       }
       members.erase(it);
     }
-    store.set_collection_tracks(collection_id, members);
+    return MembershipChange::ok;
   });
-  return result;
 }
 
 }  // namespace sharelink

@@ -1,12 +1,14 @@
-// The audit log's values (SPEC 7): one record, what a query selects, counts, and what a retention run
-// changes.
+// The audit log's values (SPEC 7): one record and its cleaning, its event and outcome words, what a
+// query selects, counts, and what a retention run changes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,13 +17,54 @@
 
 namespace sharelink {
 
+// What a record is about (SPEC 7): a resolve, a share page, a media request
+// or a change made by sharectl.
+enum class AuditEvent { resolve, page, media, admin };
+// The event words, in the enum's order.
+inline constexpr std::array<std::string_view, 4> k_audit_events = {"resolve", "page", "media", "admin"};
+constexpr std::string_view to_string(AuditEvent event) { return k_audit_events[static_cast<std::size_t>(event)]; }
+// The event a word names; nullopt for any other text.
+std::optional<AuditEvent> parse_audit_event(std::string_view text);
+
+// The outcomes of SPEC 7: the resolve outcomes, then the media ones the
+// resolve list lacks (a media request's ok, not_found, rate_limited and
+// error are the same words). Admin records have outcome ok. The first values
+// of MetricOutcome (common/metrics.hpp) are these, in this order.
+enum class AuditOutcome {
+  ok,
+  preview,
+  unavailable,
+  not_found,
+  revoked,
+  expired,
+  limit_reached,
+  rate_limited,
+  bad_request,
+  error,
+  bad_signature,
+  url_expired,
+  share_inactive,
+};
+// The outcome words, in the enum's order.
+inline constexpr std::array<std::string_view, 13> k_audit_outcomes = {
+    "ok",           "preview",     "unavailable", "not_found",     "revoked",     "expired",       "limit_reached",
+    "rate_limited", "bad_request", "error",       "bad_signature", "url_expired", "share_inactive"};
+static_assert(static_cast<std::size_t>(AuditOutcome::share_inactive) + 1 == k_audit_outcomes.size());
+constexpr std::string_view to_string(AuditOutcome outcome) {
+  return k_audit_outcomes[static_cast<std::size_t>(outcome)];
+}
+// The outcome a word names; nullopt for any other text.
+std::optional<AuditOutcome> parse_audit_outcome(std::string_view text);
+
 // One audit record (SPEC 7). Empty strings are stored as NULL and read back
 // as empty strings.
 struct AuditRecord {
   std::int64_t id = 0;        // assigned by the database, increasing
   TimePoint ts;               // stored in milliseconds
-  std::string event;          // resolve | page | media | admin; required
-  std::string outcome;        // see SPEC 7; required
+  // As stored: to_string of an AuditEvent / AuditOutcome when written by
+  // this version, read back as whatever text the database holds. Required.
+  std::string event;
+  std::string outcome;
   std::optional<int> status;  // HTTP status; nullopt for admin
   std::string client_ip;
   std::string share_id;
@@ -35,6 +78,19 @@ struct AuditRecord {
   std::string action;  // share.create, ...
   std::string detail;  // short text, admin only; cleaned the same way, at most 1024 bytes
 };
+
+// The user agent as stored: at most 256 bytes; control characters (C0, DEL and
+// C1), backslash and bytes that are not well-formed UTF-8 escaped as \xNN
+// (lowercase hex); never splits an escape or a UTF-8 sequence. The result is
+// valid UTF-8 and safe to print on a terminal. Thread-safe.
+std::string sanitize_user_agent(std::string_view user_agent);
+
+// Checks and bounds a record before it is queued or written, so that no
+// batch can fail on a malformed record and no stranger-controlled text is
+// stored raw: throws Error if event or outcome is empty; user_agent and actor
+// (256 bytes) and detail (1024 bytes) that are not already clean are
+// sanitized as sanitize_user_agent does. Thread-safe.
+void prepare_audit_record(AuditRecord& record);
 
 // What an audit query selects; every set field must match.
 struct AuditFilter {
@@ -82,5 +138,12 @@ struct PruneCutoffs {
   TimePoint delete_before;
   TimePoint age_ip_before;
 };
+
+// Throws Error unless both retention counts (audit.retention_days,
+// audit.ip_retention_days) are at least 1.
+void require_retention_days(int retention_days, int ip_retention_days);
+// The cutoffs of a retention run at now: now - retention_days and
+// now - ip_retention_days. Throws as require_retention_days.
+PruneCutoffs retention_cutoffs(TimePoint now, int retention_days, int ip_retention_days);
 
 }  // namespace sharelink

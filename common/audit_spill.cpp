@@ -218,7 +218,7 @@ std::string marker_detail_prefix(const std::string& segment) { return "segment="
 // True when the audit log holds the marker of segment (written by an earlier import).
 bool segment_imported(AuditStore& store, const Segment& segment) {
   AuditFilter filter;
-  filter.event = "admin";
+  filter.event = std::string(to_string(AuditEvent::admin));
   filter.since = segment.spilled_at;
   filter.limit = 0;
   const std::string prefix = marker_detail_prefix(segment.id);
@@ -300,8 +300,8 @@ SpillImport import_audit_spill(const fs::path& file, AuditStore& store, const st
     std::vector<AuditRecord> batch = segment.records;
     AuditRecord marker;
     marker.ts = std::max(now, segment.spilled_at);  // found by segment_imported's "since"
-    marker.event = "admin";
-    marker.outcome = "ok";
+    marker.event = to_string(AuditEvent::admin);
+    marker.outcome = to_string(AuditOutcome::ok);
     marker.actor = actor;
     marker.action = k_import_action;
     marker.detail = marker_detail_prefix(segment.id) + "records=" + std::to_string(segment.records.size()) +

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "common/audit_log.hpp"
 #include "common/audit_record.hpp"
+#include "common/audit_store.hpp"
 #include "common/time_format.hpp"
 
 namespace sharelink {

@@ -88,21 +88,26 @@ HmacSha256Key::HmacSha256Key(std::string_view key) {
 }
 
 std::string HmacSha256Key::mac(std::string_view data) const {
+  Digest digest{};
+  mac_to({data}, digest);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+void HmacSha256Key::mac_to(std::initializer_list<std::string_view> parts, Digest& out) const {
   // One scratch context per thread, reused for every MAC.
   thread_local MdCtx scratch(EVP_MD_CTX_new());
   if (!scratch) hmac_failed();
   EVP_MD_CTX* ctx = scratch.get();
-  std::array<unsigned char, 32> inner{};
-  std::string mac(32, '\0');
+  Digest inner{};
   unsigned int length = 0;
-  const bool ok = EVP_MD_CTX_copy_ex(ctx, state_->inner.get()) == 1 &&
-                  EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, inner.data(), &length) == 1 &&
-                  EVP_MD_CTX_copy_ex(ctx, state_->outer.get()) == 1 &&
-                  EVP_DigestUpdate(ctx, inner.data(), inner.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(mac.data()), &length) == 1;
+  bool ok = EVP_MD_CTX_copy_ex(ctx, state_->inner.get()) == 1;
+  for (const std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx, inner.data(), &length) == 1 &&
+       EVP_MD_CTX_copy_ex(ctx, state_->outer.get()) == 1 &&
+       EVP_DigestUpdate(ctx, inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(ctx, out.data(), &length) == 1;
   if (!ok) hmac_failed();
-  return mac;
 }
 
 std::string random_bytes(std::size_t n) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/audit_record.hpp"
+
 namespace sharelink {
 
 // page: /s/{token} and /s/{token}/embed; page_refresh: the share page's
@@ -17,39 +19,41 @@ namespace sharelink {
 enum class MetricRoute { resolve, page, media, page_refresh, oembed, health, ready, metrics, other };
 inline constexpr std::size_t k_metric_route_count = 9;
 
-// Outcome labels across routes (SPEC 7 resolve and media outcomes, plus http
-// answers of the other routes); the same words are the audit record's outcome.
-// unavailable_audit: answered 503 because the request's audit record could
-// not be kept (a full queue, or with audit.synchronous a commit too slow).
+// Outcome labels across routes: first the audit outcomes (AuditOutcome, in
+// its order and with its words: a public request's label is its audit
+// record's outcome), then labels only the metrics use. unavailable_db:
+// /readyz found the database unreachable; unavailable_audit: answered 503
+// because the request's audit record could not be kept (a full queue, or
+// with audit.synchronous a commit too slow); shutting_down: the label kept
+// for answers refused while the daemon stops.
 enum class MetricOutcome {
-  ok,
-  preview,
-  unavailable,
-  not_found,
-  revoked,
-  expired,
-  limit_reached,
-  rate_limited,
-  bad_request,
-  error,
-  bad_signature,
-  url_expired,
-  share_inactive,
-  unavailable_db,
-  unavailable_audit,
-  shutting_down,
+  // AuditOutcome's values:
+  ok, preview, unavailable, not_found, revoked, expired, limit_reached, rate_limited, bad_request, error,
+  bad_signature, url_expired, share_inactive,
+  // the metrics' own:
+  unavailable_db, unavailable_audit, shutting_down,
 };
-// The label of each MetricOutcome, in the enum's order.
-inline constexpr std::array<std::string_view, 16> k_metric_outcomes = {
-    "ok",          "preview",      "unavailable",   "not_found",      "revoked",
-    "expired",     "limit_reached", "rate_limited", "bad_request",    "error",
-    "bad_signature", "url_expired", "share_inactive", "unavailable_db", "unavailable_audit", "shutting_down"};
+// The label of each MetricOutcome, in the enum's order: the audit outcome
+// words, then the three of the metrics alone.
+inline constexpr std::array<std::string_view, 16> k_metric_outcomes = [] {
+  std::array<std::string_view, 16> labels{};
+  std::size_t i = 0;
+  for (const std::string_view word : k_audit_outcomes) labels[i++] = word;
+  for (const std::string_view word : {"unavailable_db", "unavailable_audit", "shutting_down"}) labels[i++] = word;
+  return labels;
+}();
 static_assert(static_cast<std::size_t>(MetricOutcome::shutting_down) + 1 == k_metric_outcomes.size());
+static_assert(static_cast<std::size_t>(MetricOutcome::share_inactive) + 1 == k_audit_outcomes.size() &&
+                  static_cast<std::size_t>(AuditOutcome::share_inactive) + 1 == k_audit_outcomes.size(),
+              "MetricOutcome starts with the audit outcomes, in their order");
 
 // The label of outcome ("not_found", ...).
 constexpr std::string_view to_string(MetricOutcome outcome) {
   return k_metric_outcomes[static_cast<std::size_t>(outcome)];
 }
+
+// The metric outcome of an audit outcome (the same word).
+constexpr MetricOutcome metric_outcome(AuditOutcome outcome) { return static_cast<MetricOutcome>(outcome); }
 
 // Lock-free counters: safe to update from every worker thread at once.
 class Metrics {

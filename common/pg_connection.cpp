@@ -615,7 +615,7 @@ PgConnectionPool::Lease::~Lease() {
 
 PgConnectionPool::Lease PgConnectionPool::acquire() {
   const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
-  std::unique_lock lock(mutex_);
+  UniqueLock lock(mutex_);
   for (;;) {
     while (!idle_.empty()) {
       std::unique_ptr<PgConnection> connection = std::move(idle_.back());
@@ -653,7 +653,7 @@ PgConnectionPool::Lease PgConnectionPool::acquire() {
         throw;
       }
     }
-    if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+    if (freed_.wait_until(lock.native(), deadline) == std::cv_status::timeout && idle_.empty() &&
         open_ >= options_.max_connections) {
       throw DatabaseUnavailable("no PostgreSQL connection became free within " +
                                 std::to_string(options_.acquire_timeout.count()) + " ms (all " +
@@ -666,28 +666,28 @@ void PgConnectionPool::give_back(std::unique_ptr<PgConnection> connection) {
   // One lost, or left inside a transaction, is not handed out again.
   if (!connection->idle_outside_transaction()) {
     connection.reset();
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     --open_;
     freed_.notify_one();
     return;
   }
-  const std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   idle_.push_back(std::move(connection));
   freed_.notify_one();
 }
 
 std::size_t PgConnectionPool::open_connections() const {
-  const std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   return open_;
 }
 
 std::size_t PgConnectionPool::idle_connections() const {
-  const std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   return idle_.size();
 }
 
 std::uint64_t PgConnectionPool::connect_attempts() const {
-  const std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   return attempts_;
 }
 

@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/thread_annotations.hpp"
 
 struct pg_conn;    // libpq's PGconn
 struct pg_result;  // libpq's PGresult
@@ -371,25 +371,25 @@ class PgConnectionPool {
   // max_connections are open. Throws DatabaseUnavailable when none is free
   // within acquire_timeout, or when connecting fails (at once during
   // retry_interval after a failure).
-  Lease acquire();
+  Lease acquire() SHARELINK_EXCLUDES(mutex_);
 
-  std::size_t open_connections() const;
-  std::size_t idle_connections() const;
+  std::size_t open_connections() const SHARELINK_EXCLUDES(mutex_);
+  std::size_t idle_connections() const SHARELINK_EXCLUDES(mutex_);
   // Connection attempts so far, successful or not (for tests and metrics).
-  std::uint64_t connect_attempts() const;
+  std::uint64_t connect_attempts() const SHARELINK_EXCLUDES(mutex_);
 
  private:
-  void give_back(std::unique_ptr<PgConnection> connection);
+  void give_back(std::unique_ptr<PgConnection> connection) SHARELINK_EXCLUDES(mutex_);
 
   const PgConnectOptions connect_;
   const PgPoolOptions options_;
-  mutable std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mutex_
-  std::size_t open_ = 0;                             // guarded by mutex_: idle, lent out or connecting
-  std::uint64_t attempts_ = 0;                       // guarded by mutex_
-  std::chrono::steady_clock::time_point failed_at_;  // guarded by mutex_
-  std::string failure_;                              // guarded by mutex_: "" after a success
+  mutable Mutex mutex_;
+  std::condition_variable freed_;  // a connection was given back or closed (waited on with mutex_)
+  std::vector<std::unique_ptr<PgConnection>> idle_ SHARELINK_GUARDED_BY(mutex_);
+  std::size_t open_ SHARELINK_GUARDED_BY(mutex_) = 0;  // idle, lent out or connecting
+  std::uint64_t attempts_ SHARELINK_GUARDED_BY(mutex_) = 0;
+  std::chrono::steady_clock::time_point failed_at_ SHARELINK_GUARDED_BY(mutex_);
+  std::string failure_ SHARELINK_GUARDED_BY(mutex_);  // "" after a success
 };
 
 }  // namespace sharelink

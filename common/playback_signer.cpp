@@ -1,12 +1,9 @@
 #include "common/playback_signer.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <fstream>
 #include <array>
 #include <charconv>
+#include <fstream>
 #include <vector>
 
 #include "common/crypto.hpp"
@@ -17,83 +14,24 @@
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_mac_bytes = 32;
+constexpr std::size_t k_mac_bytes = std::tuple_size_v<HmacSha256Key::Digest>;
 constexpr std::size_t k_sig_chars = base64url_length(k_mac_bytes);  // 43: no padding
-constexpr std::size_t k_sha256_block = 64;
 constexpr std::size_t k_max_exp_digits = 19;
 constexpr int k_max_s3_expires = 604800;
 constexpr std::string_view k_media_path = "/v1/music/media/";
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-
-[[noreturn]] void openssl_failed() { throw Error("HMAC-SHA256 failed (OpenSSL)"); }
-
-// HMAC-SHA256 with the key's inner and outer pads hashed once up front: each
-// signature then costs two context copies and two short digests instead of a
-// full HMAC set-up (what it saved: tests/bench/README.md).
+// A signing key with its HMAC pads prepared once (what that saves per
+// signature: tests/bench/README.md).
 struct KeyMac {
   std::string kid;
-  MdCtx inner;  // SHA-256 state after (key ^ ipad)
-  MdCtx outer;  // SHA-256 state after (key ^ opad)
+  HmacSha256Key key;
 };
-
-MdCtx padded_digest(const std::array<unsigned char, k_sha256_block>& key_block, unsigned char pad) {
-  std::array<unsigned char, k_sha256_block> block{};
-  for (std::size_t i = 0; i < block.size(); ++i) block[i] = key_block[i] ^ pad;
-  MdCtx ctx(EVP_MD_CTX_new());
-  const bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx.get(), block.data(), block.size()) == 1;
-  OPENSSL_cleanse(block.data(), block.size());
-  if (!ok) openssl_failed();
-  return ctx;
-}
-
-KeyMac prepare_key(const SigningKey& key) {
-  std::array<unsigned char, k_sha256_block> key_block{};
-  if (key.secret.size() > k_sha256_block) {
-    const std::string digest = sha256(key.secret);
-    std::copy(digest.begin(), digest.end(), key_block.begin());
-  } else {
-    std::copy(key.secret.begin(), key.secret.end(), key_block.begin());
-  }
-  KeyMac mac{key.kid, padded_digest(key_block, 0x36), padded_digest(key_block, 0x5c)};
-  OPENSSL_cleanse(key_block.data(), key_block.size());
-  return mac;
-}
-
-// One scratch digest context per thread, reused for every signature.
-EVP_MD_CTX* scratch_context() {
-  thread_local MdCtx scratch(EVP_MD_CTX_new());
-  if (!scratch) openssl_failed();
-  return scratch.get();
-}
-
-void update(EVP_MD_CTX* ctx, std::string_view data) {
-  if (EVP_DigestUpdate(ctx, data.data(), data.size()) != 1) openssl_failed();
-}
 
 // sig = base64url_nopad(HMAC-SHA256(key, "v1\n" track "\n" share "\n" exp)), written to out.
 void sign(const KeyMac& key, std::string_view track_id, std::string_view share_id, std::string_view exp,
           std::array<char, k_sig_chars>& out) {
-  EVP_MD_CTX* ctx = scratch_context();
-  std::array<unsigned char, k_mac_bytes> inner{};
-  std::array<unsigned char, k_mac_bytes> mac{};
-  unsigned int length = 0;
-  if (EVP_MD_CTX_copy_ex(ctx, key.inner.get()) != 1) openssl_failed();
-  update(ctx, "v1\n");
-  update(ctx, track_id);
-  update(ctx, "\n");
-  update(ctx, share_id);
-  update(ctx, "\n");
-  update(ctx, exp);
-  if (EVP_DigestFinal_ex(ctx, inner.data(), &length) != 1) openssl_failed();
-  if (EVP_MD_CTX_copy_ex(ctx, key.outer.get()) != 1) openssl_failed();
-  update(ctx, std::string_view(reinterpret_cast<const char*>(inner.data()), inner.size()));
-  if (EVP_DigestFinal_ex(ctx, mac.data(), &length) != 1) openssl_failed();
-
+  HmacSha256Key::Digest mac{};
+  key.key.mac_to({"v1\n", track_id, "\n", share_id, "\n", exp}, mac);
   base64url_encode_to(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()), out.data());
 }
 
@@ -140,7 +78,7 @@ PlaybackSigner::PlaybackSigner(const PlaybackConfig& config, std::string public_
 
   auto state = std::make_shared<State>();
   state->macs.reserve(keys_.keys().size());
-  for (const auto& key : keys_.keys()) state->macs.push_back(prepare_key(key));
+  for (const auto& key : keys_.keys()) state->macs.push_back(KeyMac{key.kid, HmacSha256Key(key.secret)});
 
   if (config_.mode == PlaybackMode::s3) {
     const auto& s3 = config_.s3;

@@ -56,7 +56,7 @@ class PlaybackSigner {
   const SigningKeys& keys() const { return keys_; }
 
  private:
-  struct State;  // OpenSSL digest contexts per key and the s3 request template
+  struct State;  // the prepared HMAC key of each kid and the s3 request template
 
   PlaybackConfig config_;
   std::string base_url_;

@@ -4,12 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <mutex>
 #include <iterator>
 #include <numeric>
 #include <string_view>
 
-#include "common/client_address.hpp"
 #include "common/error.hpp"
 #include "common/pg_migrations.hpp"
 #include "common/postgres_url.hpp"
@@ -64,36 +62,6 @@ const PgStatement k_add_views{
     "UPDATE shares SET view_count = view_count + $2, "
     "last_viewed_at = greatest(coalesce(last_viewed_at, $3), $3) WHERE id = $1"};
 
-ShareRecord read_share(const PgRow& row) {
-  ShareRecord share;
-  share.id = row.string(0);
-  share.target_type = pg_target_type(row, 1);
-  share.target_id = row.string(2);
-  share.visibility = pg_visibility(row, 3);
-  share.expires_at = pg_optional_seconds(row, 4);
-  share.max_views = row.optional_int64(5);
-  share.view_count = row.int64(6);
-  share.revoked_at = pg_optional_seconds(row, 7);
-  return share;
-}
-
-CatalogTrack read_track(const PgRow& row) {
-  CatalogTrack t;
-  t.id = row.string(0);
-  t.title = row.string(1);
-  t.engine = row.string(2);
-  t.mode = row.string(3);
-  t.measured_duration_seconds = row.optional_float64(4);
-  t.instrumental = row.boolean(5);
-  t.licence_class = row.string(6);
-  t.licence_version = row.string(7);
-  t.no_commercial = row.boolean(8);
-  t.audio_path = row.string(9);
-  t.removed_at = pg_optional_seconds(row, 10);
-  if (!row.is_null(11)) t.registry = LicenceTerms{row.boolean(11), row.boolean(12)};
-  return t;
-}
-
 // One session, used by one thread at a time (CatalogReader's contract). A
 // snapshot is one REPEATABLE READ READ ONLY transaction: every statement of a
 // resolve sees the database as it was at its first statement, and that is
@@ -128,7 +96,7 @@ class PgCatalogReader final : public CatalogReader {
     return session_.with([&](PgConnection& c) -> std::optional<CatalogTrack> {
       const PgResult result = c.exec(k_track, PgParams(track_id));
       if (result.rows() == 0) return std::nullopt;
-      return read_track(result.row(0));
+      return pg_catalog_track(result.row(0));
     });
   }
 
@@ -145,14 +113,7 @@ class PgCatalogReader final : public CatalogReader {
     return session_.with([&](PgConnection& c) -> std::optional<CollectionRecord> {
       const PgResult result = c.exec(k_collection, PgParams(collection_id));
       if (result.rows() == 0) return std::nullopt;
-      const PgRow row = result.row(0);
-      CollectionRecord record;
-      record.id = row.string(0);
-      record.name = row.string(1);
-      record.description = pg_optional_text(row, 2);
-      record.removed_at = pg_optional_seconds(row, 3);
-      record.created_at = from_unix_seconds(row.int64(4));
-      return record;
+      return pg_collection(result.row(0));
     });
   }
 
@@ -161,7 +122,7 @@ class PgCatalogReader final : public CatalogReader {
     const PgResult result =
         session_.with([&](PgConnection& c) { return c.exec(k_collection_tracks, PgParams(collection_id)); });
     for (int i = 0; i < result.rows(); ++i) {
-      CatalogTrack track = read_track(result.row(i));
+      CatalogTrack track = pg_catalog_track(result.row(i));
       visit(track);
     }
   }
@@ -180,7 +141,7 @@ class PgCatalogReader final : public CatalogReader {
     return session_.with([&](PgConnection& c) -> std::optional<ShareRecord> {
       const PgResult result = c.exec(statement, PgParams(key));
       if (result.rows() == 0) return std::nullopt;
-      return read_share(result.row(0));
+      return pg_share_record(result.row(0));
     });
   }
 
@@ -398,32 +359,6 @@ PgConnection& PgSession::session() {
   if (connection_ && !connection_->healthy()) connection_.reset();
   if (!connection_) connection_.emplace(open_session(settings_));
   return *connection_;
-}
-
-TargetType pg_target_type(const PgRow& row, int column) {
-  if (const auto type = parse_target_type(row.text(column))) return *type;
-  throw Error("a share link has an unknown target_type \"" + row.string(column) + "\"");
-}
-
-Visibility pg_visibility(const PgRow& row, int column) {
-  if (const auto visibility = parse_visibility(row.text(column))) return *visibility;
-  throw Error("a share link has an unknown visibility \"" + row.string(column) + "\"");
-}
-
-Licence pg_licence(const PgRow& row, int first_column) {
-  const auto licence_class = parse_licence_class(row.text(first_column));
-  if (!licence_class) {
-    throw Error("the licence registry holds an unknown class \"" + row.string(first_column) + "\"");
-  }
-  return {*licence_class, row.string(first_column + 1), row.boolean(first_column + 2),
-          row.boolean(first_column + 3)};
-}
-
-std::string pg_client_ip(const PgRow& row, int column) {
-  if (row.is_null(column)) return {};
-  const auto text = row.text(column);
-  const auto address = parse_ip(text);
-  return address ? address->to_string() : std::string(text);
 }
 
 std::unique_ptr<StorageBackend> open_postgres_storage(PgConnectOptions connect, const StorageOptions& options) {

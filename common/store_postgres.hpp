@@ -80,6 +80,40 @@ Licence pg_licence(const PgRow& row, int first_column);
 // an address; "" for NULL.
 std::string pg_client_ip(const PgRow& row, int column);
 
+// One reader per table (common/store_postgres_rows.cpp), each over the
+// columns its k_pg_*_columns list selects, in that order.
+inline constexpr const char* k_pg_track_columns =
+    "id, title, engine, mode, measured_duration_seconds, instrumental, licence_class, licence_version, "
+    "no_commercial, mime_type, audio_path, removed_at, created_at";
+Track pg_track(const PgRow& row);
+// A track's k_pg_track_columns values, for an INSERT or a COPY in that order.
+PgParams pg_track_params(const Track& track);
+
+// What the reader selects of a track: t.id .. t.no_commercial as in
+// k_pg_track_columns, then t.audio_path, t.removed_at and the registry's
+// l.commercial_use, l.requires_attribution (NULL without a registry entry).
+CatalogTrack pg_catalog_track(const PgRow& row);
+
+inline constexpr const char* k_pg_collection_columns = "id, name, description, removed_at, created_at";
+CollectionRecord pg_collection(const PgRow& row);
+
+// id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at.
+ShareRecord pg_share_record(const PgRow& row);
+// Every column but seq; token_fp from token_digest (the last column).
+inline constexpr const char* k_pg_share_columns =
+    "id, target_type, target_id, visibility, created_at, expires_at, max_views, view_count, last_viewed_at, "
+    "revoked_at, revoke_reason, note, created_by, token_digest";
+Share pg_share(const PgRow& row);
+
+inline constexpr const char* k_pg_audit_columns =
+    "id, ts, event, outcome, status, host(client_ip), share_id, token_fp, request_id, user_agent, actor, "
+    "action, detail";
+AuditRecord pg_audit_record(const PgRow& row);
+// Adds ts, event, outcome, status, client_ip, share_id, token_fp,
+// request_id, user_agent, actor, action, detail (the columns a record is
+// written with; "" is stored as NULL, a client_ip that is no address too).
+PgParams& add_pg_audit_fields(PgParams& params, const AuditRecord& record);
+
 // The backend's admin store and audit storage (common/store_postgres_admin.cpp,
 // common/store_postgres_audit.cpp) and the two sides of db copy
 // (common/store_postgres_copy.cpp).

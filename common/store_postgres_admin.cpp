@@ -6,69 +6,7 @@
 namespace sharelink {
 namespace {
 
-constexpr const char* k_track_columns =
-    "id, title, engine, mode, measured_duration_seconds, instrumental, licence_class, licence_version, "
-    "no_commercial, mime_type, audio_path, removed_at, created_at";
-constexpr const char* k_share_columns =
-    "id, target_type, target_id, visibility, created_at, expires_at, max_views, view_count, last_viewed_at, "
-    "revoked_at, revoke_reason, note, created_by, token_digest";
 constexpr const char* k_licence_columns = "licence_class, licence_version, commercial_use, requires_attribution";
-
-Track read_track(const PgRow& row) {
-  Track t;
-  t.id = row.string(0);
-  t.title = row.string(1);
-  t.engine = row.string(2);
-  t.mode = row.string(3);
-  t.measured_duration_seconds = row.optional_float64(4);
-  t.instrumental = row.boolean(5);
-  t.licence_class = row.string(6);
-  t.licence_version = row.string(7);
-  t.no_commercial = row.boolean(8);
-  t.mime_type = row.string(9);
-  t.audio_path = row.string(10);
-  t.removed_at = pg_optional_seconds(row, 11);
-  t.created_at = from_unix_seconds(row.int64(12));
-  return t;
-}
-
-PgParams track_params(const Track& t) {
-  PgParams params;
-  params.add(t.id)
-      .add(t.title)
-      .add(t.engine)
-      .add(t.mode)
-      .add(t.measured_duration_seconds)
-      .add(t.instrumental)
-      .add(t.licence_class)
-      .add(t.licence_version)
-      .add(t.no_commercial)
-      .add(t.mime_type)
-      .add(t.audio_path)
-      .add(pg_seconds_param(t.removed_at))
-      .add(to_unix_seconds(t.created_at));
-  return params;
-}
-
-Share read_share(const PgRow& row) {
-  Share s;
-  s.id = row.string(0);
-  s.target_type = pg_target_type(row, 1);
-  s.target_id = row.string(2);
-  s.visibility = pg_visibility(row, 3);
-  s.created_at = from_unix_seconds(row.int64(4));
-  s.expires_at = pg_optional_seconds(row, 5);
-  s.max_views = row.optional_int64(6);
-  s.view_count = row.int64(7);
-  s.last_viewed_at = pg_optional_seconds(row, 8);
-  s.revoked_at = pg_optional_seconds(row, 9);
-  s.revoke_reason = pg_optional_text(row, 10);
-  s.note = pg_optional_text(row, 11);
-  s.created_by = row.string(12);
-  // The fingerprint is the digest's first 12 hex characters: both are SHA-256 of the token.
-  s.token_fp = row.string(13).substr(0, 12);
-  return s;
-}
 
 // One session (sharectl runs one command). Write transactions hold an
 // advisory lock until they end, so two sharectl changing memberships at once
@@ -107,16 +45,16 @@ class PgAdminStore final : public AdminStore {
   }
 
   bool add_track(const Track& track) override {
-    return exec(std::string("INSERT INTO tracks (") + k_track_columns +
+    return exec(std::string("INSERT INTO tracks (") + k_pg_track_columns +
                     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING",
-                track_params(track))
+                pg_track_params(track))
                .affected_rows() > 0;
   }
 
   void upsert_tracks(std::span<const Track> tracks) override {
     in_transaction([&] {
       for (const auto& track : tracks) {
-        exec(std::string("INSERT INTO tracks (") + k_track_columns +
+        exec(std::string("INSERT INTO tracks (") + k_pg_track_columns +
                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO UPDATE SET "
                  "title = excluded.title, engine = excluded.engine, mode = excluded.mode, "
                  "measured_duration_seconds = excluded.measured_duration_seconds, "
@@ -124,23 +62,23 @@ class PgAdminStore final : public AdminStore {
                  "licence_version = excluded.licence_version, no_commercial = excluded.no_commercial, "
                  "mime_type = excluded.mime_type, audio_path = excluded.audio_path, "
                  "removed_at = excluded.removed_at",
-             track_params(track));
+             pg_track_params(track));
       }
     });
   }
 
   std::optional<Track> track(const std::string& id) override {
     const PgResult result =
-        exec(std::string("SELECT ") + k_track_columns + " FROM tracks WHERE id = $1", PgParams(id));
+        exec(std::string("SELECT ") + k_pg_track_columns + " FROM tracks WHERE id = $1", PgParams(id));
     if (result.rows() == 0) return std::nullopt;
-    return read_track(result.row(0));
+    return pg_track(result.row(0));
   }
 
   std::vector<Track> tracks() override {
     const PgResult result =
-        exec(std::string("SELECT ") + k_track_columns + " FROM tracks ORDER BY created_at, id", PgParams());
+        exec(std::string("SELECT ") + k_pg_track_columns + " FROM tracks ORDER BY created_at, id", PgParams());
     std::vector<Track> out;
-    for (int i = 0; i < result.rows(); ++i) out.push_back(read_track(result.row(i)));
+    for (int i = 0; i < result.rows(); ++i) out.push_back(pg_track(result.row(i)));
     return out;
   }
 
@@ -223,7 +161,7 @@ class PgAdminStore final : public AdminStore {
   }
 
   std::vector<Share> shares(const std::optional<std::string>& target_id) override {
-    std::string sql = std::string("SELECT ") + k_share_columns + " FROM shares";
+    std::string sql = std::string("SELECT ") + k_pg_share_columns + " FROM shares";
     PgParams params;
     if (target_id) {
       sql += " WHERE target_id = $1";
@@ -232,7 +170,7 @@ class PgAdminStore final : public AdminStore {
     sql += " ORDER BY created_at DESC, seq DESC";
     const PgResult result = exec(sql, params);
     std::vector<Share> out;
-    for (int i = 0; i < result.rows(); ++i) out.push_back(read_share(result.row(i)));
+    for (int i = 0; i < result.rows(); ++i) out.push_back(pg_share(result.row(i)));
     return out;
   }
 
@@ -249,15 +187,7 @@ class PgAdminStore final : public AdminStore {
   }
 
  private:
-  static Collection read_collection(const PgRow& row) {
-    Collection c;
-    c.id = row.string(0);
-    c.name = row.string(1);
-    c.description = pg_optional_text(row, 2);
-    c.removed_at = pg_optional_seconds(row, 3);
-    c.created_at = from_unix_seconds(row.int64(4));
-    return c;
-  }
+  static Collection read_collection(const PgRow& row) { return Collection{pg_collection(row), {}}; }
 
   PgResult exec(const std::string& sql, const PgParams& params) {
     // Inside a transaction, on its session: a lost session fails the
@@ -293,9 +223,9 @@ class PgAdminStore final : public AdminStore {
 
   std::optional<Share> find_share(const char* column, const std::string& value) {
     const PgResult result =
-        exec(std::string("SELECT ") + k_share_columns + " FROM shares WHERE " + column + " = $1", PgParams(value));
+        exec(std::string("SELECT ") + k_pg_share_columns + " FROM shares WHERE " + column + " = $1", PgParams(value));
     if (result.rows() == 0) return std::nullopt;
-    return read_share(result.row(0));
+    return pg_share(result.row(0));
   }
 
   PgSession session_;

@@ -11,10 +11,6 @@ namespace {
 // transactions, so no writer waits long behind one.
 constexpr std::int64_t k_prune_step_rows = 2000;
 
-constexpr const char* k_record_columns =
-    "id, ts, event, outcome, status, host(client_ip), share_id, token_fp, request_id, user_agent, actor, "
-    "action, detail";
-
 const PgStatement k_insert_lock{"audit_insert_lock", "SELECT pg_advisory_xact_lock($1)"};
 
 // Deletes up to $2 records older than $1. Rows another daemon's retention
@@ -39,28 +35,6 @@ const PgStatement k_age_ips{
     "ELSE set_masklen(network(set_masklen(a.client_ip, 48)), 128) END "
     "FROM batch WHERE a.id = batch.id RETURNING a.client_ip IS NOT NULL AS had_address) "
     "SELECT count(*), count(*) FILTER (WHERE had_address) FROM aged"};
-
-AuditRecord read_record(const PgRow& row) {
-  AuditRecord record;
-  record.id = row.int64(0);
-  record.ts = from_unix_millis(row.int64(1));
-  record.event = row.string(2);
-  record.outcome = row.string(3);
-  if (const auto status = row.optional_int64(4)) record.status = static_cast<int>(*status);
-  record.client_ip = pg_client_ip(row, 5);
-  record.share_id = row.optional_string(6).value_or("");
-  record.token_fp = row.optional_string(7).value_or("");
-  record.request_id = row.optional_string(8).value_or("");
-  record.user_agent = row.optional_string(9).value_or("");
-  record.actor = row.optional_string(10).value_or("");
-  record.action = row.optional_string(11).value_or("");
-  record.detail = row.optional_string(12).value_or("");
-  return record;
-}
-
-PgParams& add_text(PgParams& params, const std::string& text) {
-  return text.empty() ? params.add_null() : params.add(text);
-}
 
 // " AND ..." conditions for every field of filter, numbered from $1.
 void add_conditions(const AuditFilter& filter, std::string& sql, PgParams& params) {
@@ -129,27 +103,7 @@ class PgAuditStorage final : public AuditStorage {
                     "user_agent, actor, action, detail) FROM STDIN");
       for (const auto& record : records) {
         PgParams row;
-        row.add(to_unix_millis(record.ts)).add(record.event).add(record.outcome);
-        if (record.status) {
-          row.add(*record.status);
-        } else {
-          row.add_null();
-        }
-        // Text that is not an address cannot be stored as inet (the whole
-        // batch would fail): it is stored as absent.
-        const auto address = record.client_ip.empty() ? std::nullopt : parse_ip(record.client_ip);
-        if (address) {
-          row.add(address->to_string());
-        } else {
-          row.add_null();
-        }
-        add_text(row, record.share_id);
-        add_text(row, record.token_fp);
-        add_text(row, record.request_id);
-        add_text(row, record.user_agent);
-        add_text(row, record.actor);
-        add_text(row, record.action);
-        add_text(row, record.detail);
+        add_pg_audit_fields(row, record);
         copy.row(row);
       }
       copy.finish();
@@ -179,7 +133,7 @@ class PgAuditStorage final : public AuditStorage {
   }
 
   std::vector<AuditRecord> query(const AuditFilter& filter) override {
-    std::string sql = std::string("SELECT ") + k_record_columns + " FROM audit_records WHERE true";
+    std::string sql = std::string("SELECT ") + k_pg_audit_columns + " FROM audit_records WHERE true";
     PgParams params;
     add_conditions(filter, sql, params);
     sql += " ORDER BY id DESC";
@@ -190,7 +144,7 @@ class PgAuditStorage final : public AuditStorage {
     const PgResult result = session_.with([&](PgConnection& c) { return c.exec(sql, params); });
     std::vector<AuditRecord> records;
     records.reserve(static_cast<std::size_t>(result.rows()));
-    for (int i = 0; i < result.rows(); ++i) records.push_back(read_record(result.row(i)));
+    for (int i = 0; i < result.rows(); ++i) records.push_back(pg_audit_record(result.row(i)));
     return records;
   }
 

@@ -2,7 +2,6 @@
 // snapshot through cursors, and an empty database filled by COPY in one transaction.
 #include <map>
 
-#include "common/client_address.hpp"
 #include "common/error.hpp"
 #include "common/pg_migrations.hpp"
 #include "common/store_postgres.hpp"
@@ -31,85 +30,16 @@ void export_rows_in(PgConnection& c, RowSink& sink) {
               "SELECT licence_class, licence_version, commercial_use, requires_attribution FROM licences "
               "ORDER BY licence_class, licence_version",
               [&](const PgRow& row) { sink.licence(pg_licence(row, 0)); });
-  stream_rows(c,
-              "SELECT id, title, engine, mode, measured_duration_seconds, instrumental, licence_class, "
-              "licence_version, no_commercial, mime_type, audio_path, removed_at, created_at FROM tracks "
-              "ORDER BY created_at, id",
-              [&](const PgRow& row) {
-                Track t;
-                t.id = row.string(0);
-                t.title = row.string(1);
-                t.engine = row.string(2);
-                t.mode = row.string(3);
-                t.measured_duration_seconds = row.optional_float64(4);
-                t.instrumental = row.boolean(5);
-                t.licence_class = row.string(6);
-                t.licence_version = row.string(7);
-                t.no_commercial = row.boolean(8);
-                t.mime_type = row.string(9);
-                t.audio_path = row.string(10);
-                t.removed_at = pg_optional_seconds(row, 11);
-                t.created_at = from_unix_seconds(row.int64(12));
-                sink.track(t);
-              });
-  stream_rows(c, "SELECT id, name, description, removed_at, created_at FROM collections ORDER BY created_at, id",
-              [&](const PgRow& row) {
-                CollectionRecord record;
-                record.id = row.string(0);
-                record.name = row.string(1);
-                record.description = pg_optional_text(row, 2);
-                record.removed_at = pg_optional_seconds(row, 3);
-                record.created_at = from_unix_seconds(row.int64(4));
-                sink.collection(record);
-              });
+  stream_rows(c, std::string("SELECT ") + k_pg_track_columns + " FROM tracks ORDER BY created_at, id",
+              [&](const PgRow& row) { sink.track(pg_track(row)); });
+  stream_rows(c, std::string("SELECT ") + k_pg_collection_columns + " FROM collections ORDER BY created_at, id",
+              [&](const PgRow& row) { sink.collection(pg_collection(row)); });
   stream_rows(c, "SELECT collection_id, position, track_id FROM collection_tracks ORDER BY collection_id, position",
               [&](const PgRow& row) { sink.collection_track(row.string(0), row.int64(1), row.string(2)); });
-  stream_rows(c,
-              "SELECT id, target_type, target_id, visibility, created_at, expires_at, max_views, view_count, "
-              "last_viewed_at, revoked_at, revoke_reason, note, created_by, token_digest FROM shares ORDER BY seq",
-              [&](const PgRow& row) {
-                Share s;
-                s.id = row.string(0);
-                s.target_type = pg_target_type(row, 1);
-                s.target_id = row.string(2);
-                s.visibility = pg_visibility(row, 3);
-                s.created_at = from_unix_seconds(row.int64(4));
-                s.expires_at = pg_optional_seconds(row, 5);
-                s.max_views = row.optional_int64(6);
-                s.view_count = row.int64(7);
-                s.last_viewed_at = pg_optional_seconds(row, 8);
-                s.revoked_at = pg_optional_seconds(row, 9);
-                s.revoke_reason = pg_optional_text(row, 10);
-                s.note = pg_optional_text(row, 11);
-                s.created_by = row.string(12);
-                const std::string digest = row.string(13);
-                s.token_fp = digest.substr(0, 12);
-                sink.share(s, digest);
-              });
-  stream_rows(c,
-              "SELECT id, ts, event, outcome, status, host(client_ip), share_id, token_fp, request_id, user_agent, "
-              "actor, action, detail, ip_truncated FROM audit_records ORDER BY id",
-              [&](const PgRow& row) {
-                AuditRecord r;
-                r.id = row.int64(0);
-                r.ts = from_unix_millis(row.int64(1));
-                r.event = row.string(2);
-                r.outcome = row.string(3);
-                if (const auto status = row.optional_int64(4)) r.status = static_cast<int>(*status);
-                r.client_ip = pg_client_ip(row, 5);
-                r.share_id = row.optional_string(6).value_or("");
-                r.token_fp = row.optional_string(7).value_or("");
-                r.request_id = row.optional_string(8).value_or("");
-                r.user_agent = row.optional_string(9).value_or("");
-                r.actor = row.optional_string(10).value_or("");
-                r.action = row.optional_string(11).value_or("");
-                r.detail = row.optional_string(12).value_or("");
-                sink.audit_record(r, row.boolean(13));
-              });
-}
-
-PgParams& add_text(PgParams& params, const std::string& text) {
-  return text.empty() ? params.add_null() : params.add(text);
+  stream_rows(c, std::string("SELECT ") + k_pg_share_columns + " FROM shares ORDER BY seq",
+              [&](const PgRow& row) { sink.share(pg_share(row), row.string(13)); });
+  stream_rows(c, std::string("SELECT ") + k_pg_audit_columns + ", ip_truncated FROM audit_records ORDER BY id",
+              [&](const PgRow& row) { sink.audit_record(pg_audit_record(row), row.boolean(13)); });
 }
 
 // The COPY statement of each table, by the name k_copied_tables gives it.
@@ -164,23 +94,7 @@ class PgImport final : public RowImport {
     write("licences", PgParams(to_string(l.licence_class), l.licence_version, l.commercial_use, l.requires_attribution));
   }
 
-  void track(const Track& t) override {
-    PgParams row;
-    row.add(t.id)
-        .add(t.title)
-        .add(t.engine)
-        .add(t.mode)
-        .add(t.measured_duration_seconds)
-        .add(t.instrumental)
-        .add(t.licence_class)
-        .add(t.licence_version)
-        .add(t.no_commercial)
-        .add(t.mime_type)
-        .add(t.audio_path)
-        .add(pg_seconds_param(t.removed_at))
-        .add(to_unix_seconds(t.created_at));
-    write("tracks", row);
-  }
+  void track(const Track& t) override { write("tracks", pg_track_params(t)); }
 
   void collection(const CollectionRecord& c) override {
     write("collections",
@@ -200,26 +114,8 @@ class PgImport final : public RowImport {
 
   void audit_record(const AuditRecord& r, bool ip_aged) override {
     PgParams row;
-    row.add(r.id).add(to_unix_millis(r.ts)).add(r.event).add(r.outcome);
-    if (r.status) {
-      row.add(*r.status);
-    } else {
-      row.add_null();
-    }
-    const auto address = r.client_ip.empty() ? std::nullopt : parse_ip(r.client_ip);
-    if (address) {
-      row.add(address->to_string());
-    } else {
-      row.add_null();
-    }
-    add_text(row, r.share_id);
-    add_text(row, r.token_fp);
-    add_text(row, r.request_id);
-    add_text(row, r.user_agent);
-    add_text(row, r.actor);
-    add_text(row, r.action);
-    add_text(row, r.detail);
-    row.add(ip_aged);
+    row.add(r.id);
+    add_pg_audit_fields(row, r).add(ip_aged);
     write("audit_records", row);
   }
 

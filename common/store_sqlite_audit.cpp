@@ -4,7 +4,7 @@
 #include <variant>
 
 #include "common/error.hpp"
-#include "common/store_sqlite_connection.hpp"
+#include "common/store_sqlite_rows.hpp"
 
 namespace sharelink {
 namespace {
@@ -30,9 +30,6 @@ constexpr int k_writer_checkpoint_pages = 8192;
 constexpr const char* k_insert_sql =
     "INSERT INTO audit_records (ts, event, outcome, status, client_ip, share_id, token_fp, "
     "request_id, user_agent, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* k_record_columns =
-    "id, ts, event, outcome, status, client_ip, share_id, token_fp, request_id, user_agent, actor, "
-    "action, detail";
 
 void bind_text(SQLite::Statement& statement, int index, const std::string& text) {
   if (text.empty()) {
@@ -40,39 +37,6 @@ void bind_text(SQLite::Statement& statement, int index, const std::string& text)
   } else {
     statement.bind(index, text);
   }
-}
-
-// As bind_text, without SQLite copying the text: text must stay unchanged
-// until the statement has run (the caller's record outlives exec()).
-void bind_text_no_copy(SQLite::Statement& statement, int index, const std::string& text) {
-  if (text.empty()) {
-    statement.bind(index);
-  } else {
-    statement.bindNoCopy(index, text);
-  }
-}
-
-std::string text_or_empty(const SQLite::Column& column) {
-  return column.isNull() ? std::string() : column.getString();
-}
-
-// Reads the columns of k_record_columns, in that order.
-AuditRecord read_record(SQLite::Statement& row) {
-  AuditRecord record;
-  record.id = row.getColumn(0).getInt64();
-  record.ts = from_unix_millis(row.getColumn(1).getInt64());
-  record.event = text_or_empty(row.getColumn(2));
-  record.outcome = text_or_empty(row.getColumn(3));
-  if (!row.getColumn(4).isNull()) record.status = row.getColumn(4).getInt();
-  record.client_ip = text_or_empty(row.getColumn(5));
-  record.share_id = text_or_empty(row.getColumn(6));
-  record.token_fp = text_or_empty(row.getColumn(7));
-  record.request_id = text_or_empty(row.getColumn(8));
-  record.user_agent = text_or_empty(row.getColumn(9));
-  record.actor = text_or_empty(row.getColumn(10));
-  record.action = text_or_empty(row.getColumn(11));
-  record.detail = text_or_empty(row.getColumn(12));
-  return record;
 }
 
 // A client_ip inside the filter. Aged addresses are stored as their network
@@ -174,7 +138,7 @@ class SqliteAuditStorage final : public AuditStorage {
 
   std::vector<AuditRecord> query(const AuditFilter& filter) override {
     return guarded([&] {
-      std::string base = std::string("SELECT ") + k_record_columns + " FROM audit_records WHERE 1";
+      std::string base = std::string("SELECT ") + k_sqlite_audit_columns + " FROM audit_records WHERE 1";
       std::vector<SqlValue> values;
       add_sql_conditions(filter, base, values);
       std::vector<AuditRecord> records;
@@ -184,7 +148,7 @@ class SqliteAuditStorage final : public AuditStorage {
         SQLite::Statement statement(*db_, base + " ORDER BY id DESC LIMIT ?");
         values.emplace_back(filter.limit == 0 ? std::int64_t{-1} : limit);
         bind_all(statement, values);
-        while (statement.executeStep()) records.push_back(read_record(statement));
+        while (statement.executeStep()) records.push_back(sqlite_audit_record(statement));
         return records;
       }
 
@@ -203,7 +167,7 @@ class SqliteAuditStorage final : public AuditStorage {
         int rows = 0;
         while (statement.executeStep()) {
           ++rows;
-          AuditRecord record = read_record(statement);
+          AuditRecord record = sqlite_audit_record(statement);
           below = record.id;
           if (!ip_matches(*filter.ip, record.client_ip)) continue;
           records.push_back(std::move(record));
@@ -270,11 +234,7 @@ class SqliteAuditStorage final : public AuditStorage {
  private:
   template <typename Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw_storage_failure(e, what_, lock_wait_);
-    }
+    return sqlite_guarded(what_, lock_wait_, std::forward<Fn>(fn));
   }
 
   // One INSERT, in the caller's transaction. The record's text is bound
@@ -282,22 +242,7 @@ class SqliteAuditStorage final : public AuditStorage {
   void insert(const AuditRecord& record) {
     SQLite::Statement& insert = *insert_;
     insert.tryReset();
-    insert.bind(1, static_cast<std::int64_t>(to_unix_millis(record.ts)));
-    insert.bindNoCopy(2, record.event);
-    insert.bindNoCopy(3, record.outcome);
-    if (record.status) {
-      insert.bind(4, *record.status);
-    } else {
-      insert.bind(4);
-    }
-    bind_text_no_copy(insert, 5, record.client_ip);
-    bind_text_no_copy(insert, 6, record.share_id);
-    bind_text_no_copy(insert, 7, record.token_fp);
-    bind_text_no_copy(insert, 8, record.request_id);
-    bind_text_no_copy(insert, 9, record.user_agent);
-    bind_text_no_copy(insert, 10, record.actor);
-    bind_text_no_copy(insert, 11, record.action);
-    bind_text_no_copy(insert, 12, record.detail);
+    bind_sqlite_audit_fields(insert, 1, record);
     insert.exec();
     insert.reset();
   }

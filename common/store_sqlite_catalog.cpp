@@ -1,8 +1,7 @@
 // The SQLite backend's hot path: the reader of the resolver and media check, and the view store.
-#include <mutex>
-
 #include "common/error.hpp"
-#include "common/store_sqlite_connection.hpp"
+#include "common/store_sqlite_rows.hpp"
+#include "common/thread_annotations.hpp"
 
 namespace sharelink {
 namespace {
@@ -20,47 +19,9 @@ constexpr int k_reader_cache_kib = 2048;
 constexpr std::size_t k_cached_collections = 8;
 constexpr std::size_t k_cached_tracks = 1024;
 
-constexpr const char* k_share_columns =
-    "id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at";
-constexpr const char* k_track_columns =
-    "t.id, t.title, t.engine, t.mode, t.measured_duration_seconds, t.instrumental, t.licence_class, "
-    "t.licence_version, t.no_commercial, t.audio_path, t.removed_at, l.commercial_use, l.requires_attribution";
 constexpr const char* k_track_with_licence =
     " FROM tracks t LEFT JOIN licences l ON l.licence_class = t.licence_class "
     "AND l.licence_version = t.licence_version";
-
-ShareRecord read_share(SQLite::Statement& st) {
-  ShareRecord share;
-  share.id = st.getColumn(0).getString();
-  share.target_type = read_target_type(st.getColumn(1));
-  share.target_id = st.getColumn(2).getString();
-  share.visibility = read_visibility(st.getColumn(3));
-  share.expires_at = optional_time(st.getColumn(4));
-  share.max_views = optional_int(st.getColumn(5));
-  share.view_count = st.getColumn(6).getInt64();
-  share.revoked_at = optional_time(st.getColumn(7));
-  return share;
-}
-
-CatalogTrack read_track(SQLite::Statement& st) {
-  CatalogTrack t;
-  t.id = st.getColumn(0).getString();
-  t.title = st.getColumn(1).getString();
-  t.engine = st.getColumn(2).getString();
-  t.mode = st.getColumn(3).getString();
-  t.measured_duration_seconds = optional_real(st.getColumn(4));
-  t.instrumental = st.getColumn(5).getInt() != 0;
-  t.licence_class = st.getColumn(6).getString();
-  t.licence_version = st.getColumn(7).getString();
-  t.no_commercial = st.getColumn(8).getInt() != 0;
-  t.audio_path = st.getColumn(9).getString();
-  t.removed_at = optional_time(st.getColumn(10));
-  const SQLite::Column registry_commercial = st.getColumn(11);
-  if (!registry_commercial.isNull()) {
-    t.registry = LicenceTerms{registry_commercial.getInt() != 0, st.getColumn(12).getInt() != 0};
-  }
-  return t;
-}
 
 // The track rows of the collections a reader read last, valid for one state
 // of the database. A collection's 100 rows are a join of three tables (four
@@ -125,14 +86,14 @@ class SqliteCatalogReader final : public CatalogReader {
                                   lock_wait_);
       db_->exec("PRAGMA cache_size = -" + std::to_string(k_reader_cache_kib));
       share_by_digest_.emplace(
-          *db_, std::string("SELECT ") + k_share_columns + " FROM shares WHERE token_digest = ?");
-      share_by_id_.emplace(*db_, std::string("SELECT ") + k_share_columns + " FROM shares WHERE id = ?");
+          *db_, std::string("SELECT ") + k_sqlite_share_record_columns + " FROM shares WHERE token_digest = ?");
+      share_by_id_.emplace(*db_, std::string("SELECT ") + k_sqlite_share_record_columns + " FROM shares WHERE id = ?");
       track_.emplace(*db_,
-                     std::string("SELECT ") + k_track_columns + k_track_with_licence + " WHERE t.id = ?");
+                     std::string("SELECT ") + k_sqlite_catalog_track_columns + k_track_with_licence + " WHERE t.id = ?");
       track_media_.emplace(*db_, "SELECT audio_path, mime_type, removed_at FROM tracks WHERE id = ?");
       collection_.emplace(
           *db_, "SELECT id, name, description, removed_at, created_at FROM collections WHERE id = ?");
-      collection_tracks_.emplace(*db_, std::string("SELECT ") + k_track_columns +
+      collection_tracks_.emplace(*db_, std::string("SELECT ") + k_sqlite_catalog_track_columns +
                                            " FROM collection_tracks ct JOIN tracks t ON t.id = ct.track_id "
                                            "LEFT JOIN licences l ON l.licence_class = t.licence_class "
                                            "AND l.licence_version = t.licence_version "
@@ -180,7 +141,7 @@ class SqliteCatalogReader final : public CatalogReader {
       StatementScope scope(st);
       st.bindNoCopy(1, track_id);
       if (!st.executeStep()) return std::nullopt;
-      return read_track(st);
+      return sqlite_catalog_track(st);
     });
   }
 
@@ -190,13 +151,7 @@ class SqliteCatalogReader final : public CatalogReader {
       StatementScope scope(st);
       st.bindNoCopy(1, collection_id);
       if (!st.executeStep()) return std::nullopt;
-      CollectionRecord c;
-      c.id = st.getColumn(0).getString();
-      c.name = st.getColumn(1).getString();
-      c.description = optional_text(st.getColumn(2));
-      c.removed_at = optional_time(st.getColumn(3));
-      c.created_at = from_unix_seconds(st.getColumn(4).getInt64());
-      return c;
+      return sqlite_collection(st);
     });
   }
 
@@ -222,7 +177,7 @@ class SqliteCatalogReader final : public CatalogReader {
       SQLite::Statement& st = *collection_tracks_;
       StatementScope scope(st);
       st.bindNoCopy(1, collection_id);
-      while (st.executeStep()) tracks.push_back(read_track(st));
+      while (st.executeStep()) tracks.push_back(sqlite_catalog_track(st));
     });
     // visit may move from its argument: it gets copies, the kept rows stay whole.
     if (cached == nullptr) {
@@ -253,11 +208,7 @@ class SqliteCatalogReader final : public CatalogReader {
  private:
   template <typename Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const SQLite::Exception& e) {
-      throw_storage_failure(e, what_, lock_wait_);
-    }
+    return sqlite_guarded(what_, lock_wait_, std::forward<Fn>(fn));
   }
 
   // The connection's PRAGMA data_version (see CollectionCache).
@@ -277,7 +228,7 @@ class SqliteCatalogReader final : public CatalogReader {
     StatementScope scope(st);
     st.bindNoCopy(1, key);
     if (!st.executeStep()) return std::nullopt;
-    return read_share(st);
+    return sqlite_share_record(st);
   }
 
   // The statements go before the connection (SQLiteCpp aborts otherwise).
@@ -335,8 +286,8 @@ class SqliteViewStore final : public ViewStore {
   }
   ~SqliteViewStore() override { close(); }
 
-  bool take_view_under_limit(const std::string& share_id, TimePoint now) override {
-    std::lock_guard lock(mutex_);
+  bool take_view_under_limit(const std::string& share_id, TimePoint now) override SHARELINK_EXCLUDES(mutex_) {
+    const MutexLock lock(mutex_);
     try {
       StatementScope scope(*take_);
       take_->bindNoCopy(1, share_id);
@@ -347,17 +298,19 @@ class SqliteViewStore final : public ViewStore {
     }
   }
 
-  void add_views(std::span<const ViewIncrement> batch) override {
+  void add_views(std::span<const ViewIncrement> batch) override SHARELINK_EXCLUDES(mutex_) {
     if (batch.empty()) return;
-    std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     try {
+      // Taken here, under the lock: the analysis does not see it held inside the lambda.
+      SQLite::Statement& add = *add_;
       with_write_transaction(*db_, [&] {
         for (const auto& increment : batch) {
-          StatementScope scope(*add_);
-          add_->bindNoCopy(1, increment.share_id);
-          add_->bind(2, static_cast<std::int64_t>(increment.views));
-          add_->bind(3, static_cast<std::int64_t>(to_unix_seconds(increment.last_viewed_at)));
-          add_->exec();
+          StatementScope scope(add);
+          add.bindNoCopy(1, increment.share_id);
+          add.bind(2, static_cast<std::int64_t>(increment.views));
+          add.bind(3, static_cast<std::int64_t>(to_unix_seconds(increment.last_viewed_at)));
+          add.exec();
         }
       });
     } catch (const SQLite::Exception& e) {
@@ -366,7 +319,9 @@ class SqliteViewStore final : public ViewStore {
   }
 
  private:
-  void close() {
+  // The statements go before the connection (SQLiteCpp aborts otherwise).
+  void close() SHARELINK_EXCLUDES(mutex_) {
+    const MutexLock lock(mutex_);
     take_.reset();
     add_.reset();
     db_.reset();
@@ -374,9 +329,10 @@ class SqliteViewStore final : public ViewStore {
 
   const std::string what_;
   const std::chrono::milliseconds lock_wait_;
-  std::mutex mutex_;
-  std::unique_ptr<SQLite::Database> db_;         // guarded by mutex_
-  std::optional<SQLite::Statement> take_, add_;  // guarded by mutex_
+  Mutex mutex_;
+  std::unique_ptr<SQLite::Database> db_ SHARELINK_GUARDED_BY(mutex_);
+  std::optional<SQLite::Statement> take_ SHARELINK_GUARDED_BY(mutex_);
+  std::optional<SQLite::Statement> add_ SHARELINK_GUARDED_BY(mutex_);
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "common/domain.hpp"
 #include "common/error.hpp"
@@ -41,6 +43,18 @@ std::unique_ptr<SQLite::Database> open_connection(
 // SQLite's text and, where one is known, the fix.
 [[noreturn]] void throw_storage_failure(const SQLite::Exception& e, std::string_view what,
                                         std::chrono::milliseconds lock_wait);
+
+// Runs fn; a SQLite::Exception it throws becomes the project's error
+// through throw_storage_failure(e, what, lock_wait). What every connection
+// object of the backend wraps its SQLite calls in.
+template <typename Fn>
+auto sqlite_guarded(std::string_view what, std::chrono::milliseconds lock_wait, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw_storage_failure(e, what, lock_wait);
+  }
+}
 
 // A connection for the backend's readers and writers: an existing database
 // with the current schema of kind, configured like open_connection, with

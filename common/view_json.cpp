@@ -106,29 +106,33 @@ void append_json_number(std::string& out, const std::optional<double>& value) {
 
 void append_json_bool(std::string& out, bool value) { out += value ? "true" : "false"; }
 
+// One JSON value of each type a view holds (a const char* would pick the
+// bool overload: it is refused).
+void append_json_value(std::string& out, const std::string& text) { append_json_string(out, text); }
+void append_json_value(std::string& out, const std::optional<std::string>& text) { append_json_nullable(out, text); }
+void append_json_value(std::string& out, const std::optional<double>& value) { append_json_number(out, value); }
+void append_json_value(std::string& out, bool value) { append_json_bool(out, value); }
+void append_json_value(std::string& out, const char* text) = delete;
+
+// key is the text before the value, punctuation included (R"(,"title":)").
+template <typename Value>
+void append_member(std::string& out, std::string_view key, const Value& value) {
+  out += key;
+  append_json_value(out, value);
+}
+
 void append_track(std::string& out, const TrackView& t) {
-  out += R"({"id":)";
-  append_json_string(out, t.id);
-  out += R"(,"title":)";
-  append_json_string(out, t.title);
-  out += R"(,"engine":)";
-  append_json_string(out, t.engine);
-  out += R"(,"mode":)";
-  append_json_string(out, t.mode);
-  out += R"(,"measured_duration_seconds":)";
-  append_json_number(out, t.measured_duration_seconds);
-  out += R"(,"instrumental":)";
-  append_json_bool(out, t.instrumental);
-  out += R"(,"playback_url":)";
-  append_json_nullable(out, t.playback_url);
-  out += R"(,"licence":{"licence_class":)";
-  append_json_string(out, t.licence.licence_class);
-  out += R"(,"licence_version":)";
-  append_json_string(out, t.licence.licence_version);
-  out += R"(,"commercial_use":)";
-  append_json_bool(out, t.licence.commercial_use);
-  out += R"(,"requires_attribution":)";
-  append_json_bool(out, t.licence.requires_attribution);
+  append_member(out, R"({"id":)", t.id);
+  append_member(out, R"(,"title":)", t.title);
+  append_member(out, R"(,"engine":)", t.engine);
+  append_member(out, R"(,"mode":)", t.mode);
+  append_member(out, R"(,"measured_duration_seconds":)", t.measured_duration_seconds);
+  append_member(out, R"(,"instrumental":)", t.instrumental);
+  append_member(out, R"(,"playback_url":)", t.playback_url);
+  append_member(out, R"(,"licence":{"licence_class":)", t.licence.licence_class);
+  append_member(out, R"(,"licence_version":)", t.licence.licence_version);
+  append_member(out, R"(,"commercial_use":)", t.licence.commercial_use);
+  append_member(out, R"(,"requires_attribution":)", t.licence.requires_attribution);
   out += "}}";
 }
 
@@ -185,12 +189,9 @@ std::string render_view(const ResolveResult& result) {
   }
   out += R"(,"collection":)";
   if (available && result.collection) {
-    out += R"({"id":)";
-    append_json_string(out, result.collection->id);
-    out += R"(,"name":)";
-    append_json_string(out, result.collection->name);
-    out += R"(,"description":)";
-    append_json_nullable(out, result.collection->description);
+    append_member(out, R"({"id":)", result.collection->id);
+    append_member(out, R"(,"name":)", result.collection->name);
+    append_member(out, R"(,"description":)", result.collection->description);
     out += '}';
   } else {
     out += "null";

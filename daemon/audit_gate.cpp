@@ -1,5 +1,7 @@
 #include "daemon/audit_gate.hpp"
 
+#include <utility>
+
 #include "daemon/routes.hpp"
 
 namespace sharelink {
@@ -27,6 +29,19 @@ void send_unaudited(ServerState& state, const httplib::Request& req, httplib::Re
   } else {
     send_error(res, PublicError::service_unavailable, request_id);
   }
+}
+
+bool finish_audited(ServerState& state, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx,
+                    AuditGate& gate, AuditRecord record, MetricRoute route, MetricOutcome outcome, bool html) {
+  record.outcome = to_string(outcome);
+  record.status = res.status;
+  const bool committed = gate.commit(std::move(record));
+  if (!committed) {
+    send_unaudited(state, req, res, ctx.request_id, html);
+    outcome = k_unaudited_outcome;
+  }
+  state.metrics().observe(route, outcome, ctx.elapsed_seconds());
+  return committed;
 }
 
 void refuse_unaudited(ServerState& state, const httplib::Request& req, httplib::Response& res,

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "common/audit_log.hpp"
+#include "common/audit_writer.hpp"
 #include "common/metrics.hpp"
 #include "common/rate_limiter.hpp"
 #include "daemon/http_common.hpp"
@@ -49,6 +49,14 @@ class AuditGate {
 // server's default headers; drops those of the answer it replaces.
 void send_unaudited(ServerState& state, const httplib::Request& req, httplib::Response& res,
                     const std::string& request_id, bool html);
+
+// The end of an admitted request: record gets outcome and res's status and
+// is committed through gate, and the request is counted in route's metrics
+// under outcome, or as k_unaudited_outcome when the answer had to become
+// send_unaudited's 503 (html as there). True when the answer may leave as it
+// is; false when it is that 503 (so no body of the old answer may follow).
+bool finish_audited(ServerState& state, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx,
+                    AuditGate& gate, AuditRecord record, MetricRoute route, MetricOutcome outcome, bool html);
 
 // The whole answer of a request refused before its work (AuditGate not
 // admitted): send_unaudited with the rate-limit fields of limiter (peeked,

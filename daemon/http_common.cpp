@@ -48,10 +48,10 @@ double RequestContext::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
-AuditRecord RequestContext::audit_record(const httplib::Request& req, const char* event) const {
+AuditRecord RequestContext::audit_record(const httplib::Request& req, AuditEvent event) const {
   AuditRecord record;
   record.ts = system_clock_now();
-  record.event = event;
+  record.event = to_string(event);
   record.client_ip = client.to_string();
   record.request_id = request_id;
   record.user_agent = sanitize_user_agent(req.get_header_value("User-Agent"));

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "common/audit_log.hpp"
+#include "common/audit_record.hpp"
 #include "common/client_address.hpp"
 #include "common/public_errors.hpp"
 #include "common/rate_limiter.hpp"
@@ -37,7 +37,7 @@ struct RequestContext {
   RequestContext(const httplib::Request& req, const ServerState& state);
   double elapsed_seconds() const;
   // An audit record pre-filled with ts, client, request id and user agent.
-  AuditRecord audit_record(const httplib::Request& req, const char* event) const;
+  AuditRecord audit_record(const httplib::Request& req, AuditEvent event) const;
 };
 
 inline constexpr const char* k_json_content_type = "application/json; charset=utf-8";

@@ -9,8 +9,9 @@
 #include <optional>
 #include <thread>
 
-#include "common/audit_log.hpp"
 #include "common/audit_spill.hpp"
+#include "common/audit_store.hpp"
+#include "common/audit_writer.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/logfmt.hpp"

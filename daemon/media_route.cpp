@@ -110,22 +110,14 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   // This route answers Range itself (range_field: httplib never sees it).
 
   const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "media");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::media);
   res.set_header("Access-Control-Expose-Headers", k_exposed_headers);
 
   // The answer, the audit record and the metrics leave through here, once.
   // Media requests never count views. False: the answer became a 503 (the
   // record was not committed in time), so no file may follow.
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    const bool committed = gate.commit(std::move(record));
-    if (!committed) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::media, outcome, ctx.elapsed_seconds());
-    return committed;
+    return finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::media, outcome, false);
   };
 
   // 1. The media bucket, before any other work.

@@ -108,7 +108,7 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
     return refuse_unaudited(state, req, res, ctx, MetricRoute::page, state.resolve_limiter(), true);
   }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "page");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::page);
   const RuntimeSettings& settings = *ctx.settings;
   const PageConfig& page = state.config().page;
   const std::vector<std::string> frame_ancestors = embed ? page.embed_origins : std::vector<std::string>{};
@@ -157,14 +157,7 @@ void handle_page(ServerState& state, const httplib::Request& req, httplib::Respo
   set_rate_limit_headers(res, access);
 
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
-  record.outcome = to_string(access.outcome);
-  record.status = res.status;
-  MetricOutcome outcome = access.outcome;
-  if (!gate.commit(std::move(record))) {
-    send_unaudited(state, req, res, ctx.request_id, true);
-    outcome = k_unaudited_outcome;
-  }
-  state.metrics().observe(MetricRoute::page, outcome, ctx.elapsed_seconds());
+  finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::page, access.outcome, true);
 }
 
 void handle_page_refresh(ServerState& state, const httplib::Request& req, httplib::Response& res) {
@@ -173,16 +166,10 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::page_refresh, state.media_limiter(), false);
   }
-  AuditRecord record = ctx.audit_record(req, "media");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::media);
 
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    if (!gate.commit(std::move(record))) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::page_refresh, outcome, ctx.elapsed_seconds());
+    finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::page_refresh, outcome, false);
   };
   auto fail = [&](PublicError error, MetricOutcome outcome) {
     send_error(res, error, ctx.request_id);
@@ -239,17 +226,11 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::oembed, state.resolve_limiter(), false);
   }
-  AuditRecord record = ctx.audit_record(req, "page");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::page);
   const RuntimeSettings& settings = *ctx.settings;
 
   auto finish = [&](MetricOutcome outcome) {
-    record.outcome = to_string(outcome);
-    record.status = res.status;
-    if (!gate.commit(std::move(record))) {
-      send_unaudited(state, req, res, ctx.request_id, false);
-      outcome = k_unaudited_outcome;
-    }
-    state.metrics().observe(MetricRoute::oembed, outcome, ctx.elapsed_seconds());
+    finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::oembed, outcome, false);
   };
 
   std::optional<int> max_width;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -162,7 +163,7 @@ std::string known_routes(const PageConfig& page) {
 
 // What answers outside a handler need to know about a public route.
 struct PublicRoute {
-  const char* event = nullptr;  // audit event; null: not a public route
+  std::optional<AuditEvent> event;  // audit event; none: not a public route
   MetricRoute metric = MetricRoute::other;
   bool media_limits = false;      // the media bucket (else the resolve bucket)
   bool media_outcomes = false;    // the media route's outcome vocabulary (no bad_request)
@@ -196,12 +197,12 @@ struct PublicServer::Impl {
   bool is_known_route(const std::string& path) const { return std::regex_match(path, known_routes_); }
 
   PublicRoute public_route(const std::string& path) const {
-    if (std::regex_match(path, resolve_route_)) return {"resolve", MetricRoute::resolve, false, false, false};
-    if (std::regex_match(path, media_route_)) return {"media", MetricRoute::media, true, true, false};
+    if (std::regex_match(path, resolve_route_)) return {AuditEvent::resolve, MetricRoute::resolve, false, false, false};
+    if (std::regex_match(path, media_route_)) return {AuditEvent::media, MetricRoute::media, true, true, false};
     if (!is_known_route(path)) return {};
-    if (std::regex_match(path, page_route_)) return {"page", MetricRoute::page, false, false, true};
-    if (path == k_oembed_path) return {"page", MetricRoute::oembed, false, false, false};
-    if (path == k_page_refresh_path) return {"media", MetricRoute::page_refresh, true, true, false};
+    if (std::regex_match(path, page_route_)) return {AuditEvent::page, MetricRoute::page, false, false, true};
+    if (path == k_oembed_path) return {AuditEvent::page, MetricRoute::oembed, false, false, false};
+    if (path == k_page_refresh_path) return {AuditEvent::media, MetricRoute::page_refresh, true, true, false};
     return {};
   }
 
@@ -400,7 +401,7 @@ struct PublicServer::Impl {
   std::pair<std::string, bool> account_public(const httplib::Request& req, httplib::Response& res,
                                               MetricOutcome outcome) {
     const PublicRoute route = public_route(route_path(req));
-    if (route.event == nullptr) return {new_request_id(), true};
+    if (!route.event) return {new_request_id(), true};
     const RequestContext ctx(req, state);
     RateLimiter& limiter = route.media_limits ? state.media_limiter() : state.resolve_limiter();
     set_rate_limit_headers(res, limiter, limiter.peek(ctx.client_key, ServerState::monotonic_seconds()));
@@ -412,7 +413,7 @@ struct PublicServer::Impl {
     // The media route's outcomes have no bad_request: anything but ok is an error there.
     const MetricOutcome final_outcome =
         (route.media_outcomes && outcome != MetricOutcome::ok) ? MetricOutcome::error : outcome;
-    AuditRecord record = ctx.audit_record(req, route.event);
+    AuditRecord record = ctx.audit_record(req, *route.event);
     record.outcome = to_string(final_outcome);
     record.status = res.status;
     const bool committed = gate.commit(std::move(record));

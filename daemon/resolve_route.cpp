@@ -16,7 +16,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
     return refuse_unaudited(state, req, res, ctx, MetricRoute::resolve, state.resolve_limiter(), false);
   }
   const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  AuditRecord record = ctx.audit_record(req, "resolve");
+  AuditRecord record = ctx.audit_record(req, AuditEvent::resolve);
 
   const ShareAccess access = access_share(state, ctx, req, token, ShareOpening::api);
   switch (access.kind) {
@@ -45,14 +45,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
   // The resolver hands back the fingerprint of a well-formed token; any
   // other token (or a refused request) is fingerprinted here.
   if (record.token_fp.empty() && !token.empty()) record.token_fp = token_fingerprint(token);
-  record.outcome = to_string(access.outcome);
-  record.status = res.status;
-  MetricOutcome outcome = access.outcome;
-  if (!gate.commit(std::move(record))) {
-    send_unaudited(state, req, res, ctx.request_id, false);
-    outcome = k_unaudited_outcome;
-  }
-  state.metrics().observe(MetricRoute::resolve, outcome, ctx.elapsed_seconds());
+  finish_audited(state, req, res, ctx, gate, std::move(record), MetricRoute::resolve, access.outcome, false);
 }
 
 }  // namespace sharelink

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "common/audit_log.hpp"
+#include "common/audit_writer.hpp"
 #include "common/client_address.hpp"
 #include "common/config.hpp"
 #include "common/metrics.hpp"

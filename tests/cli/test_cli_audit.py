@@ -152,7 +152,11 @@ class AuditFixtureTest(CliTestCase):
             (["--token", "shr_abc"], "sharectl: error: --token: expected a share token (shr_ followed by 32 "
                                      "lowercase hex)\n"),
             (["--event", "login"], 'sharectl: error: --event: expected one of resolve, page, media, admin, got "login"\n'),
-            (["--outcome", "fine"], None),
+            (["--outcome", "fine"], 'sharectl: error: --outcome: expected one of ok, preview, unavailable, not_found, '
+                                    'revoked, expired, limit_reached, rate_limited, bad_request, error, '
+                                    'bad_signature, url_expired, share_inactive, got "fine"\n'),
+            (["--outcome", "unavailable_audit"], None),  # a metrics label, never a record's outcome
+            (["--event", "Resolve"], None),
             (["--since", "last week"], 'sharectl: error: --since: expected %s, got "last week"\n' % time_forms),
             (["--until", "-1d"], None),
             (["--limit", "0"], 'sharectl: error: --limit: expected a whole number from 1 to 100000, got "0"\n'),

@@ -16,8 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/audit_log.hpp"
 #include "common/audit_spill.hpp"
+#include "common/audit_store.hpp"
+#include "common/audit_writer.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"
@@ -149,6 +150,14 @@ struct FaultFixture {
     return o;
   }
   std::unique_ptr<AuditStorage> storage() { return std::make_unique<FakeAuditStorage>(db); }
+  // A writer with a queue of one place whose batches the database holds
+  // (until db.set_hold(false)): once that place is reserved, the queue is full.
+  std::unique_ptr<AuditWriter> writer_of_one_held() {
+    AuditWriterOptions o = options();
+    o.queue_capacity = 1;
+    db.set_hold(true);
+    return std::make_unique<AuditWriter>(storage(), o);
+  }
 };
 
 }  // namespace
@@ -215,16 +224,13 @@ TEST_CASE("AuditWriter: reserve refuses once its deadline passes with the queue 
 
 TEST_CASE("AuditWriter: a reservation dropped without a record gives its place back", "[audit_faults]") {
   FaultFixture f;
-  AuditWriterOptions options = f.options();
-  options.queue_capacity = 1;
-  f.db.set_hold(true);
-  AuditWriter writer(f.storage(), options);
+  const auto writer = f.writer_of_one_held();
   {
-    AuditReservation first = writer.reserve(Steady::now());
+    AuditReservation first = writer->reserve(Steady::now());
     REQUIRE(first);
-    CHECK_FALSE(writer.reserve(Steady::now()));  // the one place is taken
+    CHECK_FALSE(writer->reserve(Steady::now()));  // the one place is taken
   }
-  CHECK(writer.reserve(Steady::now()));  // given back
+  CHECK(writer->reserve(Steady::now()));  // given back
   f.db.set_hold(false);
 }
 
@@ -301,19 +307,16 @@ TEST_CASE("AuditWriter: one log line per distinct failure, rate-limited, and one
 TEST_CASE("AuditWriter: refused requests are logged at most once per interval, with the count",
           "[audit_faults]") {
   FaultFixture f;
-  AuditWriterOptions options = f.options();
-  options.queue_capacity = 1;
-  f.db.set_hold(true);
-  AuditWriter writer(f.storage(), options);
-  AuditReservation held = writer.reserve(Steady::now());
+  const auto writer = f.writer_of_one_held();
+  AuditReservation held = writer->reserve(Steady::now());
   REQUIRE(held);
-  for (int i = 0; i < 5; ++i) CHECK_FALSE(writer.reserve(Steady::now()));
-  CHECK(writer.requests_refused() == 5);
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(writer->reserve(Steady::now()));
+  CHECK(writer->requests_refused() == 5);
   auto lines = f.log.matching("request refused");
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].fields["requests_refused_total"] == "1");
   f.steady.offset_ms += 10000;
-  CHECK_FALSE(writer.reserve(Steady::now()));
+  CHECK_FALSE(writer->reserve(Steady::now()));
   lines = f.log.matching("request refused");
   REQUIRE(lines.size() == 2);
   CHECK(lines[1].fields["held_back"] == "4");

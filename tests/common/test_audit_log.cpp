@@ -1,9 +1,11 @@
-// Unit tests of the audit log: sanitising, the batched writer, queries, stats and retention.
+// Unit tests of the audit log: the batched writer (common/audit_writer.hpp), and queries, stats and
+// retention (common/audit_store.hpp).
 #include "tests/common/temp_dir.hpp"
 #include "tests/common/memory_store.hpp"
 #include "tests/common/store_fixtures.hpp"
 #include "tests/common/test_support.hpp"
-#include "common/audit_log.hpp"
+#include "common/audit_store.hpp"
+#include "common/audit_writer.hpp"
 
 #include <sqlite3.h>
 
@@ -14,8 +16,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -108,63 +108,6 @@ class ManualClock {
 };
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// sanitize_user_agent
-
-TEST_CASE("AuditLog: sanitize_user_agent escapes and bounds", "[audit_log]") {
-  struct Case {
-    const char* name;
-    std::string input;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
-      {"plain ASCII is kept", "Mozilla/5.0 (X11; Linux x86_64)", "Mozilla/5.0 (X11; Linux x86_64)"},
-      {"empty stays empty", "", ""},
-      {"newline, tab and ESC", "a\nb\tc\x1b[31m", "a\\x0ab\\x09c\\x1b[31m"},
-      {"carriage return", "x\r\ny", "x\\x0d\\x0ay"},
-      {"NUL byte", std::string("a\0b", 3), "a\\x00b"},
-      {"DEL", "a\x7f", "a\\x7f"},
-      {"backslash", "a\\b", "a\\x5cb"},
-      {"multibyte UTF-8 kept", "Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x8e\xb5", "Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x8e\xb5"},
-      {"C1 control (CSI) escaped", "a\xc2\x9b" "31m", "a\\xc2\\x9b31m"},
-      {"U+00A0 is not a control", "a\xc2\xa0z", "a\xc2\xa0z"},
-      {"lone continuation byte", "a\x80z", "a\\x80z"},
-      {"overlong encoding", "\xc0\xaf", "\\xc0\\xaf"},
-      {"UTF-16 surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80"},
-      {"above U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},
-      {"sequence cut short by the end", "ab\xe2\x82", "ab\\xe2\\x82"},
-      {"long ASCII cut at 256", std::string(300, 'a'), std::string(256, 'a')},
-      {"2-byte char that fits exactly", std::string(254, 'a') + "\xc3\xa9", std::string(254, 'a') + "\xc3\xa9"},
-      {"2-byte char across the boundary", std::string(255, 'a') + "\xc3\xa9", std::string(255, 'a')},
-      {"4-byte char across the boundary", std::string(253, 'a') + "\xf0\x9f\x8e\xb5", std::string(253, 'a')},
-      {"escape that fits exactly", std::string(252, 'a') + "\n", std::string(252, 'a') + "\\x0a"},
-      {"escape across the boundary", std::string(253, 'a') + "\nzz", std::string(253, 'a')},
-      {"C1 escape across the boundary", std::string(250, 'a') + "\xc2\x9b", std::string(250, 'a')},
-  };
-  for (const auto& c : cases) {
-    INFO(c.name);
-    CHECK(sanitize_user_agent(c.input) == c.expected);
-  }
-}
-
-TEST_CASE("AuditLog: sanitize_user_agent output is bounded and clean for any input", "[audit_log]") {
-  std::mt19937 random(12345);
-  for (int round = 0; round < 2000; ++round) {
-    std::string input(random() % 600, '\0');
-    for (auto& c : input) c = static_cast<char>(random() % 256);
-    const std::string output = sanitize_user_agent(input);
-    INFO("round " << round);
-    REQUIRE(output.size() <= 256);
-    REQUIRE(std::all_of(output.begin(), output.end(), [](char c) {
-      const auto byte = static_cast<unsigned char>(c);
-      return byte >= 0x20 && byte != 0x7f;
-    }));
-    // No C1 controls, and valid UTF-8 (the JSON encoder throws otherwise).
-    REQUIRE(output.find("\xc2\x9b") == std::string::npos);
-    REQUIRE_NOTHROW(nlohmann::json(output).dump());
-  }
-}
 
 // ---------------------------------------------------------------------------
 // AuditStore basics

@@ -79,6 +79,23 @@ TEST_CASE("Crypto: a prepared HMAC key gives hmac_sha256's MAC for every key and
   }
 }
 
+TEST_CASE("Crypto: a prepared HMAC key's mac_to MACs the parts as if joined", "[crypto]") {
+  const std::string key = "playback key";
+  const HmacSha256Key prepared(key);
+  const auto mac_to = [&](std::initializer_list<std::string_view> parts) {
+    HmacSha256Key::Digest out{};
+    out.fill(0xee);
+    prepared.mac_to(parts, out);
+    return std::string(reinterpret_cast<const char*>(out.data()), out.size());
+  };
+  const std::string long_part(150, 'x');  // crosses SHA-256 blocks
+  CHECK(mac_to({}) == hmac_sha256(key, ""));
+  CHECK(mac_to({"abc"}) == hmac_sha256(key, "abc"));
+  CHECK(mac_to({"", "v1\n", "", "t", "\n", ""}) == hmac_sha256(key, "v1\nt\n"));
+  CHECK(mac_to({"a", long_part, "b"}) == hmac_sha256(key, "a" + long_part + "b"));
+  CHECK(mac_to({"ab", "c"}) != hmac_sha256(key, "ab"));
+}
+
 TEST_CASE("Crypto: constant_time_equal", "[crypto]") {
   struct Case {
     std::string a;

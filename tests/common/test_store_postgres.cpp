@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/audit_log.hpp"
+#include "common/audit_store.hpp"
 #include "common/client_address.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"

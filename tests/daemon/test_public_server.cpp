@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "tests/common/temp_dir.hpp"
-#include "common/audit_log.hpp"
+#include "common/audit_writer.hpp"
 #include "common/installation.hpp"
 #include "common/store.hpp"
 #include "daemon/public_server.hpp"

@@ -17,26 +17,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
+from nginx_site import NGINX, free_port, start_nginx, temp_path_lines
+from sharelink_testlib import stop_process
+
 PACKAGING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nginx")
 UPSTREAM = os.path.join(PACKAGING, "shared-linkd-upstream.conf")
 READYZ_CHECK = os.path.join(PACKAGING, "shared-linkd-readyz-check")
 CURL = shutil.which("curl")
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
-                                      None)
 UNAVAILABLE = b'{"success": false, "error": {"code": "SERVICE_UNAVAILABLE", "message": "x", "request_id": "req_0"}}'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sources(count):
@@ -105,8 +99,7 @@ class Nginx:
         self.key_port = free_port()
         with open(os.path.join(self.dir, "upstream.conf"), "w") as f:
             f.write(recipe)
-        temp_paths = "\n".join("  %s_temp_path %s/%s;" % (kind, self.dir, kind)
-                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temp_paths = temp_path_lines(self.dir)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write("""daemon off;
@@ -136,19 +129,7 @@ http {
   }
 }
 """ % {"dir": self.dir, "temp": temp_paths, "port": self.port, "key_port": self.key_port})
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf, "-e", os.path.join(self.dir, "error.log")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited:\n" + self.proc.stdout.read().decode() + self.error_log())
-            try:
-                socket.create_connection(("127.0.0.1", self.key_port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("nginx did not start listening:\n" + self.error_log())
+        self.proc = start_nginx(self.dir, self.conf, self.key_port, self.error_log)
 
     def reload_command(self):
         return "%s -p %s -c %s -e %s/error.log -s reload" % (NGINX, self.dir, self.conf, self.dir)
@@ -205,14 +186,7 @@ http {
         return body.decode()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -23,7 +23,7 @@ import unittest
 import urllib.parse
 
 from clock_offset import ClockOffset
-from sharelink_testlib import Daemon, Installation
+from sharelink_testlib import Daemon, Installation, stop_process
 
 # Where npm ci --prefix tests puts the packages of tests/package.json.
 TESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -194,15 +194,7 @@ class S3rverProcess:
             raise AssertionError("s3rver did not start: " + self.proc.stderr.read())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

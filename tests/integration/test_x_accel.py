@@ -6,18 +6,15 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 import unittest
 import urllib.parse
 
-from sharelink_testlib import Daemon, Installation
+from nginx_site import NGINX, directory_logs, free_port, start_nginx, temp_path_lines
+from sharelink_testlib import Daemon, Installation, stop_process
 
 SNIPPET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nginx",
                        "shared-linkd-x-accel.conf")
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
-                                      None)
 PREFIX = "/protected-media"
 
 
@@ -28,12 +25,6 @@ def audio_bytes(size, seed):
         out += hashlib.sha256(b"%s-%d" % (seed.encode(), counter)).digest()
         counter += 1
     return bytes(out[:size])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(port, method, path, headers=None):
@@ -63,8 +54,7 @@ class Nginx:
             snippet = snippet.replace(shipped, ours)
         with open(os.path.join(self.dir, "shared-linkd-x-accel.conf"), "w") as f:
             f.write(snippet)
-        temp_paths = "\n".join("  %s_temp_path %s/%s;" % (kind, self.dir, kind)
-                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temp_paths = temp_path_lines(self.dir)
         user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the test's media files
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write("""%sdaemon off;
@@ -82,41 +72,16 @@ http {
   }
 }
 """ % (user, self.dir, self.dir, self.dir, temp_paths, port, self.dir))
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf"),
-                                      "-e", os.path.join(self.dir, "error.log")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited:\n" + self.proc.stdout.read().decode() + self.logs())
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("nginx did not start listening:\n" + self.logs())
+        self.proc = start_nginx(self.dir, os.path.join(self.dir, "nginx.conf"), port, self.logs)
 
     def logs(self):
-        out = ""
-        for name in sorted(os.listdir(self.dir)):
-            if name.endswith(".log"):
-                with open(os.path.join(self.dir, name), errors="replace") as f:
-                    out += "--- %s\n%s" % (name, f.read())
-        return out
+        return directory_logs(self.dir)
 
     def get(self, path, headers=None, method="GET"):
         return fetch(self.port, method, path, headers)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        stop_process(self.proc)
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 
+from sharelink_testlib import stop_process
+
 SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nginx",
                     "shared-linkd-site.conf")
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
@@ -30,6 +32,43 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def temp_path_lines(directory):
+    """The *_temp_path lines of an http block, each folder inside directory (nginx's defaults need root's /var)."""
+    return "\n".join("  %s_temp_path %s/%s;" % (kind, directory, kind)
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
+def directory_logs(directory):
+    """Every *.log file of directory, each under a "--- name" line (for failure messages)."""
+    out = ""
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".log"):
+            with open(os.path.join(directory, name), errors="replace") as f:
+                out += "--- %s\n%s" % (name, f.read())
+    return out
+
+
+def start_nginx(directory, conf, port, logs, error_log="error.log"):
+    """nginx in the foreground with prefix directory and conf (errors before conf is read go to
+    directory/error_log), returned once port accepts connections. Fails with logs() (and what nginx
+    printed) if it exits or does not listen within 10 seconds."""
+    proc = subprocess.Popen([NGINX, "-p", directory, "-c", conf, "-e", os.path.join(directory, error_log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read().decode()
+            proc.stdout.close()
+            raise AssertionError("nginx exited:\n" + output + logs())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    stop_process(proc)
+    raise AssertionError("nginx did not start listening:\n" + logs())
 
 
 def site_for_test(site, daemon_port, https_port, http_port, media_root, log_dir, tls=None):
@@ -82,8 +121,7 @@ class Nginx:
             site = site_for_test(f.read(), daemon_port, self.port, self.redirect_port, media_root, self.dir, pair)
         with open(os.path.join(self.dir, "site.conf"), "w") as f:
             f.write(site)
-        temp_paths = "\n".join("  %s_temp_path %s/%s;" % (kind, self.dir, kind)
-                               for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temp_paths = temp_path_lines(self.dir)
         user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the test's media files
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write("""%sdaemon off;
@@ -98,20 +136,8 @@ http {
   include %s/site.conf;
 }
 """ % (user, 2 * worker_connections + 64, self.dir, self.dir, worker_connections, temp_paths, self.dir))
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf"),
-                                      "-e", os.path.join(self.dir, "main-error.log")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("nginx exited:\n" + self.proc.stdout.read().decode() + self.logs())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("nginx did not start listening:\n" + self.logs())
+        self.proc = start_nginx(self.dir, os.path.join(self.dir, "nginx.conf"), self.port, self.logs,
+                                "main-error.log")
 
     def ssl_context(self):
         """A client context that trusts exactly the throwaway certificate."""
@@ -134,8 +160,7 @@ http {
             return f.read()
 
     def logs(self):
-        return "".join("--- %s\n%s" % (name, self.log(name))
-                       for name in sorted(os.listdir(self.dir)) if name.endswith(".log"))
+        return directory_logs(self.dir)
 
     def get(self, path, source=CLIENT, headers=None, method="GET", timeout=10):
         """One request from the loopback address source; (status, lower-case headers, body)."""
@@ -149,14 +174,7 @@ http {
             conn.close()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        stop_process(self.proc)
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -34,6 +34,20 @@ BACKEND = os.environ.get("SHARELINK_TEST_BACKEND", "sqlite")
 _pg_cluster = None
 
 
+def stop_process(proc, timeout=10):
+    """Terminates a helper process the test started (killed after timeout seconds) and closes its pipes."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 def pg_test_cluster():
     """The PostgreSQL cluster of this process's installations (started on first use when CTest has none)."""
     global _pg_cluster

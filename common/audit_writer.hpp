@@ -1,4 +1,5 @@
-// The audit log (SPEC 7): records, the batched single-writer queue, queries, stats and retention.
+// The audit writer (SPEC 7): the daemon's single writer thread, its bounded queue with reservations,
+// batches, group commit, failure reporting, retention between batches and the spill hand-off at stop.
 #pragma once
 
 #include <chrono>
@@ -6,11 +7,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/audit_record.hpp"
 #include "common/logfmt.hpp"
@@ -18,12 +17,6 @@
 #include "common/time_format.hpp"
 
 namespace sharelink {
-
-// The user agent as stored: at most 256 bytes; control characters (C0, DEL and
-// C1), backslash and bytes that are not well-formed UTF-8 escaped as \xNN
-// (lowercase hex); never splits an escape or a UTF-8 sequence. The result is
-// valid UTF-8 and safe to print on a terminal. Thread-safe.
-std::string sanitize_user_agent(std::string_view user_agent);
 
 // Where AuditWriter reports what an operator must know: a database that
 // refuses writes (with the reason), its recovery, requests refused, records
@@ -172,52 +165,6 @@ class AuditWriter {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-};
-
-// Synchronous access to the audit log for sharectl and maintenance, over its
-// own AuditStorage connection: checks and cleans records as AuditWriter does,
-// and runs retention step by step. Not thread-safe: one per thread. Storage
-// failures propagate (DatabaseUnavailable, Error).
-class AuditStore {
- public:
-  // Takes a connection (StorageBackend::open_audit(AuditUse::queries)).
-  // Throws Error if storage is null.
-  explicit AuditStore(std::unique_ptr<AuditStorage> storage);
-  ~AuditStore();
-  AuditStore(AuditStore&&) noexcept;
-  AuditStore& operator=(AuditStore&&) = delete;
-  AuditStore(const AuditStore&) = delete;
-  AuditStore& operator=(const AuditStore&) = delete;
-
-  // Writes one record at once (sharectl's admin events). Throws Error if event
-  // or outcome is empty.
-  void append(const AuditRecord& record);
-  // Writes the records in one transaction, in order: all or none (the spill
-  // import: a segment and its marker). Throws Error if one lacks an event or
-  // an outcome (nothing written).
-  void append_all(std::span<const AuditRecord> records);
-  // Records matching every field of filter, newest first (id descending), at
-  // most filter.limit.
-  std::vector<AuditRecord> query(const AuditFilter& filter);
-  // Counts per event/outcome and the top_clients most frequent client_ip
-  // values, over records with ts >= since (all records when nullopt).
-  AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients = 10);
-  // share inspect: the last successful opening of one share link (event
-  // resolve or page: the API and the share page, outcome ok) and the
-  // openings by outcome; empty when it has none.
-  ShareAuditSummary share_summary(const std::string& share_id);
-  // Deletes records older than now - retention_days and truncates client_ip
-  // (IPv4 /24, IPv6 /48) of records older than now - ip_retention_days, in
-  // short steps (AuditStorage::prune_step). Already truncated records are not
-  // counted again. Throws Error unless both counts are >= 1.
-  PruneReport prune(TimePoint now, int retention_days, int ip_retention_days);
-  // The same with explicit cutoffs (sharectl audit prune --older-than):
-  // records with ts < cutoff are deleted, client_ip of records with
-  // ts < ip_cutoff is truncated.
-  PruneReport prune_before(TimePoint cutoff, TimePoint ip_cutoff);
-
- private:
-  std::unique_ptr<AuditStorage> storage_;
 };
 
 }  // namespace sharelink

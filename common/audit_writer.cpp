@@ -1,24 +1,23 @@
-#include "common/audit_log.hpp"
+// The audit writer: one thread, a bounded queue of reserved places, batched transactions.
+#include "common/audit_writer.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <iterator>
-#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"
-#include "common/text.hpp"
+#include "common/thread_annotations.hpp"
 
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_user_agent_max_bytes = 256;
-constexpr std::size_t k_actor_max_bytes = 256;
-constexpr std::size_t k_detail_max_bytes = 1024;
 // The idle writer wakes this often to see whether retention is due.
 constexpr auto k_idle_wake = std::chrono::seconds(1);
 // Under load, a batch starts at most this long after the previous one, so
@@ -40,96 +39,7 @@ constexpr auto k_failure_log_interval = std::chrono::milliseconds(60000);
 // Refused requests are logged at most this often (with the count held back).
 constexpr auto k_refusal_log_interval = std::chrono::milliseconds(10000);
 
-// A sequence a terminal may act on: C0 controls, DEL, and C1 controls (U+0080..U+009F).
-bool is_control(std::string_view text, std::size_t i, std::size_t length) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  if (length == 1) return lead < 0x20 || lead == 0x7F;
-  return length == 2 && lead == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
-}
-
-void append_escaped(std::string& out, std::string_view bytes) {
-  static constexpr const char* k_hex = k_hex_lower;
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += "\\x";
-    out += k_hex[byte >> 4];
-    out += k_hex[byte & 0x0F];
-  }
-}
-
-// At most max_bytes of text with controls, backslash and malformed UTF-8
-// escaped; stops before the first unit (a character or an escape) that does
-// not fit whole.
-std::string sanitize_text(std::string_view text, std::size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes));
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    const std::size_t consumed = length == 0 ? 1 : length;
-    const bool escape = length == 0 || is_control(text, i, length) || text[i] == '\\';
-    const std::size_t produced = escape ? 4 * consumed : consumed;
-    if (out.size() + produced > max_bytes) break;
-    if (escape) {
-      append_escaped(out, text.substr(i, consumed));
-    } else {
-      out.append(text.substr(i, consumed));
-    }
-    i += consumed;
-  }
-  return out;
-}
-
-// True when text would be stored as given: short enough, well-formed UTF-8,
-// no controls. Already sanitized text passes (its backslashes are escapes).
-bool is_clean(std::string_view text, std::size_t max_bytes) {
-  if (text.size() > max_bytes) return false;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    if (length == 0 || is_control(text, i, length)) return false;
-    i += length;
-  }
-  return true;
-}
-
-void clean_field(std::string& text, std::size_t max_bytes) {
-  if (!is_clean(text, max_bytes)) text = sanitize_text(text, max_bytes);
-}
-
-// Checks and bounds a record before it is queued or written, so that no batch
-// can fail on a malformed record and no stranger-controlled text is stored raw.
-void prepare_record(AuditRecord& record) {
-  if (record.event.empty() || record.outcome.empty()) {
-    throw Error("audit record without event or outcome (event \"" + record.event + "\", outcome \"" +
-                record.outcome + "\")");
-  }
-  clean_field(record.user_agent, k_user_agent_max_bytes);
-  clean_field(record.actor, k_actor_max_bytes);
-  clean_field(record.detail, k_detail_max_bytes);
-}
-
-std::chrono::hours days(int count) { return std::chrono::hours(24) * count; }
-
-void require_retention_days(int retention_days, int ip_retention_days) {
-  if (retention_days < 1 || ip_retention_days < 1) {
-    throw Error("audit retention must be at least 1 day (got retention_days " + std::to_string(retention_days) +
-                ", ip_retention_days " + std::to_string(ip_retention_days) + ")");
-  }
-}
-
-PruneCutoffs cutoffs_for(TimePoint now, int retention_days, int ip_retention_days) {
-  return {now - days(retention_days), now - days(ip_retention_days)};
-}
-
 }  // namespace
-
-std::string sanitize_user_agent(std::string_view user_agent) {
-  return sanitize_text(user_agent, k_user_agent_max_bytes);
-}
-
-// ---------------------------------------------------------------------------
-// AuditWriter
 
 // What a reservation needs from its writer.
 struct AuditReservation::Owner {
@@ -199,10 +109,10 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   }
 
   // A place for one record, waiting until deadline; closed reports why there was none.
-  AuditReservation reserve_place(SteadyTime deadline, bool& closed) {
+  AuditReservation reserve_place(SteadyTime deadline, bool& closed) SHARELINK_EXCLUDES(mutex_) {
     closed = false;
     if (!closed_flag_.load(std::memory_order_acquire) && try_take_place()) return AuditReservation(this);
-    std::unique_lock lock(mutex_);
+    UniqueLock lock(mutex_);
     for (;;) {
       if (closed_) {
         closed = true;
@@ -213,19 +123,19 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
       if (now >= deadline) return {};
       // The writer frees places under mutex_ and then wakes us; a place given
       // back by a reservation (without the lock) is seen at the next look.
-      room_.wait_until(lock, std::min(deadline, now + k_room_recheck));
+      room_.wait_until(lock.native(), std::min(deadline, now + k_room_recheck));
     }
   }
 
-  AuditReservation reserve(SteadyTime deadline) {
+  AuditReservation reserve(SteadyTime deadline) SHARELINK_EXCLUDES(mutex_) {
     bool closed = false;
     AuditReservation reservation = reserve_place(deadline, closed);
     if (!reservation) note_refusal();
     return reservation;
   }
 
-  void append(AuditRecord record) {
-    prepare_record(record);
+  void append(AuditRecord record) SHARELINK_EXCLUDES(mutex_) {
+    prepare_audit_record(record);
     bool closed = false;
     AuditReservation reservation =
         reserve_place(std::chrono::steady_clock::now() + std::chrono::hours(24 * 365), closed);
@@ -236,9 +146,9 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     reservation.commit(std::move(record));
   }
 
-  std::uint64_t commit_reserved(AuditRecord record) override {
-    prepare_record(record);
-    std::unique_lock lock(mutex_);
+  std::uint64_t commit_reserved(AuditRecord record) override SHARELINK_EXCLUDES(mutex_) {
+    prepare_audit_record(record);
+    UniqueLock lock(mutex_);
     if (closed_) {
       lock.unlock();
       occupancy_.fetch_sub(1, std::memory_order_acq_rel);
@@ -262,14 +172,16 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     room_.notify_one();
   }
 
-  bool wait_committed(std::uint64_t ticket, SteadyTime deadline) {
+  bool wait_committed(std::uint64_t ticket, SteadyTime deadline) SHARELINK_EXCLUDES(mutex_) {
     bool committed = false;
     if (ticket != 0) {
-      std::unique_lock lock(mutex_);
+      UniqueLock lock(mutex_);
       if (committed_ >= ticket) return true;
       ++committers_;
       work_ready_.notify_one();  // no gathering while a request waits for its commit
-      progress_.wait_until(lock, deadline, [&] { return committed_ >= ticket || done_ >= ticket || closed_; });
+      while (committed_ < ticket && done_ < ticket && !closed_) {
+        if (progress_.wait_until(lock.native(), deadline) == std::cv_status::timeout) break;
+      }
       --committers_;
       committed = committed_ >= ticket;
     }
@@ -277,44 +189,44 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     return committed;
   }
 
-  void flush() {
-    std::unique_lock lock(mutex_);
+  void flush() SHARELINK_EXCLUDES(mutex_) {
+    UniqueLock lock(mutex_);
     const std::uint64_t target = appended_;
     ++flushers_;
     work_ready_.notify_one();  // no gathering while someone waits
-    progress_.wait(lock, [&] { return done_ >= target || closed_; });
+    while (done_ < target && !closed_) progress_.wait(lock.native());
     --flushers_;
   }
 
-  void stop_by(SteadyTime give_up_at) {
+  void stop_by(SteadyTime give_up_at) SHARELINK_EXCLUDES(mutex_, join_mutex_) {
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       if (!stopping_) give_up_at_ = give_up_at;
       stopping_ = true;
     }
     work_ready_.notify_all();
-    std::lock_guard join_lock(join_mutex_);
+    const MutexLock join_lock(join_mutex_);
     if (thread_.joinable()) thread_.join();
   }
 
-  void set_retention(int retention_days, int ip_retention_days, Clock clock) {
+  void set_retention(int retention_days, int ip_retention_days, Clock clock) SHARELINK_EXCLUDES(mutex_) {
     require_retention_days(retention_days, ip_retention_days);
     if (!clock) throw Error("audit retention needs a clock");
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       retention_ = Retention{retention_days, ip_retention_days, std::move(clock), TimePoint::min()};
     }
     work_ready_.notify_all();
   }
 
-  bool retention_due_locked() const { return retention_ && retention_->clock() >= retention_->next_run; }
+  bool retention_due_locked() const SHARELINK_REQUIRES(mutex_) { return retention_ && retention_->clock() >= retention_->next_run; }
 
   // A refused request: counted, and logged at most once per k_refusal_log_interval.
-  void note_refusal() {
+  void note_refusal() SHARELINK_EXCLUDES(refusal_mutex_) {
     const std::uint64_t refused = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
     std::optional<std::uint64_t> held_back;
     {
-      std::lock_guard lock(refusal_mutex_);
+      const MutexLock lock(refusal_mutex_);
       held_back = refusal_log_.admit("refused", options_.steady_now());
     }
     if (!held_back) return;
@@ -357,7 +269,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   // The writer thread. Order per round: take a batch (under the lock, together
   // with the retention decision, so a flush() after a clock step sees the
   // retention run), run one retention step, write the batch. Never throws.
-  void run() {
+  void run() SHARELINK_EXCLUDES(mutex_) {
     std::vector<AuditRecord> batch;
     std::optional<PruneCutoffs> prune;
     auto backoff = k_first_backoff;
@@ -366,15 +278,18 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
       bool stopping = false;
       SteadyTime give_up_at;
       {
-        std::unique_lock lock(mutex_);
+        UniqueLock lock(mutex_);
         if (batch.empty()) {
           if (!prune) {
-            work_ready_.wait_for(lock, k_idle_wake,
-                                 [&] { return !queue_.empty() || stopping_ || retention_due_locked(); });
+            const auto idle_until = std::chrono::steady_clock::now() + k_idle_wake;
+            while (queue_.empty() && !stopping_ && !retention_due_locked()) {
+              if (work_ready_.wait_until(lock.native(), idle_until) == std::cv_status::timeout) break;
+            }
             if (!queue_.empty() && last_batch != std::chrono::steady_clock::time_point::min()) {
-              work_ready_.wait_until(lock, last_batch + k_batch_interval, [&] {
-                return queue_.size() >= options_.batch_limit || stopping_ || flushers_ > 0 || committers_ > 0;
-              });
+              const auto gather_until = last_batch + k_batch_interval;
+              while (queue_.size() < options_.batch_limit && !stopping_ && flushers_ == 0 && committers_ == 0) {
+                if (work_ready_.wait_until(lock.native(), gather_until) == std::cv_status::timeout) break;
+              }
             }
           }
           if (queue_.empty() && stopping_) {
@@ -405,7 +320,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
         give_up_at = give_up_at_;
         if (!prune && !stopping && retention_due_locked()) {
           const TimePoint now = retention_->clock();
-          prune = cutoffs_for(now, retention_->retention_days, retention_->ip_retention_days);
+          prune = retention_cutoffs(now, retention_->retention_days, retention_->ip_retention_days);
           retention_->next_run = now + options_.prune_interval;
         }
       }
@@ -434,11 +349,14 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
           give_up(batch);
           return;
         }
-        std::unique_lock lock(mutex_);
-        work_ready_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(backoff, give_up_at - now));
+        UniqueLock lock(mutex_);
+        work_ready_.wait_for(lock.native(), std::min<std::chrono::steady_clock::duration>(backoff, give_up_at - now));
       } else {
-        std::unique_lock lock(mutex_);
-        work_ready_.wait_for(lock, backoff, [&] { return stopping_; });
+        const auto retry_at = std::chrono::steady_clock::now() + backoff;
+        UniqueLock lock(mutex_);
+        while (!stopping_) {
+          if (work_ready_.wait_until(lock.native(), retry_at) == std::cv_status::timeout) break;
+        }
       }
       backoff = std::min(backoff * 2, k_max_backoff);
     }
@@ -447,11 +365,11 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   // At stop, past the deadline, with the database refusing writes: the batch
   // in hand and every queued record go to the spill (or are lost), and the
   // writer closes.
-  void give_up(std::vector<AuditRecord>& batch) {
+  void give_up(std::vector<AuditRecord>& batch) SHARELINK_EXCLUDES(mutex_) {
     std::vector<AuditRecord> left = std::move(batch);
     batch.clear();
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       std::move(queue_.begin(), queue_.end(), std::back_inserter(left));
       occupancy_.fetch_sub(queue_.size(), std::memory_order_acq_rel);
       queue_.clear();
@@ -480,31 +398,31 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     }
     (kept ? spilled_ : lost_).fetch_add(left.size(), std::memory_order_relaxed);
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       done_ += left.size();
     }
     progress_.notify_all();
   }
 
-  void run_prune_step(std::optional<PruneCutoffs>& prune) {
+  void run_prune_step(std::optional<PruneCutoffs>& prune) SHARELINK_EXCLUDES(mutex_) {
     try {
       PruneReport ignored;
       if (db_->prune_step(*prune, ignored)) prune.reset();
     } catch (...) {
       errors_.fetch_add(1, std::memory_order_relaxed);
       prune.reset();
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       if (retention_) retention_->next_run = retention_->clock() + k_prune_retry;
     }
   }
 
   // Marks a committed batch as done and wakes flushers and waiting requests.
-  void finish_batch(std::vector<AuditRecord>& batch) {
+  void finish_batch(std::vector<AuditRecord>& batch) SHARELINK_EXCLUDES(mutex_) {
     const auto count = batch.size();
     written_.fetch_add(count, std::memory_order_relaxed);
     batch.clear();
     {
-      std::lock_guard lock(mutex_);
+      const MutexLock lock(mutex_);
       done_ += count;
       committed_ += count;
     }
@@ -514,20 +432,21 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   AuditWriterOptions options_;
   std::unique_ptr<AuditStorage> db_;  // used by the writer thread only, once started
 
-  mutable std::mutex mutex_;
+  // The condition variables are waited on with mutex_.
+  mutable Mutex mutex_;
   std::condition_variable work_ready_;  // writer waits: records queued, stop, retention due, a waiter
   std::condition_variable progress_;    // flushers wait for done_, requests for committed_
   std::condition_variable room_;        // requests wait for a place
-  std::vector<AuditRecord> queue_;      // guarded by mutex_
-  std::uint64_t appended_ = 0;          // guarded by mutex_: records ever queued (the last ticket)
-  std::uint64_t done_ = 0;              // guarded by mutex_: of those, committed or given up (in order)
-  std::uint64_t committed_ = 0;         // guarded by mutex_: of those, committed (a prefix: batches go in order)
-  int flushers_ = 0;                    // guarded by mutex_: threads waiting in flush()
-  int committers_ = 0;                  // guarded by mutex_: threads waiting in wait_committed()
-  bool stopping_ = false;               // guarded by mutex_
-  SteadyTime give_up_at_{};             // guarded by mutex_: set with stopping_
-  bool closed_ = false;                 // guarded by mutex_: the writer has ended
-  std::optional<Retention> retention_;  // guarded by mutex_
+  std::vector<AuditRecord> queue_ SHARELINK_GUARDED_BY(mutex_);
+  std::uint64_t appended_ SHARELINK_GUARDED_BY(mutex_) = 0;   // records ever queued (the last ticket)
+  std::uint64_t done_ SHARELINK_GUARDED_BY(mutex_) = 0;       // of those, committed or given up (in order)
+  std::uint64_t committed_ SHARELINK_GUARDED_BY(mutex_) = 0;  // of those, committed (a prefix: batches go in order)
+  int flushers_ SHARELINK_GUARDED_BY(mutex_) = 0;             // threads waiting in flush()
+  int committers_ SHARELINK_GUARDED_BY(mutex_) = 0;           // threads waiting in wait_committed()
+  bool stopping_ SHARELINK_GUARDED_BY(mutex_) = false;
+  SteadyTime give_up_at_ SHARELINK_GUARDED_BY(mutex_){};        // set with stopping_
+  bool closed_ SHARELINK_GUARDED_BY(mutex_) = false;           // the writer has ended
+  std::optional<Retention> retention_ SHARELINK_GUARDED_BY(mutex_);
 
   // Queued records plus reserved places; at most queue_capacity (lock-free
   // on the way in, decreased under mutex_ by the writer).
@@ -547,11 +466,11 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   SteadyTime failing_since_{};
   std::uint64_t failed_attempts_ = 0;
 
-  std::mutex refusal_mutex_;
-  LogThrottle refusal_log_{k_refusal_log_interval, 1};  // guarded by refusal_mutex_
+  Mutex refusal_mutex_;
+  LogThrottle refusal_log_ SHARELINK_GUARDED_BY(refusal_mutex_){k_refusal_log_interval, 1};
 
-  std::mutex join_mutex_;
-  std::thread thread_;  // started last, in the constructor body
+  Mutex join_mutex_;
+  std::thread thread_ SHARELINK_GUARDED_BY(join_mutex_);  // started last, in the constructor body
 };
 
 AuditWriter::AuditWriter(std::unique_ptr<AuditStorage> storage, const AuditWriterOptions& options)
@@ -581,49 +500,6 @@ std::uint64_t AuditWriter::records_spilled() const { return impl_->spilled_.load
 std::uint64_t AuditWriter::requests_refused() const { return impl_->refused_.load(std::memory_order_relaxed); }
 std::uint64_t AuditWriter::commit_timeouts() const {
   return impl_->commit_timeouts_.load(std::memory_order_relaxed);
-}
-
-// ---------------------------------------------------------------------------
-// AuditStore
-
-AuditStore::AuditStore(std::unique_ptr<AuditStorage> storage) : storage_(std::move(storage)) {
-  if (!storage_) throw Error("audit store needs an audit storage");
-}
-
-AuditStore::~AuditStore() = default;
-AuditStore::AuditStore(AuditStore&&) noexcept = default;
-
-void AuditStore::append(const AuditRecord& record) {
-  AuditRecord prepared = record;
-  prepare_record(prepared);
-  storage_->insert_batch({&prepared, 1});
-}
-
-void AuditStore::append_all(std::span<const AuditRecord> records) {
-  std::vector<AuditRecord> prepared(records.begin(), records.end());
-  for (auto& record : prepared) prepare_record(record);
-  storage_->insert_batch(prepared);
-}
-
-std::vector<AuditRecord> AuditStore::query(const AuditFilter& filter) { return storage_->query(filter); }
-
-AuditStats AuditStore::stats(std::optional<TimePoint> since, std::size_t top_clients) {
-  return storage_->stats(since, top_clients);
-}
-
-ShareAuditSummary AuditStore::share_summary(const std::string& share_id) { return storage_->share_summary(share_id); }
-
-PruneReport AuditStore::prune(TimePoint now, int retention_days, int ip_retention_days) {
-  require_retention_days(retention_days, ip_retention_days);
-  return prune_before(now - days(retention_days), now - days(ip_retention_days));
-}
-
-PruneReport AuditStore::prune_before(TimePoint cutoff, TimePoint ip_cutoff) {
-  PruneReport report;
-  const PruneCutoffs cutoffs{cutoff, ip_cutoff};
-  while (!storage_->prune_step(cutoffs, report)) {
-  }
-  return report;
 }
 
 }  // namespace sharelink
