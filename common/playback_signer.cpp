@@ -69,7 +69,7 @@ std::string playback_signing_input(std::string_view track_id, std::string_view s
 }
 
 PlaybackSigner::PlaybackSigner(const PlaybackConfig& config, std::string public_base_url, SigningKeys keys,
-                               std::string s3_secret)
+                               std::string_view s3_secret)
     : config_(config),
       base_url_(std::move(public_base_url)),
       keys_(std::move(keys)),
@@ -170,7 +170,7 @@ std::shared_ptr<const PlaybackSigner> load_playback_signer(const Config& config)
   std::string s3_secret;
   if (config.playback.mode == PlaybackMode::s3) s3_secret = read_secret_file(config.playback.s3.secret_access_key_file);
   return std::make_shared<const PlaybackSigner>(config.playback, config.public_base_url(), std::move(keys),
-                                                std::move(s3_secret));
+                                                s3_secret);
 }
 
 }  // namespace sharelink

@@ -30,7 +30,7 @@ class PlaybackSigner {
   // endpoint is not a valid http(s) URL, or the bucket, region, access key id
   // or secret is empty; Error if OpenSSL cannot prepare the keys.
   PlaybackSigner(const PlaybackConfig& config, std::string public_base_url, SigningKeys keys,
-                 std::string s3_secret = {});
+                 std::string_view s3_secret = {});
 
   // The URL for one track of a share, valid until exp_unix, signed with the
   // current (first) key. builtin/x_accel:

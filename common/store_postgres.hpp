@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/domain.hpp"
 #include "common/pg_connection.hpp"
@@ -71,6 +72,14 @@ inline std::optional<std::string> pg_optional_text(const PgRow& row, int column)
 inline std::optional<std::int64_t> pg_seconds_param(const std::optional<TimePoint>& time) {
   if (!time) return std::nullopt;
   return to_unix_seconds(*time);
+}
+// Every row of result read by read_row, in order.
+template <class ReadRow>
+auto pg_read_rows(const PgResult& result, ReadRow read_row) {
+  std::vector<decltype(read_row(result.row(0)))> out;
+  out.reserve(static_cast<std::size_t>(result.rows()));
+  for (int i = 0; i < result.rows(); ++i) out.push_back(read_row(result.row(i)));
+  return out;
 }
 TargetType pg_target_type(const PgRow& row, int column);
 Visibility pg_visibility(const PgRow& row, int column);

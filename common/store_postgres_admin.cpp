@@ -30,9 +30,7 @@ class PgAdminStore final : public AdminStore {
     const PgResult result = exec(std::string("SELECT ") + k_licence_columns +
                                      " FROM licences ORDER BY licence_class, licence_version",
                                  PgParams());
-    std::vector<Licence> out;
-    for (int i = 0; i < result.rows(); ++i) out.push_back(pg_licence(result.row(i), 0));
-    return out;
+    return pg_read_rows(result, [](const PgRow& row) { return pg_licence(row, 0); });
   }
 
   std::optional<Licence> licence(LicenceClass licence_class, const std::string& licence_version) override {
@@ -77,9 +75,7 @@ class PgAdminStore final : public AdminStore {
   std::vector<Track> tracks() override {
     const PgResult result =
         exec(std::string("SELECT ") + k_pg_track_columns + " FROM tracks ORDER BY created_at, id", PgParams());
-    std::vector<Track> out;
-    for (int i = 0; i < result.rows(); ++i) out.push_back(pg_track(result.row(i)));
-    return out;
+    return pg_read_rows(result, pg_track);
   }
 
   bool set_track_removed(const std::string& id, std::optional<TimePoint> removed_at) override {
@@ -169,9 +165,7 @@ class PgAdminStore final : public AdminStore {
     }
     sql += " ORDER BY created_at DESC, seq DESC";
     const PgResult result = exec(sql, params);
-    std::vector<Share> out;
-    for (int i = 0; i < result.rows(); ++i) out.push_back(pg_share(result.row(i)));
-    return out;
+    return pg_read_rows(result, pg_share);
   }
 
   bool revoke_share(const std::string& id, const std::optional<std::string>& reason, TimePoint at) override {

@@ -142,10 +142,7 @@ class PgAuditStorage final : public AuditStorage {
       params.add(static_cast<std::int64_t>(filter.limit));
     }
     const PgResult result = session_.with([&](PgConnection& c) { return c.exec(sql, params); });
-    std::vector<AuditRecord> records;
-    records.reserve(static_cast<std::size_t>(result.rows()));
-    for (int i = 0; i < result.rows(); ++i) records.push_back(pg_audit_record(result.row(i)));
-    return records;
+    return pg_read_rows(result, pg_audit_record);
   }
 
   AuditStats stats(std::optional<TimePoint> since, std::size_t top_clients) override {
