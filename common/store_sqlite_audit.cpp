@@ -19,12 +19,14 @@ namespace {
 constexpr int k_prune_step_rows = 2000;
 // Rows read per round when --ip filters in C++.
 constexpr int k_ip_scan_page_rows = 512;
-// The writer's page cache: inserts into the share_id and token_fp indexes
-// land at random places, and a cache that holds their working set avoids
-// re-reading pages at every batch (about a third less system time, measured).
-// 16 MB holds a batch's pages at full load; it counts in the daemon's
-// resident memory, which must stay under 100 MB whatever strangers send.
-constexpr int k_writer_cache_kib = 16384;
+// The writer's page cache. Inserts into the share_id and token_fp indexes
+// land at random places, and a flood of distinct links and unknown tokens
+// filled a 16 MB cache (it counts in the daemon's resident memory, which
+// must stay under 64 MB whatever strangers send). 4 MB: 15 MB less resident
+// memory after a 200,000-address flood, and no insert cost measurable next
+// to the run-to-run spread, on an empty log or on a 20M-record one
+// (tests/bench/README.md). The pages a batch rewrites are in the OS cache.
+constexpr int k_writer_cache_kib = 4096;
 // WAL pages between the writer's checkpoints (SQLite's default is 1000). A
 // checkpoint copies each page once however often it was rewritten since the
 // last one, and under load the same index pages are rewritten by every batch:

@@ -34,6 +34,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -131,6 +132,24 @@ def thread_count(pid):
             if line.startswith("Threads:"):
                 return int(line.split()[1])
     return 0
+
+
+def largest_mappings(pid, count=6):
+    """The mappings of a process with the most resident memory: [(KiB resident, size KiB, name)]."""
+    regions, current = [], None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                fields = line.split()
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    current = [0, (end - start) // 1024, fields[5] if len(fields) > 5 else "[anon]"]
+                    regions.append(current)
+                elif fields and fields[0] == "Rss:" and current is not None:
+                    current[0] = int(fields[1])
+    except OSError:
+        return []
+    return sorted((tuple(r) for r in regions), reverse=True)[:count]
 
 
 def rss_kib(pid):
@@ -319,10 +338,17 @@ class Installation:
 
     def sharectl_seconds(self, *args):
         """Wall-clock seconds of one sharectl command on this installation (output discarded)."""
-        started = time.monotonic()
+        return self.sharectl_times(*args)[0]
+
+    def sharectl_times(self, *args):
+        """(wall-clock seconds, CPU seconds: user + system) of one sharectl command. On a loaded
+        machine the wall clock mostly measures the wait for a core; the CPU time does not."""
+        started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([self.binaries.sharectl, "--config", self.config_path] + list(args), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (time.monotonic() - started,
+                (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
 
     def query(self, sql, args=(), audit=False):
         db = sqlite3.connect(self.audit_db if audit else self.db, timeout=30)
@@ -805,8 +831,10 @@ class Bench:
                                                                        "7d"]),
                                 ("audit stats --since 1d", ["audit", "stats", "--since", "1d"])):
                 # Three runs each (the first reads the log from the OS cache, as an operator's would).
-                runs = [inst.sharectl_seconds(*args) for _ in range(3)]
-                queries.append({"command": "sharectl " + label, "runs": runs, "seconds": max(runs)})
+                times = [inst.sharectl_times(*args) for _ in range(3)]
+                runs = [wall for wall, _ in times]
+                queries.append({"command": "sharectl " + label, "runs": runs, "seconds": max(runs),
+                                "cpu_runs": [cpu for _, cpu in times]})
             log("audit log: track resolve with %d records, c=%d" % (self.args.audit_records, c))
             full = self.measure_daemon(inst, "track", c, self.args.duration, "auditlog-full", fresh_audit=False)
         finally:
@@ -878,6 +906,8 @@ class Bench:
                              ["flood", self.salt, inst.track_shares, self.args.flood, ADDR_FLOOD], until=flood_done)
             elapsed = time.monotonic() - started
             after = rss_kib(daemon.pid)
+            threads_after = thread_count(daemon.pid)
+            regions = largest_mappings(daemon.pid)
             metrics = daemon.metrics()
         finally:
             daemon.stop()
@@ -886,6 +916,7 @@ class Bench:
         result["served"] = distinct
         self.results["memory"] = {"connections": c, "addresses": distinct, "seconds": elapsed,
                                   "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
+                                  "threads": threads_after, "largest_mappings": regions,
                                   "rate_limited": metrics.get(("resolve", "rate_limited"), 0) - limited_before}
         if distinct < self.args.flood:
             self.failures.append("memory flood sent %d requests, fewer than %d addresses" % (distinct, self.args.flood))
@@ -1067,7 +1098,7 @@ class Bench:
                  d["cpu_us_per_request"]) +
                 rps_p99(h) + rps_p99(n) +
                 ("%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-")))
-        lines = ["\n".join(out)]
+        lines = ["\n".join(out)] if self.results["scenarios"] else []
         pg_rows = [row for row in self.results["scenarios"] if "daemon_postgresql" in row]
         if pg_rows:
             pg = ["| scenario | conns | SQLite req/s | p99 ms | PostgreSQL req/s | p99 ms | CPU us/req | PostgreSQL / SQLite |",
@@ -1104,8 +1135,9 @@ class Bench:
                              ("seeded at %s (copied from --audit-log-cache)" % a["reused"]["seeded_at"]
                               if a["reused"] else "seeded in %.0f s" % a["seed_seconds"]),
                              a["size_mb"], a["init_seconds"],
-                             "\n".join("  %s: %s s" % (q["command"], ", ".join("%.3f" % t for t in q["runs"]))
-                                       for q in a["queries"])))
+                             "\n".join("  %s: %s s (CPU %s s)" % (
+                                 q["command"], ", ".join("%.3f" % t for t in q["runs"]),
+                                 ", ".join("%.3f" % t for t in q["cpu_runs"])) for q in a["queries"])))
         k = self.results.get("soak")
         if k:
             table = ["| minute | req/s | RSS MB | threads |", "|---:|---:|---:|---:|"]
@@ -1126,6 +1158,9 @@ class Bench:
                          "(c=%d, %.0f s, %d rate limited)" % (m["rss_before_mb"], m["rss_after_mb"],
                                                               fmt_count(m["addresses"]), m["connections"],
                                                               m["seconds"], m["rate_limited"]))
+            lines.append("  %d threads after the flood; largest resident mappings: %s" % (
+                m["threads"], ", ".join("%.1f MB of %.1f MB %s" % (rss / 1024, size / 1024, name)
+                                        for rss, size, name in m["largest_mappings"])))
         if self.results["correctness"]:
             lines.append("Correctness after load:\n" + "\n".join(
                 "  [%s] %s (%s)" % ("ok" if c["ok"] else "FAIL", c["check"], c["detail"])
