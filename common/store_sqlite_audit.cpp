@@ -67,13 +67,13 @@ std::string_view text_of(const SQLite::Column& column) {
 
 // Counts per client address text for audit stats: open addressing (linear
 // probing, at most 70% full) over 16-byte slots, the texts appended to one
-// byte arena: about 40 bytes per distinct address. A node-based hash map
-// chased several pointers per record, scattered over three times the
-// memory, and that dominated stats on a long log (one day of a 20M-record
-// log holds about 650,000 addresses). Addresses are counted in batches: the
-// slots of a whole batch are prefetched first, so that their cache misses
-// overlap instead of coming one after the other (the table is far larger
-// than the CPU's caches, and the misses were most of the time left).
+// byte arena: 40-60 bytes per distinct address. A node-based hash map
+// chased several pointers per record, scattered over twice the memory, and
+// that dominated stats on a long log (one day of a 20M-record log holds
+// about 650,000 addresses). Addresses are counted in batches: the slots of
+// a whole batch are prefetched first, so that their cache misses overlap
+// instead of coming one after the other (the table is far larger than the
+// CPU's caches; those misses were most of what was left).
 class AddressCounts {
  public:
   // limit: the most distinct addresses counted.
