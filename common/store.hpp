@@ -54,6 +54,10 @@ struct StorageOptions {
   // process holds (a sharectl transaction, another daemon) before it fails
   // with DatabaseUnavailable. Default 5000 ms.
   std::chrono::milliseconds lock_wait{5000};
+  // SQLite's AuditStorage::stats counts client addresses in memory (40-60
+  // bytes each) up to this many distinct ones in the range; past that it
+  // lets SQLite group them (its sorter spills to disk: bounded, slower).
+  std::size_t audit_stats_clients_in_memory = 1'000'000;
 };
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 --     MODE collection: the same with kind 1 (collection shares)
 --     MODE page:       the share page /s/shr_... of the track tokens (kind 0)
 --     MODE mixed:      as track, every 4th request a max_views link (kind 2, indexes below MAX_VIEWS_COUNT)
+--     MODE soak:       as track, with 1 request in 20 a collection (kind 1, indexes below
+--                      MAX_VIEWS_COUNT, here the collection share count) and 1 in 20 a share page
 --     MODE unknown:    tokens of kind f (never seeded): the 404 path
 --     MODE urls:       the paths listed in URL_FILE (signed media URLs), in turn
 --     THREADS: wrk's -t (setup() runs per thread just before its init(), so
@@ -89,6 +91,14 @@ function init(args)
     elseif mode == "mixed" then
       if slot % 4 == 3 then
         path = token_path(2, (slot * stride) % tonumber(args[9]), salt)
+      else
+        path = token_path(0, first + (slot * stride) % count, salt)
+      end
+    elseif mode == "soak" then
+      if slot % 20 == 18 then
+        path = token_path(1, (slot * stride) % tonumber(args[9]), salt)
+      elseif slot % 20 == 19 then
+        path = token_path(0, first + (slot * stride) % count, salt, "/s/")
       else
         path = token_path(0, first + (slot * stride) % count, salt)
       end

@@ -34,6 +34,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -57,6 +58,12 @@ MEDIA_FILE_BYTES = 4096
 MAX_VIEWS = 5          # per link of the wrk correctness phase
 EXACT_MAX_VIEWS = 7    # per link of the exact (python client) phase
 ONE_MB = 1024 * 1024
+SOAK_CONNECTIONS = 32
+SOAK_SAMPLE_SECONDS = 10
+# The soak's RSS is "flat" when its samples over the last half stay within this many MB of their
+# smallest, or this fraction of it when that is larger.
+SOAK_RSS_BOUND_MB = 4.0
+SOAK_RSS_BOUND_FRACTION = 0.05
 
 # Distinct address ranges (indexes into 10.0.0.0/7) per phase, so phases never share buckets.
 ADDR_WARMUP = 4_000_000
@@ -117,6 +124,32 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_count(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def largest_mappings(pid, count=6):
+    """The mappings of a process with the most resident memory: [(KiB resident, size KiB, name)]."""
+    regions, current = [], None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                fields = line.split()
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    current = [0, (end - start) // 1024, fields[5] if len(fields) > 5 else "[anon]"]
+                    regions.append(current)
+                elif fields and fields[0] == "Rss:" and current is not None:
+                    current[0] = int(fields[1])
+    except OSError:
+        return []
+    return sorted((tuple(r) for r in regions), reverse=True)[:count]
 
 
 def rss_kib(pid):
@@ -305,10 +338,17 @@ class Installation:
 
     def sharectl_seconds(self, *args):
         """Wall-clock seconds of one sharectl command on this installation (output discarded)."""
-        started = time.monotonic()
+        return self.sharectl_times(*args)[0]
+
+    def sharectl_times(self, *args):
+        """(wall-clock seconds, CPU seconds: user + system) of one sharectl command. On a loaded
+        machine the wall clock mostly measures the wait for a core; the CPU time does not."""
+        started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([self.binaries.sharectl, "--config", self.config_path] + list(args), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (time.monotonic() - started,
+                (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
 
     def query(self, sql, args=(), audit=False):
         db = sqlite3.connect(self.audit_db if audit else self.db, timeout=30)
@@ -391,6 +431,25 @@ class Daemon:
     def metrics(self):
         """Request counts: {(route, outcome): n}."""
         return self.scrape()[0]
+
+    def settled_metrics(self, interval=0.2, timeout=10.0):
+        """metrics() once the counts stop moving: two reads interval apart agree (at most
+        timeout seconds). When wrk's time is up, the requests still in flight (up to one per
+        connection) are still being served and counted; a read taken at once misses them."""
+        def served():
+            # The scrapes themselves count under route "metrics": left out of the comparison.
+            counts = self.metrics()
+            return counts, {k: n for k, n in counts.items() if k[0] != "metrics"}
+
+        previous = served()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            current = served()
+            if current[1] == previous[1]:
+                return current[0]
+            previous = current
+        return previous[0]
 
     def scrape(self):
         """Request counts as metrics() gives them, and the daemon's own
@@ -756,28 +815,66 @@ class Bench:
         inst, c = self.main, self.args.connections[0]
         log("audit log: track resolve with an empty log, c=%d" % c)
         empty = self.measure_daemon(inst, "track", c, self.args.duration, "auditlog-empty")
-        log("audit log: seeding %d records" % self.args.audit_records)
         inst.reset_audit()
-        started = time.monotonic()
-        inst.seed_audit_log(self.args.audit_records)
-        seeded = time.monotonic() - started
+        seeded, reused = self.seed_or_reuse_audit_log(inst)
         size_mb = os.path.getsize(inst.audit_db) / ONE_MB
-        log("  seeded in %.1f s (%.0f MB)" % (seeded, size_mb))
         try:
+            # An audit log kept from an older build is brought to this build's schema the way an
+            # operator would (sharectl init), and the migration is timed: it runs on the whole log.
+            migrated = inst.sharectl_seconds("init")
+            log("  sharectl init on that log: %.1f s" % migrated)
+            size_mb = os.path.getsize(inst.audit_db) / ONE_MB
             queries = []
             for label, args in (("audit --share ID --limit 20", ["audit", "--share", share_id(KIND_TRACK, 1),
                                                                  "--limit", "20"]),
                                 ("audit --ip 10.3.0.0/16 --since 7d", ["audit", "--ip", "10.3.0.0/16", "--since",
                                                                        "7d"]),
                                 ("audit stats --since 1d", ["audit", "stats", "--since", "1d"])):
-                queries.append({"command": "sharectl " + label, "seconds": inst.sharectl_seconds(*args)})
+                # Three runs each (the first reads the log from the OS cache, as an operator's would).
+                times = [inst.sharectl_times(*args) for _ in range(3)]
+                runs = [wall for wall, _ in times]
+                queries.append({"command": "sharectl " + label, "runs": runs, "seconds": max(runs),
+                                "cpu_runs": [cpu for _, cpu in times]})
             log("audit log: track resolve with %d records, c=%d" % (self.args.audit_records, c))
             full = self.measure_daemon(inst, "track", c, self.args.duration, "auditlog-full", fresh_audit=False)
         finally:
             inst.reset_audit()
         self.results["audit_log"] = {"records": self.args.audit_records, "seed_seconds": seeded, "size_mb": size_mb,
-                                     "connections": c, "empty": empty, "full": full, "queries": queries,
+                                     "reused": reused, "init_seconds": migrated, "connections": c, "empty": empty, "full": full, "queries": queries,
                                      "ratio": full["rps"] / empty["rps"] if empty["rps"] else 0.0}
+
+    def seed_or_reuse_audit_log(self, inst):
+        """Seeds the long audit log into inst, or copies the one kept by an earlier run
+        (--audit-log-cache FILE, with FILE.json naming its record count and seeding time).
+        Returns (seconds spent seeding, the cache's description or None)."""
+        cache = self.args.audit_log_cache
+        meta_path = cache + ".json" if cache else None
+        if cache and os.path.exists(cache) and os.path.exists(meta_path):
+            with open(meta_path) as f:
+                meta = json.load(f)
+            if meta.get("records") == self.args.audit_records:
+                log("audit log: copying %d records seeded at %s from %s" % (meta["records"], meta["seeded_at"], cache))
+                for suffix in ("-wal", "-shm"):
+                    if os.path.exists(inst.audit_db + suffix):
+                        os.remove(inst.audit_db + suffix)
+                shutil.copyfile(cache, inst.audit_db)
+                return meta.get("seed_seconds", 0.0), meta
+            log("audit log: %s holds %s records, not %d: seeding again" % (cache, meta.get("records"),
+                                                                          self.args.audit_records))
+        log("audit log: seeding %d records" % self.args.audit_records)
+        started = time.monotonic()
+        inst.seed_audit_log(self.args.audit_records)
+        seeded = time.monotonic() - started
+        log("  seeded in %.1f s (%.0f MB)" % (seeded, os.path.getsize(inst.audit_db) / ONE_MB))
+        if cache:
+            # The seed leaves no -wal or -shm file: the database file alone is the log.
+            shutil.copyfile(inst.audit_db, cache + ".partial")
+            os.replace(cache + ".partial", cache)
+            with open(meta_path, "w") as f:
+                json.dump({"records": self.args.audit_records, "seed_seconds": seeded,
+                           "seeded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, f)
+            log("  kept in %s for later runs" % cache)
+        return seeded, None
 
     def run_memory(self):
         if "memory" not in self.args.scenarios:
@@ -809,6 +906,8 @@ class Bench:
                              ["flood", self.salt, inst.track_shares, self.args.flood, ADDR_FLOOD], until=flood_done)
             elapsed = time.monotonic() - started
             after = rss_kib(daemon.pid)
+            threads_after = thread_count(daemon.pid)
+            regions = largest_mappings(daemon.pid)
             metrics = daemon.metrics()
         finally:
             daemon.stop()
@@ -817,9 +916,50 @@ class Bench:
         result["served"] = distinct
         self.results["memory"] = {"connections": c, "addresses": distinct, "seconds": elapsed,
                                   "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
+                                  "threads": threads_after, "largest_mappings": regions,
                                   "rate_limited": metrics.get(("resolve", "rate_limited"), 0) - limited_before}
         if distinct < self.args.flood:
             self.failures.append("memory flood sent %d requests, fewer than %d addresses" % (distinct, self.args.flood))
+
+    def run_soak(self):
+        """32 connections for --soak-minutes on track resolve (1 request in 20 a collection, 1 in
+        20 a share page), the daemon's RSS and thread count sampled every SOAK_SAMPLE_SECONDS."""
+        if "soak" not in self.args.scenarios:
+            return
+        inst, c = self.main, SOAK_CONNECTIONS
+        seconds = max(1, int(self.args.soak_minutes * 60))
+        log("soak: %d connections for %d s" % (c, seconds))
+        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        samples = []
+        try:
+            def sample():
+                samples.append({"t": time.monotonic() - started, "rss_mb": rss_kib(daemon.pid) / 1024,
+                                "threads": thread_count(daemon.pid), "served": sum(daemon.metrics().values())})
+
+            started = time.monotonic()
+            sample()
+            next_sample = [started + SOAK_SAMPLE_SECONDS]
+
+            def sample_due():
+                if time.monotonic() >= next_sample[0]:
+                    sample()
+                    next_sample[0] += SOAK_SAMPLE_SECONDS
+                return False
+
+            # The address pool is sized so that no simulated client nears its bucket at this rate.
+            result = run_wrk(self.bin, daemon.port, c, seconds,
+                             ["list", "soak", self.salt, 0, inst.track_shares, self.args.pool, ADDR_MEASURE,
+                              inst.collection_shares], until=sample_due)
+            sample()
+            metrics = daemon.settled_metrics()
+        finally:
+            rc = daemon.stop()
+        self.results["soak"] = soak_summary(samples, seconds, c)
+        self.results["soak"].update(requests=result["requests"], socket_errors=result["socket_errors"],
+                                    p99_us=result["p99_us"], daemon_exit=rc,
+                                    rate_limited=sum(n for (_, o), n in metrics.items() if o == "rate_limited"))
+        if rc != 0:
+            self.failures.append("soak: daemon exit %s" % rc)
 
     def run_correctness(self):
         if "correctness" not in self.args.scenarios:
@@ -896,7 +1036,7 @@ class Bench:
             result = run_wrk(self.bin, daemon.port, c, self.args.duration,
                              ["list", "mixed", self.salt, 0, inst.track_shares, self.args.pool, ADDR_CORRECTNESS,
                               inst.max_views_links])
-            metrics = daemon.metrics()
+            metrics = daemon.settled_metrics()
         finally:
             rc = daemon.stop()
         served = resolve_total(metrics)
@@ -958,7 +1098,7 @@ class Bench:
                  d["cpu_us_per_request"]) +
                 rps_p99(h) + rps_p99(n) +
                 ("%.2f" % (d["rps"] / h["rps"]) if h else "-", "%.2f" % (d["rps"] / n["rps"]) if n else "-")))
-        lines = ["\n".join(out)]
+        lines = ["\n".join(out)] if self.results["scenarios"] else []
         pg_rows = [row for row in self.results["scenarios"] if "daemon_postgresql" in row]
         if pg_rows:
             pg = ["| scenario | conns | SQLite req/s | p99 ms | PostgreSQL req/s | p99 ms | CPU us/req | PostgreSQL / SQLite |",
@@ -988,17 +1128,39 @@ class Bench:
         a = self.results.get("audit_log")
         if a:
             lines.append("Audit log (track resolve, c=%d): empty log %s req/s (p99 %.2f ms), %s records %s req/s "
-                         "(p99 %.2f ms): ratio %.2f; seeded in %.0f s, %.0f MB\n%s" % (
+                         "(p99 %.2f ms): ratio %.2f; %s, %.0f MB; sharectl init on it %.1f s\n%s" % (
                              a["connections"], fmt_rps(a["empty"]["rps"]), a["empty"]["p99_us"] / 1000,
                              fmt_count(a["records"]), fmt_rps(a["full"]["rps"]), a["full"]["p99_us"] / 1000,
-                             a["ratio"], a["seed_seconds"], a["size_mb"],
-                             "\n".join("  %s: %.3f s" % (q["command"], q["seconds"]) for q in a["queries"])))
+                             a["ratio"],
+                             ("seeded at %s (copied from --audit-log-cache)" % a["reused"]["seeded_at"]
+                              if a["reused"] else "seeded in %.0f s" % a["seed_seconds"]),
+                             a["size_mb"], a["init_seconds"],
+                             "\n".join("  %s: %s s (CPU %s s)" % (
+                                 q["command"], ", ".join("%.3f" % t for t in q["runs"]),
+                                 ", ".join("%.3f" % t for t in q["cpu_runs"])) for q in a["queries"])))
+        k = self.results.get("soak")
+        if k:
+            table = ["| minute | req/s | RSS MB | threads |", "|---:|---:|---:|---:|"]
+            table += ["| %d | %s | %.1f | %d |" % (r["minute"], fmt_rps(r["rps"]), r["rss_mb"], r["threads"])
+                      for r in k["minutes"]]
+            lines.append(
+                "Soak (c=%d, %d s, track resolve with collections and share pages; RSS and threads every %d s; "
+                "%s requests, p99 %.2f ms, %d socket errors, %d rate limited):\n%s\n"
+                "  verdict: %s (RSS over the last half varied by %.1f MB, bound %.1f MB; threads: at most %d in "
+                "the first half, %d in the last)" % (
+                    k["connections"], k["seconds"], SOAK_SAMPLE_SECONDS, fmt_count(k["requests"]),
+                    k["p99_us"] / 1000, k["socket_errors"], k["rate_limited"], "\n".join(table),
+                    "flat" if k["flat"] else "NOT flat", k["rss_spread_mb"], k["rss_bound_mb"],
+                    k["threads_first_half"], k["threads_second_half"]))
         m = self.results["memory"]
         if m:
             lines.append("Memory: RSS %.1f MB before, %.1f MB after a flood from %s distinct addresses "
                          "(c=%d, %.0f s, %d rate limited)" % (m["rss_before_mb"], m["rss_after_mb"],
                                                               fmt_count(m["addresses"]), m["connections"],
                                                               m["seconds"], m["rate_limited"]))
+            lines.append("  %d threads after the flood; largest resident mappings: %s" % (
+                m["threads"], ", ".join("%.1f MB of %.1f MB %s" % (rss / 1024, size / 1024, name)
+                                        for rss, size, name in m["largest_mappings"])))
         if self.results["correctness"]:
             lines.append("Correctness after load:\n" + "\n".join(
                 "  [%s] %s (%s)" % ("ok" if c["ok"] else "FAIL", c["check"], c["detail"])
@@ -1052,13 +1214,44 @@ class Bench:
                             fmt_count(a["records"]), a["ratio"], TARGETS["audit_log_ratio"])))
             for q in a["queries"]:
                 out.append((q["seconds"] < TARGETS["audit_query_seconds"],
-                            "%s %.3f s on that log (target < %.1f s)" % (q["command"], q["seconds"],
+                            "%s %.3f s on that log, slowest of 3 (target < %.1f s)" % (q["command"], q["seconds"],
                                                                          TARGETS["audit_query_seconds"])))
+        k = self.results.get("soak")
+        if k and k["seconds"] >= 600:
+            out.append((k["flat"], "RSS and threads flat over a %d-minute soak at %d connections" % (
+                k["seconds"] // 60, k["connections"])))
         m = self.results["memory"]
         if m and m["addresses"] >= 1_000_000:
             out.append((m["rss_after_mb"] <= TARGETS["rss_mb"],
                         "RSS after the flood %.1f MB (target <= %.0f MB)" % (m["rss_after_mb"], TARGETS["rss_mb"])))
         return out
+
+
+def soak_summary(samples, seconds, connections):
+    """The soak's curve per minute (req/s from the daemon's own counts; RSS and threads at the
+    minute's last sample) and its verdict: flat when the RSS samples of the last half stay within
+    SOAK_RSS_BOUND of their smallest and the thread count of the last half never exceeds the
+    first half's highest."""
+    rows, minute = [], 1
+    previous = samples[0]
+    while previous["t"] < seconds - 1:
+        inside = [x for x in samples if previous["t"] < x["t"] <= minute * 60 + 1]
+        if not inside:
+            break
+        last = inside[-1]
+        rows.append({"minute": minute, "rps": (last["served"] - previous["served"]) / (last["t"] - previous["t"]),
+                     "rss_mb": last["rss_mb"], "threads": last["threads"]})
+        previous, minute = last, minute + 1
+    half = seconds / 2
+    first = [x for x in samples if x["t"] <= half] or samples[:1]
+    second = [x for x in samples if x["t"] > half] or samples[-1:]
+    low, high = min(x["rss_mb"] for x in second), max(x["rss_mb"] for x in second)
+    bound = max(SOAK_RSS_BOUND_MB, SOAK_RSS_BOUND_FRACTION * low)
+    threads_first, threads_second = max(x["threads"] for x in first), max(x["threads"] for x in second)
+    flat = high - low <= bound and threads_second <= threads_first
+    return {"connections": connections, "seconds": seconds, "samples": samples, "minutes": rows,
+            "rss_spread_mb": high - low, "rss_bound_mb": bound, "threads_first_half": threads_first,
+            "threads_second_half": threads_second, "flat": flat}
 
 
 def fmt_rps(value):
@@ -1100,11 +1293,18 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, help="seconds of warm-up before each measurement (default 2; smoke 0)")
     p.add_argument("--connections", help="comma list (default 32,256; smoke 4)")
     p.add_argument("--scenarios", help="comma list of track,collection,unknown,page,media,scale,durability,"
-                                       "auditlog,memory,correctness")
+                                       "auditlog,memory,correctness,soak (default: all but soak)")
     p.add_argument("--pool", type=int, help="distinct client addresses per measurement (default 80000)")
     p.add_argument("--flood", type=int, help="distinct addresses of the memory flood (default 1000000)")
     p.add_argument("--audit-records", type=int,
                    help="records already in the log of the auditlog scenario (default 20000000; smoke 20000)")
+    p.add_argument("--audit-log-cache", metavar="FILE",
+                   help="auditlog: reuse the audit log seeded into FILE by an earlier run (same --audit-records), "
+                        "or seed it and keep a copy there; its records end at the time it was seeded")
+    p.add_argument("--soak", action="store_true",
+                   help="run the soak (alone unless --scenarios names more): %d connections for --soak-minutes, "
+                        "RSS and threads sampled every %d s" % (SOAK_CONNECTIONS, SOAK_SAMPLE_SECONDS))
+    p.add_argument("--soak-minutes", type=float, default=10, help="length of the soak (default 10)")
     p.add_argument("--no-baselines", action="store_true", help="measure shared-linkd only")
     p.add_argument("--perf", metavar="DIR", help="perf record the daemon during each measurement into DIR")
     p.add_argument("--json-out", metavar="FILE", help="write every figure as JSON")
@@ -1117,6 +1317,8 @@ def parse_args(argv):
     args.duration = args.duration or (1 if smoke else 10)
     args.warmup = args.warmup if args.warmup is not None else (0 if smoke else 2)
     args.connections = [int(c) for c in (args.connections or ("4" if smoke else "32,256")).split(",")]
+    if args.soak:
+        args.scenarios = ",".join(filter(None, [args.scenarios, "soak"]))
     args.scenarios = set((args.scenarios or
                           "track,collection,unknown,page,media,scale,durability,auditlog,memory,correctness").split(","))
     args.pool = args.pool or (2000 if smoke else 80000)
@@ -1161,6 +1363,7 @@ def main(argv):
         bench.run_audit_log()
         bench.run_memory()
         bench.run_correctness()
+        bench.run_soak()
     finally:
         if getattr(bench, "pg_cluster", None) is not None:
             bench.pg_cluster.close()

@@ -46,6 +46,19 @@ class RawDb {
     return value;
   }
 
+  // EXPLAIN QUERY PLAN of sql: the detail of every step, each followed by "; ".
+  std::string query_plan(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db_, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &st, nullptr) == SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+      plan += "; ";
+    }
+    sqlite3_finalize(st);
+    return plan;
+  }
+
  private:
   sqlite3* db_ = nullptr;
 };

@@ -449,6 +449,66 @@ TEST_CASE("AuditLog: stats counts outcomes and top clients", "[audit_log]") {
   }
 }
 
+TEST_CASE("SQLite audit stats: the same answer whether the addresses are counted in memory or by SQLite",
+          "[audit_log]") {
+  const TempDir dir;
+  const auto file = dir.path() / "audit.db";
+  migrate_database(file, SchemaKind::audit);
+  // 3,000 distinct addresses (enough for several growths of the counting table and
+  // many batches), counts 1 to 7 with many ties, plus records without an address and
+  // an old record outside the range; inserted in one batch, shuffled.
+  std::vector<AuditRecord> records;
+  std::map<std::string, std::int64_t> expected_counts;
+  std::mt19937 random(14);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string ip = (i % 3 == 0 ? "2001:db8::" : "10.1.") + std::to_string(i / 256) + (i % 3 == 0 ? ":" : ".") +
+                           std::to_string(i % 256);
+    const int n = 1 + static_cast<int>(random() % 7);
+    for (int k = 0; k < n; ++k) {
+      AuditRecord record = resolve_record("req", k_now - std::chrono::minutes(k), k % 2 ? "ok" : "not_found");
+      record.client_ip = ip;
+      records.push_back(record);
+    }
+    expected_counts[ip] = n;
+  }
+  for (int k = 0; k < 5; ++k) {
+    AuditRecord no_address = resolve_record("no_ip", k_now);
+    no_address.client_ip.clear();  // stored as NULL
+    records.push_back(no_address);
+  }
+  AuditRecord old = resolve_record("old", k_now - std::chrono::hours(48));
+  old.client_ip = "10.9.9.9";
+  records.push_back(old);
+  std::shuffle(records.begin(), records.end(), random);
+  audit_backend(file)->open_audit(AuditUse::queries)->insert_batch(records);
+
+  // ORDER BY n DESC, client_ip: the reference, from the counts above.
+  std::vector<std::pair<std::string, std::int64_t>> expected(expected_counts.begin(), expected_counts.end());
+  std::stable_sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  const std::size_t top = 25;
+  expected.resize(top);
+
+  const auto stats_with = [&](std::size_t in_memory) {
+    DatabaseConfig config;
+    config.path = dir.path() / "unused-catalogue.db";
+    config.audit_path = file;
+    StorageOptions options;
+    options.audit_stats_clients_in_memory = in_memory;
+    return open_storage(config, options)->open_audit(AuditUse::queries)->stats(k_now - std::chrono::hours(1), top);
+  };
+  // Past the bound (0, 1, 2999 distinct addresses) SQLite groups them; at or above 3000 they are counted in memory.
+  const std::size_t bound = GENERATE(std::size_t{0}, std::size_t{1}, std::size_t{2999}, std::size_t{3000},
+                                     std::size_t{1'000'000});
+  CAPTURE(bound);
+  const AuditStats stats = stats_with(bound);
+  CHECK(stats.top_clients == expected);
+  std::int64_t total = 0;
+  for (const auto& [ip, n] : expected_counts) total += n;
+  CHECK(stats.total == total + 5);
+  CHECK(stats.by_outcome.size() == 2);
+  CHECK(stats_with(bound).top_clients == expected);  // the same again: nothing kept between calls
+}
+
 TEMPLATE_TEST_CASE("AuditLog: share_summary counts the openings of one link, by the API and the page",
                    "[audit_log]", testing::MemoryFixture, testing::SqliteFixture, testing::PostgresFixture) {
   TestType installation;

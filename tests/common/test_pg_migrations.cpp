@@ -398,3 +398,46 @@ TEST_CASE("docs/several-daemons.md: the documented roles and grants let the daem
   const std::string stranger = db.create_role("stranger");
   CHECK_THROWS_AS(PgConnection(options_for(stranger)), DatabaseUnavailable);
 }
+
+TEST_CASE("PostgreSQL schema 2: a version-1 audit log keeps its records, and audit stats can read the index alone",
+          "[postgres][pg_migrations]") {
+  SHARELINK_PG_TEST_DATABASE(db);
+  PgConnection connection(db.options());
+  const auto all = migrations(SchemaKind::postgresql);
+  REQUIRE(all.size() >= 2);
+  // A database at version 1, as a build before schema 2 left it.
+  connection.exec(
+      "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+      "applied_at timestamptz NOT NULL DEFAULT now())");
+  connection.exec(all[0].sql);
+  connection.exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                  PgParams(all[0].version, all[0].name));
+  connection.exec(
+      "INSERT INTO audit_records (ts, event, outcome, status, client_ip, share_id) VALUES "
+      "(1000, 'resolve', 'ok', 200, '10.0.0.1', 'mslink_000000000001'), "
+      "(2000, 'resolve', 'not_found', 404, '2001:db8::1', NULL), "
+      "(3000, 'admin', 'ok', NULL, NULL, NULL)");
+  const std::string rows_sql =
+      "SELECT string_agg(id || '|' || ts || '|' || event || '|' || outcome || '|' || coalesce(status::text, '-') || "
+      "'|' || coalesce(host(client_ip), '-') || '|' || ip_truncated, ',' ORDER BY id) FROM audit_records";
+  const std::string before = connection.exec(rows_sql).row(0).string(0);
+
+  const SchemaMigration report = migrate_postgres(connection);
+  CHECK(report.from_version == 1);
+  CHECK(report.to_version == latest_schema_version(SchemaKind::postgresql));
+  CHECK(connection.exec(rows_sql).row(0).string(0) == before);
+  CHECK_THAT(connection.exec("SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_records_age'").row(0).string(0),
+             Catch::Contains("(ip_truncated, ts) INCLUDE (event, outcome, client_ip)"));
+
+  // The counts query of PgAuditStorage::stats with --since: an index-only scan once the
+  // visibility map is set (autovacuum does it for an append-only table; here VACUUM).
+  connection.exec("VACUUM ANALYZE audit_records");
+  connection.exec("SET enable_seqscan = off");
+  const PgResult plan = connection.exec(
+      "EXPLAIN SELECT event, outcome, count(*) FROM audit_records WHERE true AND ip_truncated IN (false, true) "
+      "AND ts >= $1 GROUP BY event, outcome ORDER BY event, outcome",
+      PgParams(std::int64_t{1500}));
+  std::string text;
+  for (int i = 0; i < plan.rows(); ++i) text += plan.row(i).string(0) + "\n";
+  CHECK_THAT(text, Catch::Contains("Index Only Scan using audit_records_age"));
+}
