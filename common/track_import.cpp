@@ -72,7 +72,8 @@ Json parse_object_without_duplicates(std::string_view line) {
         break;
       case Json::parse_event_t::key:
         if (!keys_per_object.back().insert(parsed.get<std::string>()).second) {
-          throw UsageError("key \"" + parsed.get<std::string>() + "\" appears twice");
+          // Quoted and made visible: the key is a stranger's text and the message reaches a terminal.
+          throw UsageError("key " + quote_value(parsed.get<std::string>()) + " appears twice");
         }
         break;
       default:

@@ -42,6 +42,8 @@ TEST_CASE("parse_track_line: every problem is a UsageError naming it", "[track_i
       {line(R"(, "title": "again")"), "key \"title\" appears twice"},
       {R"({"id": "mtrack_a", "id": "mtrack_b"})", "key \"id\" appears twice"},
       {line(R"(, "instrumental": {"x": 1, "x": 2})"), "key \"x\" appears twice"},
+      // A control character in a repeated key is shown escaped, never raw.
+      {line(", \"a\x7f" "b\": 1, \"a\x7f" "b\": 2"), "key \"a\\x7fb\" appears twice"},
       {line(R"(, "measured_duration_seconds": 1e400)"), "not valid JSON: number overflow"},
       {line(R"(, "measured_duration_seconds": -1e400)"), "not valid JSON: number overflow"},
       {line(R"(, "measured_duration_seconds": -1)"), "\"measured_duration_seconds\" must be a number >= 0"},
