@@ -12,6 +12,7 @@ Exits 77 (skipped) only when Chromium, its driver or Selenium is missing.
 
 import math
 import os
+import re
 import shutil
 import struct
 import sys
@@ -117,7 +118,12 @@ class BrowserTest(unittest.TestCase):
         violations = [e["message"] for e in logs if "Content Security Policy" in e["message"] or "Refused" in e["message"]]
         self.assertEqual(violations, [])
         self.assertEqual(self.js("return window.__csp"), [])
-        severe = [e["message"] for e in logs if e["level"] == "SEVERE"]
+        # A playback URL that expired between the page's refreshes (the 2 s TTL here) answers 410, and
+        # the page recovers by design (its error handler fetches fresh URLs and resumes; the tests
+        # check that playback goes on). The browser logs that answer as an error: it is the one
+        # failed load allowed.
+        severe = [e["message"] for e in logs if e["level"] == "SEVERE"
+                  and not re.search(r"/v1/music/media/\S+ - Failed to load resource: .* 410 \(Gone\)$", e["message"])]
         self.assertEqual(severe, [])
 
     def screenshot(self, name, width=900):
@@ -129,10 +135,19 @@ class BrowserTest(unittest.TestCase):
         self.driver.set_window_size(900, 1000)
 
     def press_play(self, audio):
-        """Clicks the play button of the native controls (their left end), as a person would."""
+        """Clicks the play button of the native controls (their left end), as a person would. The
+        player is brought to the middle of the window first, and a click that landed while the
+        layout was still settling (after a resize) is made again, as a person would."""
         from selenium.webdriver.common.action_chains import ActionChains
-        width = audio.size["width"]
-        ActionChains(self.driver).move_to_element_with_offset(audio, -width // 2 + 22, 0).click().perform()
+        self.js("arguments[0].scrollIntoView({block: 'center'})", audio)
+        for _ in range(3):
+            width = audio.size["width"]
+            ActionChains(self.driver).move_to_element_with_offset(audio, -width // 2 + 22, 0).click().perform()
+            deadline = time.time() + 3
+            while time.time() < deadline:
+                if not self.js("return arguments[0].paused", audio):
+                    return
+                time.sleep(0.1)
 
     def wait_playing_past(self, audio, seconds, timeout=15):
         deadline = time.time() + timeout
