@@ -14,7 +14,10 @@
 namespace sharelink {
 namespace {
 
-constexpr std::size_t k_recv_bytes = 16 * 1024;
+// One recv(2) at most: a request head is a few hundred bytes; a larger one
+// simply takes more reads. Held per open connection, so 256 keep-alive
+// connections hold 1 MB.
+constexpr std::size_t k_recv_bytes = 4 * 1024;
 // Lingering close: at most this long, and this much input discarded.
 constexpr std::chrono::milliseconds k_linger_total{1000};
 constexpr std::chrono::milliseconds k_linger_idle{200};

@@ -1,12 +1,16 @@
 // shared-linkd: serves GET /v1/music/shared/{token} (and its signed media URLs) from the local database.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "common/audit_spill.hpp"
@@ -142,7 +146,26 @@ void import_spill_at_start(StorageBackend& storage, const std::filesystem::path&
   }
 }
 
+// glibc gives each thread that allocates while the others hold their arenas
+// an arena of its own, up to eight per core. A worker thread per connection
+// then spreads the same transient allocations over 16 arenas on 2 cores, and
+// each keeps its own high-water mark: after a 1M-address flood at 256
+// connections that was a quarter of the daemon's resident memory
+// (tests/bench/README.md). One arena per core keeps lock contention as low
+// (tcache serves most small blocks without the arena lock). An operator's own
+// MALLOC_ARENA_MAX or GLIBC_TUNABLES wins.
+void limit_malloc_arenas() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr ||
+      (tunables != nullptr && std::string_view(tunables).find("arena_max") != std::string_view::npos)) {
+    return;
+  }
+  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  ::mallopt(M_ARENA_MAX, static_cast<int>(cores));
+}
+
 int run(const DaemonOptions& options) {
+  limit_malloc_arenas();  // before any thread allocates
   // 1. Signals are blocked before any thread exists, so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
