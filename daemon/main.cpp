@@ -151,14 +151,20 @@ void import_spill_at_start(StorageBackend& storage, const std::filesystem::path&
 // then spreads the same transient allocations over 16 arenas on 2 cores, and
 // each keeps its own high-water mark: after a 1M-address flood at 256
 // connections that was a quarter of the daemon's resident memory
-// (tests/bench/README.md). One arena per core keeps lock contention as low
+// (tests/bench/README.md). One arena per core keeps lock contention low
 // (tcache serves most small blocks without the arena lock). An operator's own
-// MALLOC_ARENA_MAX or GLIBC_TUNABLES wins.
+// MALLOC_ARENA_MAX, or a glibc.malloc.arena_max in GLIBC_TUNABLES
+// ("name=value" entries separated by ':'), wins.
 void limit_malloc_arenas() {
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (std::getenv("MALLOC_ARENA_MAX") != nullptr ||
-      (tunables != nullptr && std::string_view(tunables).find("arena_max") != std::string_view::npos)) {
-    return;
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
+  if (const char* tunables = std::getenv("GLIBC_TUNABLES")) {
+    std::string_view rest(tunables);
+    while (!rest.empty()) {
+      const auto end = std::min(rest.find(':'), rest.size());
+      const auto entry = rest.substr(0, end);
+      if (entry.substr(0, entry.find('=')) == "glibc.malloc.arena_max") return;
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
   }
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   ::mallopt(M_ARENA_MAX, static_cast<int>(cores));
