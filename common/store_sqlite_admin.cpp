@@ -182,9 +182,9 @@ class SqliteAdminStore final : public AdminStore {
 
   std::vector<Share> shares(const std::optional<std::string>& target_id) override {
     return guarded([&] {
-      std::string sql = std::string("SELECT ") + k_sqlite_share_columns + " FROM shares";
-      if (target_id) sql += " WHERE target_id = ?";
-      sql += " ORDER BY created_at DESC, rowid DESC";
+      std::string sql = std::string("SELECT ") + k_sqlite_share_columns + k_sqlite_shares_from;
+      if (target_id) sql += " WHERE s.target_id = ?";
+      sql += " ORDER BY s.created_at DESC, s.rowid DESC";
       SQLite::Statement st(*db_, sql);
       if (target_id) st.bind(1, *target_id);
       std::vector<Share> out;
@@ -254,7 +254,7 @@ class SqliteAdminStore final : public AdminStore {
   std::optional<Share> find_share(const char* column, const std::string& value) {
     return guarded([&]() -> std::optional<Share> {
       SQLite::Statement st(
-          *db_, std::string("SELECT ") + k_sqlite_share_columns + " FROM shares WHERE " + column + " = ?");
+          *db_, std::string("SELECT ") + k_sqlite_share_columns + k_sqlite_shares_from + " WHERE s." + column + " = ?");
       st.bind(1, value);
       if (!st.executeStep()) return std::nullopt;
       return sqlite_share(st);

@@ -86,8 +86,9 @@ class SqliteCatalogReader final : public CatalogReader {
                                   lock_wait_);
       db_->exec("PRAGMA cache_size = -" + std::to_string(k_reader_cache_kib));
       share_by_digest_.emplace(
-          *db_, std::string("SELECT ") + k_sqlite_share_record_columns + " FROM shares WHERE token_digest = ?");
-      share_by_id_.emplace(*db_, std::string("SELECT ") + k_sqlite_share_record_columns + " FROM shares WHERE id = ?");
+          *db_, std::string("SELECT ") + k_sqlite_share_record_columns + k_sqlite_shares_from + " WHERE s.token_digest = ?");
+      share_by_id_.emplace(*db_, std::string("SELECT ") + k_sqlite_share_record_columns + k_sqlite_shares_from +
+                                      " WHERE s.id = ?");
       track_.emplace(*db_,
                      std::string("SELECT ") + k_sqlite_catalog_track_columns + k_track_with_licence + " WHERE t.id = ?");
       track_media_.emplace(*db_, "SELECT audio_path, mime_type, removed_at FROM tracks WHERE id = ?");
@@ -265,6 +266,10 @@ class SqliteCatalogReader final : public CatalogReader {
 // every commit makes every other connection of the process drop its page
 // cache (WAL readers see a changed database); with a million links that is
 // about 2 MB of index pages per reader to read again.
+//
+// The batches go to the narrow share_views table (schema/main/0002), not to
+// shares: a batch over thousands of links then rewrites a few hundred small
+// pages instead of one wide shares page per link.
 class SqliteViewStore final : public ViewStore {
  public:
   SqliteViewStore(const std::filesystem::path& file, const StorageOptions& options)
@@ -276,9 +281,11 @@ class SqliteViewStore final : public ViewStore {
       take_.emplace(*db_,
                     "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
                     "WHERE id = ?1 AND (max_views IS NULL OR view_count < max_views)");
-      add_.emplace(*db_,
-                   "UPDATE shares SET view_count = view_count + ?2, "
-                   "last_viewed_at = max(coalesce(last_viewed_at, ?3), ?3) WHERE id = ?1");
+      add_.emplace(*db_, "UPDATE share_views SET views = views + ?2, viewed_at = max(viewed_at, ?3) WHERE share_id = ?1");
+      // A link's first batched view; a link that does not exist is left out, as UPDATE shares would.
+      first_.emplace(*db_,
+                     "INSERT INTO share_views (share_id, views, viewed_at) "
+                     "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM shares WHERE id = ?1)");
     } catch (const SQLite::Exception& e) {
       close();
       throw_storage_failure(e, "cannot prepare " + what_, lock_wait_);
@@ -304,13 +311,11 @@ class SqliteViewStore final : public ViewStore {
     try {
       // Taken here, under the lock: the analysis does not see it held inside the lambda.
       SQLite::Statement& add = *add_;
+      SQLite::Statement& first = *first_;
       with_write_transaction(*db_, [&] {
         for (const auto& increment : batch) {
-          StatementScope scope(add);
-          add.bindNoCopy(1, increment.share_id);
-          add.bind(2, static_cast<std::int64_t>(increment.views));
-          add.bind(3, static_cast<std::int64_t>(to_unix_seconds(increment.last_viewed_at)));
-          add.exec();
+          // The link's row, else its first one (checking the link exists only then).
+          if (add_increment(add, increment) == 0) add_increment(first, increment);
         }
       });
     } catch (const SQLite::Exception& e) {
@@ -319,11 +324,21 @@ class SqliteViewStore final : public ViewStore {
   }
 
  private:
+  // Runs st (?1 share id, ?2 views, ?3 time of the latest): the rows it changed.
+  static int add_increment(SQLite::Statement& st, const ViewIncrement& increment) {
+    StatementScope scope(st);
+    st.bindNoCopy(1, increment.share_id);
+    st.bind(2, static_cast<std::int64_t>(increment.views));
+    st.bind(3, static_cast<std::int64_t>(to_unix_seconds(increment.last_viewed_at)));
+    return st.exec();
+  }
+
   // The statements go before the connection (SQLiteCpp aborts otherwise).
   void close() SHARELINK_EXCLUDES(mutex_) {
     const MutexLock lock(mutex_);
     take_.reset();
     add_.reset();
+    first_.reset();
     db_.reset();
   }
 
@@ -333,6 +348,7 @@ class SqliteViewStore final : public ViewStore {
   std::unique_ptr<SQLite::Database> db_ SHARELINK_GUARDED_BY(mutex_);
   std::optional<SQLite::Statement> take_ SHARELINK_GUARDED_BY(mutex_);
   std::optional<SQLite::Statement> add_ SHARELINK_GUARDED_BY(mutex_);
+  std::optional<SQLite::Statement> first_ SHARELINK_GUARDED_BY(mutex_);
 };
 
 }  // namespace

@@ -50,7 +50,8 @@ void export_main(SQLite::Database& db, RowSink& sink) {
     }
   }
   {
-    SQLite::Statement st(db, std::string("SELECT ") + k_sqlite_share_columns + " FROM shares ORDER BY rowid");
+    SQLite::Statement st(db, std::string("SELECT ") + k_sqlite_share_columns + k_sqlite_shares_from +
+                                 " ORDER BY s.rowid");
     while (st.executeStep()) sink.share(sqlite_share(st), st.getColumn(13).getString());
   }
 }

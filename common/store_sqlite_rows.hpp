@@ -37,15 +37,23 @@ inline constexpr const char* k_sqlite_collection_columns = "id, name, descriptio
 CollectionRecord sqlite_collection(SQLite::Statement& st);
 void bind_sqlite_collection(SQLite::Statement& st, const CollectionRecord& collection);
 
+// Share links are read as s, with their batched views v (schema/main/0002):
+// a link's view count is s.view_count + v.views, its last view the later of
+// s.last_viewed_at and v.viewed_at. Conditions after it name s's columns.
+inline constexpr const char* k_sqlite_shares_from = " FROM shares s LEFT JOIN share_views v ON v.share_id = s.id";
+
 // What the resolver needs of a share link.
 inline constexpr const char* k_sqlite_share_record_columns =
-    "id, target_type, target_id, visibility, expires_at, max_views, view_count, revoked_at";
+    "s.id, s.target_type, s.target_id, s.visibility, s.expires_at, s.max_views, "
+    "s.view_count + coalesce(v.views, 0), s.revoked_at";
 ShareRecord sqlite_share_record(SQLite::Statement& st);
 
 // Every column but rowid; token_fp from token_digest (the last column).
 inline constexpr const char* k_sqlite_share_columns =
-    "id, target_type, target_id, visibility, created_at, expires_at, max_views, view_count, last_viewed_at, "
-    "revoked_at, revoke_reason, note, created_by, token_digest";
+    "s.id, s.target_type, s.target_id, s.visibility, s.created_at, s.expires_at, s.max_views, "
+    "s.view_count + coalesce(v.views, 0), "
+    "CASE WHEN v.viewed_at IS NULL THEN s.last_viewed_at ELSE max(coalesce(s.last_viewed_at, 0), v.viewed_at) END, "
+    "s.revoked_at, s.revoke_reason, s.note, s.created_by, s.token_digest";
 Share sqlite_share(SQLite::Statement& st);
 // Binds the columns of k_sqlite_insert_share_columns.
 inline constexpr const char* k_sqlite_insert_share_columns =

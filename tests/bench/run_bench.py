@@ -350,6 +350,11 @@ class Installation:
         return (time.monotonic() - started,
                 (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
 
+    def view_counts(self, prefix):
+        """{share id: view count} of the links whose id starts with prefix, with their batched views."""
+        return dict(self.query("SELECT s.id, s.view_count + COALESCE(v.views, 0) FROM shares s LEFT JOIN share_views v "
+                               "ON v.share_id = s.id WHERE s.id LIKE ?", (prefix + "%",)))
+
     def query(self, sql, args=(), audit=False):
         db = sqlite3.connect(self.audit_db if audit else self.db, timeout=30)
         try:
@@ -1005,7 +1010,7 @@ class Bench:
         audit = inst.query("SELECT COUNT(*) FROM audit_records WHERE event = 'resolve'", audit=True)[0][0]
         ok_by_share = dict(inst.query("SELECT share_id, COUNT(*) FROM audit_records WHERE event = 'resolve' AND "
                                       "outcome = 'ok' GROUP BY share_id", audit=True))
-        views = dict(inst.query("SELECT id, view_count FROM shares WHERE id LIKE ?", (share_id(KIND_EXACT, 0)[:8] + "%",)))
+        views = inst.view_counts(share_id(KIND_EXACT, 0)[:8])
         checks = []
 
         def check(name, ok, detail):
@@ -1029,8 +1034,7 @@ class Bench:
         """wrk at the highest connection count over ordinary links and max_views links together."""
         inst = self.main
         c = max(self.args.connections)
-        views_before = inst.query("SELECT COALESCE(SUM(view_count), 0) FROM shares WHERE id LIKE ?",
-                                  (share_id(KIND_TRACK, 0)[:8] + "%",))[0][0]
+        views_before = sum(inst.view_counts(share_id(KIND_TRACK, 0)[:8]).values())
         daemon = Daemon(self.bin, inst, c + 16, self.workdir)
         try:
             result = run_wrk(self.bin, daemon.port, c, self.args.duration,
@@ -1044,13 +1048,13 @@ class Bench:
         audit_ok = dict(inst.query("SELECT substr(share_id, 1, 8), COUNT(*) FROM audit_records WHERE event = 'resolve' "
                                    "AND outcome = 'ok' GROUP BY 1", audit=True))
         prefix_track, prefix_views = share_id(KIND_TRACK, 0)[:8], share_id(KIND_MAX_VIEWS, 0)[:8]
-        views_after = inst.query("SELECT COALESCE(SUM(view_count), 0) FROM shares WHERE id LIKE ?",
-                                 (prefix_track + "%",))[0][0]
-        over = inst.query("SELECT COUNT(*) FROM shares WHERE max_views IS NOT NULL AND view_count > max_views")[0][0]
+        views_after = sum(inst.view_counts(prefix_track).values())
+        over = inst.query("SELECT COUNT(*) FROM shares s LEFT JOIN share_views v ON v.share_id = s.id "
+                          "WHERE s.max_views IS NOT NULL AND s.view_count + COALESCE(v.views, 0) > s.max_views")[0][0]
         ok_per_link = inst.query("SELECT share_id, COUNT(*) FROM audit_records WHERE event = 'resolve' AND "
                                  "outcome = 'ok' AND share_id LIKE ? GROUP BY share_id", (prefix_views + "%",),
                                  audit=True)
-        views_per_link = dict(inst.query("SELECT id, view_count FROM shares WHERE id LIKE ?", (prefix_views + "%",)))
+        views_per_link = inst.view_counts(prefix_views)
         checks = []
 
         def check(name, ok, detail):

@@ -182,6 +182,7 @@ class SqliteFixture : public StoreFixture {
   const TempDir& dir() const { return dir_; }
 
   void set_view_count(const std::string& id, std::int64_t count) {
+    exec("DELETE FROM share_views WHERE share_id = '" + id + "'");  // its batched views too
     exec("UPDATE shares SET view_count = " + std::to_string(count) + " WHERE id = '" + id + "'");
   }
 

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/store_sqlite.hpp"
+#include "tests/common/raw_sqlite.hpp"
 #include "tests/common/store_fixtures.hpp"
 
 namespace sharelink {
@@ -355,6 +356,11 @@ TEST_CASE("SQLite backend: add_views adds counts and keeps the latest view time"
   CHECK(f.find(a.share.id)->view_count == 5);
   CHECK(f.find(a.share.id)->last_viewed_at == k_now + 10s);  // an earlier batch time never moves it back
   CHECK(f.find(b.share.id)->view_count == 4);                // batches are for links without max_views
+  // The batches went to the narrow share_views table; the wide shares rows were not rewritten.
+  testing::RawDb db(f.db());
+  CHECK(db.integer("SELECT view_count FROM shares WHERE id = '" + a.share.id + "'") == 0);
+  CHECK(db.integer("SELECT views FROM share_views WHERE share_id = '" + a.share.id + "'") == 5);
+  CHECK(db.integer("SELECT count(*) FROM share_views") == 2);  // none for the link that does not exist
 }
 
 TEST_CASE("SQLite backend: describe names both files and a reader count suits the machine",
@@ -379,6 +385,8 @@ TEST_CASE("SQLite backend: db copy to new files keeps every row; an existing tar
   const auto second = f.share(new_share(TargetType::collection, "mcoll_000000000001"), k_now);
   f.revoke(second.share.id, k_now);
   f.set_view_count(first.share.id, 2);
+  const std::vector<ViewIncrement> batched = {{second.share.id, 4, k_now + 7s}};
+  f.storage().open_view_store()->add_views(batched);
   AuditRecord record;
   record.ts = k_now;
   record.event = "resolve";
@@ -403,6 +411,9 @@ TEST_CASE("SQLite backend: db copy to new files keeps every row; an existing tar
   const auto admin = target->open_admin();
   CHECK(find_share_by_token(*admin, first.token)->view_count == 2);
   CHECK(find_share_by_token(*admin, second.token)->revoked_at == k_now);
+  // Batched views are copied into the link's own count.
+  CHECK(find_share_by_token(*admin, second.token)->view_count == 4);
+  CHECK(find_share_by_token(*admin, second.token)->last_viewed_at == k_now + 7s);
   // The list keeps the stored order (newest first, the later-stored first within a second).
   const auto listed = admin->shares(std::nullopt);
   REQUIRE(listed.size() == 2);

@@ -280,6 +280,19 @@ TEST_CASE("SQLite maintenance: check reports rows that reference nothing", "[sto
         "foreign key check: a row of table collection_tracks refers to a missing row of tracks");
 }
 
+TEST_CASE("SQLite maintenance: check reports batched views of a link that does not exist",
+          "[store_sqlite][maintenance]") {
+  Installation installation;
+  {
+    RawDb db(installation.main_db);
+    db.exec("PRAGMA foreign_keys = OFF");
+    db.exec("INSERT INTO share_views (share_id, views, viewed_at) VALUES ('mslink_nowhere', 3, 1000)");
+  }
+  const DatabaseCheck check = check_database(installation.main_db, SchemaKind::main);
+  REQUIRE(check.problems.size() == 1);
+  CHECK(check.problems[0] == "foreign key check: a row of table share_views refers to a missing row of shares");
+}
+
 TEST_CASE("SQLite maintenance: check reports corruption", "[store_sqlite][maintenance]") {
   Installation installation(500);
   std::int64_t page_size = 0;

@@ -5,9 +5,13 @@
 #include <functional>
 #include <string>
 
+#include "common/admin.hpp"
+#include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/schema.hpp"
+#include "common/store.hpp"
 #include "common/store_sqlite.hpp"
+#include "common/time_format.hpp"
 #include "tests/common/raw_sqlite.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -164,6 +168,61 @@ TEST_CASE("audit schema 3: a version-2 log keeps every record, and audit stats r
       db.query_plan("SELECT client_ip, COUNT(*) AS n FROM audit_records WHERE client_ip IS NOT NULL" + range +
                     " GROUP BY client_ip ORDER BY n DESC, client_ip LIMIT 10");
   CHECK_THAT(clients, Catch::Contains("USING COVERING INDEX audit_records_age (ip_truncated=? AND ts>?)"));
+}
+
+TEST_CASE("main schema 2: a version-1 database keeps its view counts; batched views add to them",
+          "[store_sqlite][migrations]") {
+  const TempDir dir;
+  DatabaseConfig config;
+  config.path = dir / "shared-link.db";
+  config.audit_path = dir / "shared-link-audit.db";
+  create_at_version(config.path, SchemaKind::main, 1);
+  const std::string shares_sql =
+      "SELECT group_concat(id || '|' || view_count || '|' || coalesce(last_viewed_at, '-'), char(10)) "
+      "FROM (SELECT * FROM shares ORDER BY id)";
+  std::string before;
+  {
+    RawDb db(config.path);
+    db.exec(
+        "INSERT INTO shares (id, token_digest, target_type, target_id, created_at, view_count, last_viewed_at, "
+        "created_by) VALUES ('mslink_000000000001', 'aa', 'track', 'mtrack_000000000001', 100, 7, 1000, 'test'), "
+        "('mslink_000000000002', 'bb', 'track', 'mtrack_000000000001', 100, 0, NULL, 'test')");
+    before = db.text(shares_sql);
+  }
+  const auto storage = open_storage(config);
+  CHECK(storage->migrate().catalogue.from_version == 1);
+  {
+    RawDb db(config.path);
+    CHECK(db.text(shares_sql) == before);
+    CHECK(db.integer("SELECT count(*) FROM share_views") == 0);
+    CHECK(db.text("PRAGMA integrity_check") == "ok");
+  }
+
+  const auto admin = storage->open_admin();
+  const auto views = storage->open_view_store();
+  CHECK(admin->share("mslink_000000000001")->view_count == 7);
+  // A count is shares.view_count + the batched views; the last view is the later of the two times.
+  const std::vector<ViewIncrement> earlier = {{"mslink_000000000001", 3, from_unix_seconds(500)},
+                                              {"mslink_000000000002", 2, from_unix_seconds(600)}};
+  views->add_views(earlier);
+  auto first = admin->share("mslink_000000000001");
+  CHECK(first->view_count == 10);
+  CHECK(first->last_viewed_at == from_unix_seconds(1000));
+  auto second = admin->share("mslink_000000000002");
+  CHECK(second->view_count == 2);
+  CHECK(second->last_viewed_at == from_unix_seconds(600));
+  const std::vector<ViewIncrement> later = {{"mslink_000000000001", 1, from_unix_seconds(2000)}};
+  views->add_views(later);
+  first = admin->share("mslink_000000000001");
+  CHECK(first->view_count == 11);
+  CHECK(first->last_viewed_at == from_unix_seconds(2000));
+  // The list and the resolver's reader read the same counts.
+  const auto listed = admin->shares(std::nullopt);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].view_count + listed[1].view_count == 13);
+  const auto reader = storage->open_reader();
+  CHECK(reader->share_by_digest("aa")->view_count == 11);
+  CHECK(reader->share_by_id("mslink_000000000002")->view_count == 2);
 }
 
 }  // namespace sharelink
