@@ -253,8 +253,9 @@ class SqliteAdminStore final : public AdminStore {
 
   std::optional<Share> find_share(const char* column, const std::string& value) {
     return guarded([&]() -> std::optional<Share> {
-      SQLite::Statement st(
-          *db_, std::string("SELECT ") + k_sqlite_share_columns + k_sqlite_shares_from + " WHERE s." + column + " = ?");
+      const std::string sql = std::string("SELECT ") + k_sqlite_share_columns + k_sqlite_shares_from +
+                              " WHERE s." + column + " = ?";
+      SQLite::Statement st(*db_, sql);
       st.bind(1, value);
       if (!st.executeStep()) return std::nullopt;
       return sqlite_share(st);

@@ -85,10 +85,10 @@ class SqliteCatalogReader final : public CatalogReader {
       db_ = open_current_database(file, SchemaKind::main, ConnectionThreading::one_thread_at_a_time,
                                   lock_wait_);
       db_->exec("PRAGMA cache_size = -" + std::to_string(k_reader_cache_kib));
-      share_by_digest_.emplace(
-          *db_, std::string("SELECT ") + k_sqlite_share_record_columns + k_sqlite_shares_from + " WHERE s.token_digest = ?");
-      share_by_id_.emplace(*db_, std::string("SELECT ") + k_sqlite_share_record_columns + k_sqlite_shares_from +
-                                      " WHERE s.id = ?");
+      const std::string share_select =
+          std::string("SELECT ") + k_sqlite_share_record_columns + k_sqlite_shares_from;
+      share_by_digest_.emplace(*db_, share_select + " WHERE s.token_digest = ?");
+      share_by_id_.emplace(*db_, share_select + " WHERE s.id = ?");
       track_.emplace(*db_,
                      std::string("SELECT ") + k_sqlite_catalog_track_columns + k_track_with_licence + " WHERE t.id = ?");
       track_media_.emplace(*db_, "SELECT audio_path, mime_type, removed_at FROM tracks WHERE id = ?");
@@ -281,7 +281,9 @@ class SqliteViewStore final : public ViewStore {
       take_.emplace(*db_,
                     "UPDATE shares SET view_count = view_count + 1, last_viewed_at = ?2 "
                     "WHERE id = ?1 AND (max_views IS NULL OR view_count < max_views)");
-      add_.emplace(*db_, "UPDATE share_views SET views = views + ?2, viewed_at = max(viewed_at, ?3) WHERE share_id = ?1");
+      add_.emplace(*db_,
+                   "UPDATE share_views SET views = views + ?2, viewed_at = max(viewed_at, ?3) "
+                   "WHERE share_id = ?1");
       // A link's first batched view; a link that does not exist is left out, as UPDATE shares would.
       first_.emplace(*db_,
                      "INSERT INTO share_views (share_id, views, viewed_at) "

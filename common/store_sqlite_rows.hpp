@@ -40,7 +40,8 @@ void bind_sqlite_collection(SQLite::Statement& st, const CollectionRecord& colle
 // Share links are read as s, with their batched views v (schema/main/0002):
 // a link's view count is s.view_count + v.views, its last view the later of
 // s.last_viewed_at and v.viewed_at. Conditions after it name s's columns.
-inline constexpr const char* k_sqlite_shares_from = " FROM shares s LEFT JOIN share_views v ON v.share_id = s.id";
+inline constexpr const char* k_sqlite_shares_from =
+    " FROM shares s LEFT JOIN share_views v ON v.share_id = s.id";
 
 // What the resolver needs of a share link.
 inline constexpr const char* k_sqlite_share_record_columns =
@@ -52,7 +53,8 @@ ShareRecord sqlite_share_record(SQLite::Statement& st);
 inline constexpr const char* k_sqlite_share_columns =
     "s.id, s.target_type, s.target_id, s.visibility, s.created_at, s.expires_at, s.max_views, "
     "s.view_count + coalesce(v.views, 0), "
-    "CASE WHEN v.viewed_at IS NULL THEN s.last_viewed_at ELSE max(coalesce(s.last_viewed_at, 0), v.viewed_at) END, "
+    "CASE WHEN v.viewed_at IS NULL THEN s.last_viewed_at "
+    "ELSE max(coalesce(s.last_viewed_at, 0), v.viewed_at) END, "
     "s.revoked_at, s.revoke_reason, s.note, s.created_by, s.token_digest";
 Share sqlite_share(SQLite::Statement& st);
 // Binds the columns of k_sqlite_insert_share_columns.

@@ -126,21 +126,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def written_bytes(pid):
-    """Bytes the process has caused to be written to storage so far (/proc/PID/io write_bytes)."""
-    with open("/proc/%d/io" % pid) as f:
+def proc_number(pid, name, key):
+    """The number after "key:" in /proc/PID/name (status, io), or 0."""
+    with open("/proc/%d/%s" % (pid, name)) as f:
         for line in f:
-            if line.startswith("write_bytes:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def written_bytes(pid):
+    """Bytes the process has caused to be written to storage so far."""
+    return proc_number(pid, "io", "write_bytes")
 
 
 def thread_count(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
+    return proc_number(pid, "status", "Threads")
 
 
 def largest_mappings(pid, count=6):
@@ -162,11 +163,7 @@ def largest_mappings(pid, count=6):
 
 
 def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return proc_number(pid, "status", "VmRSS")
 
 
 def http_get(port, path, headers=None, timeout=10):
