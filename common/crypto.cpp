@@ -1,9 +1,15 @@
+// The OpenSSL 1.1.1 API level: it declares SHA256_CTX and its calls (see
+// padded_digest) without the deprecation of OpenSSL 3.0; the 3.0 calls used
+// here are declared at any level.
+#define OPENSSL_API_COMPAT 10101
+
 #include "common/crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -12,12 +18,36 @@
 #include "common/text.hpp"
 
 namespace sharelink {
+namespace {
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+struct MdDeleter {
+  void operator()(EVP_MD* md) const { EVP_MD_free(md); }
+};
+
+// SHA-256 fetched from the provider once. EVP_sha256() makes every digest
+// look the algorithm up again (OpenSSL 3: a lock shared by every thread and
+// allocations), and a one-shot EVP_Digest() allocates a context per call.
+const EVP_MD* sha256_md() {
+  static const std::unique_ptr<EVP_MD, MdDeleter> md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  if (!md) throw Error("SHA-256 is not available from OpenSSL");
+  return md.get();
+}
+
+}  // namespace
 
 std::string sha256(std::string_view data) {
+  // One context per thread, reset for every digest.
+  thread_local MdCtx ctx(EVP_MD_CTX_new());
   std::string digest(32, '\0');
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()), &length,
-                 EVP_sha256(), nullptr) != 1) {
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), &length) != 1) {
     throw Error("SHA-256 failed");
   }
   return digest;
@@ -28,7 +58,7 @@ std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data));
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::string mac(32, '\0');
   unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+  if (HMAC(sha256_md(), key.data(), static_cast<int>(key.size()),
            reinterpret_cast<const unsigned char*>(data.data()), data.size(),
            reinterpret_cast<unsigned char*>(mac.data()), &length) == nullptr) {
     throw Error("HMAC-SHA256 failed");
@@ -40,20 +70,18 @@ namespace {
 
 constexpr std::size_t k_sha256_block = 64;
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-
 [[noreturn]] void hmac_failed() { throw Error("HMAC-SHA256 failed"); }
 
-// A SHA-256 context that has hashed key_block ^ pad.
-MdCtx padded_digest(const std::array<unsigned char, k_sha256_block>& key_block, unsigned char pad) {
+// SHA256_CTX is a plain struct: the pads' states are copied per MAC with no
+// allocation. (EVP_MD_CTX_copy_ex would allocate and free a provider
+// context at each copy, two per MAC; a 100-track collection signs 100
+// URLs. The low-level calls are deprecated since OpenSSL 3.0 but kept, with
+// the same SHA extensions; OPENSSL_API_COMPAT above declares them here.)
+SHA256_CTX padded_digest(const std::array<unsigned char, k_sha256_block>& key_block, unsigned char pad) {
   std::array<unsigned char, k_sha256_block> block{};
   for (std::size_t i = 0; i < block.size(); ++i) block[i] = key_block[i] ^ pad;
-  MdCtx ctx(EVP_MD_CTX_new());
-  const bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx.get(), block.data(), block.size()) == 1;
+  SHA256_CTX ctx;
+  const bool ok = SHA256_Init(&ctx) == 1 && SHA256_Update(&ctx, block.data(), block.size()) == 1;
   OPENSSL_cleanse(block.data(), block.size());
   if (!ok) hmac_failed();
   return ctx;
@@ -62,8 +90,13 @@ MdCtx padded_digest(const std::array<unsigned char, k_sha256_block>& key_block, 
 }  // namespace
 
 struct HmacSha256Key::State {
-  MdCtx inner;  // after (key ^ ipad)
-  MdCtx outer;  // after (key ^ opad)
+  SHA256_CTX inner;  // after (key ^ ipad)
+  SHA256_CTX outer;  // after (key ^ opad)
+
+  ~State() {
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+  }
 };
 
 HmacSha256Key::HmacSha256Key(std::string_view key) {
@@ -94,19 +127,15 @@ std::string HmacSha256Key::mac(std::string_view data) const {
 }
 
 void HmacSha256Key::mac_to(std::initializer_list<std::string_view> parts, Digest& out) const {
-  // One scratch context per thread, reused for every MAC.
-  thread_local MdCtx scratch(EVP_MD_CTX_new());
-  if (!scratch) hmac_failed();
-  EVP_MD_CTX* ctx = scratch.get();
+  SHA256_CTX ctx = state_->inner;
   Digest inner{};
-  unsigned int length = 0;
-  bool ok = EVP_MD_CTX_copy_ex(ctx, state_->inner.get()) == 1;
-  for (const std::string_view part : parts) {
-    ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
-  }
-  ok = ok && EVP_DigestFinal_ex(ctx, inner.data(), &length) == 1 &&
-       EVP_MD_CTX_copy_ex(ctx, state_->outer.get()) == 1 &&
-       EVP_DigestUpdate(ctx, inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(ctx, out.data(), &length) == 1;
+  bool ok = true;
+  for (const std::string_view part : parts) ok = ok && SHA256_Update(&ctx, part.data(), part.size()) == 1;
+  ok = ok && SHA256_Final(inner.data(), &ctx) == 1;
+  ctx = state_->outer;
+  ok = ok && SHA256_Update(&ctx, inner.data(), inner.size()) == 1 && SHA256_Final(out.data(), &ctx) == 1;
+  OPENSSL_cleanse(&ctx, sizeof ctx);
+  OPENSSL_cleanse(inner.data(), inner.size());
   if (!ok) hmac_failed();
 }
 

@@ -11,13 +11,13 @@
 namespace sharelink {
 namespace {
 
-// Fills v with a catalogue track as a view shows it; the strings are moved, not copied.
-void fill_view(TrackView& v, CatalogTrack& t) {
-  v.licence = licence_facts(t.registry, std::move(t.licence_class), std::move(t.licence_version), t.no_commercial);
-  v.id = std::move(t.id);
-  v.title = std::move(t.title);
-  v.engine = std::move(t.engine);
-  v.mode = std::move(t.mode);
+// Fills v with a catalogue track as a view shows it.
+void fill_view(TrackView& v, const CatalogTrack& t) {
+  v.licence = licence_facts(t.registry, t.licence_class, t.licence_version, t.no_commercial);
+  v.id = t.id;
+  v.title = t.title;
+  v.engine = t.engine;
+  v.mode = t.mode;
   v.measured_duration_seconds = t.measured_duration_seconds;
   v.instrumental = t.instrumental;
 }
@@ -40,7 +40,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   mint = mint && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
-  auto fill = [&](TrackView& view, CatalogTrack& track) {
+  auto fill = [&](TrackView& view, const CatalogTrack& track) {
     fill_view(view, track);
     if (mint) view.playback_url = signer->mint(view.id, track.audio_path, share.id, playback_exp, now);
   };
@@ -62,10 +62,12 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   }
   result.collection = CollectionView{std::move(collection->id), std::move(collection->name),
                                      std::move(collection->description)};
+  const CollectionRows members = reader.collection_tracks(share.target_id);
   std::vector<TrackView>& tracks = result.tracks.emplace();
-  reader.collection_tracks(share.target_id, [&](CatalogTrack& member) {
+  tracks.reserve(members->size());
+  for (const CatalogTrack& member : *members) {
     if (listed_in_collection(member)) fill(tracks.emplace_back(), member);
-  });
+  }
 }
 
 }  // namespace

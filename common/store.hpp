@@ -76,6 +76,8 @@ struct StorageOptions {
 //
 // Keys are passed as std::string: the hot path holds them so, and a backend
 // may bind them without a copy.
+using CollectionRows = std::shared_ptr<const std::vector<CatalogTrack>>;
+
 class CatalogReader {
  public:
   virtual ~CatalogReader() = default;
@@ -104,13 +106,13 @@ class CatalogReader {
   virtual std::optional<TrackMedia> track_media(const std::string& track_id) = 0;
   // The collection with this id, removed or not; nullopt if there is none.
   virtual std::optional<CollectionRecord> collection(const std::string& collection_id) = 0;
-  // Calls visit with every track of the collection, in the collection's
-  // order, removed ones included, each with its registry terms; never for an
-  // unknown collection. visit may move from its argument. (A visitor, not a
-  // vector: a 100-track collection's rows go straight into the view.) An
-  // exception from visit propagates.
-  virtual void collection_tracks(const std::string& collection_id,
-                                 const std::function<void(CatalogTrack&)>& visit) = 0;
+  // Every track of the collection, in the collection's order, removed ones
+  // included, each with its registry terms; empty for an unknown collection,
+  // never null. The rows are shared, not copied: a reader may keep them and
+  // hand the same rows to later calls (the SQLite reader does, per data
+  // version), so they are read-only. Hold the pointer while reading them: a
+  // range-for over *collection_tracks(id) reads freed rows.
+  virtual CollectionRows collection_tracks(const std::string& collection_id) = 0;
   // True if the track is in the collection's list (removed or not).
   virtual bool collection_contains(const std::string& collection_id, const std::string& track_id) = 0;
 

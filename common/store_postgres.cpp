@@ -117,14 +117,13 @@ class PgCatalogReader final : public CatalogReader {
     });
   }
 
-  void collection_tracks(const std::string& collection_id,
-                         const std::function<void(CatalogTrack&)>& visit) override {
+  CollectionRows collection_tracks(const std::string& collection_id) override {
     const PgResult result =
         session_.with([&](PgConnection& c) { return c.exec(k_collection_tracks, PgParams(collection_id)); });
-    for (int i = 0; i < result.rows(); ++i) {
-      CatalogTrack track = pg_catalog_track(result.row(i));
-      visit(track);
-    }
+    auto tracks = std::make_shared<std::vector<CatalogTrack>>();
+    tracks->reserve(static_cast<std::size_t>(result.rows()));
+    for (int i = 0; i < result.rows(); ++i) tracks->push_back(pg_catalog_track(result.row(i)));
+    return tracks;
   }
 
   bool collection_contains(const std::string& collection_id, const std::string& track_id) override {

@@ -39,7 +39,7 @@ constexpr const char* k_track_with_licence =
 class CollectionCache {
  public:
   // The rows of collection_id at version, or null.
-  const std::vector<CatalogTrack>* find(std::int64_t version, const std::string& collection_id) {
+  CollectionRows find(std::int64_t version, const std::string& collection_id) {
     if (version != version_) {
       entries_.clear();
       tracks_ = 0;
@@ -47,7 +47,7 @@ class CollectionCache {
       return nullptr;
     }
     for (const auto& entry : entries_) {
-      if (entry.collection_id == collection_id) return &entry.tracks;
+      if (entry.collection_id == collection_id) return entry.tracks;
     }
     return nullptr;
   }
@@ -55,20 +55,21 @@ class CollectionCache {
   // Keeps rows read at version (find(version, ...) was called first), within
   // the bounds: the oldest entries go first; a collection larger than the
   // whole bound is not kept.
-  void keep(std::int64_t version, const std::string& collection_id, std::vector<CatalogTrack> tracks) {
-    if (version != version_ || tracks.size() > k_cached_tracks) return;
-    while (!entries_.empty() && (entries_.size() >= k_cached_collections || tracks_ + tracks.size() > k_cached_tracks)) {
-      tracks_ -= entries_.front().tracks.size();
+  void keep(std::int64_t version, const std::string& collection_id, const CollectionRows& tracks) {
+    if (version != version_ || tracks->size() > k_cached_tracks) return;
+    while (!entries_.empty() &&
+           (entries_.size() >= k_cached_collections || tracks_ + tracks->size() > k_cached_tracks)) {
+      tracks_ -= entries_.front().tracks->size();
       entries_.erase(entries_.begin());
     }
-    tracks_ += tracks.size();
-    entries_.push_back(Entry{collection_id, std::move(tracks)});
+    tracks_ += tracks->size();
+    entries_.push_back(Entry{collection_id, tracks});
   }
 
  private:
   struct Entry {
     std::string collection_id;
-    std::vector<CatalogTrack> tracks;
+    CollectionRows tracks;  // shared with the callers that were given them: never changed
   };
   std::int64_t version_ = -1;
   std::vector<Entry> entries_;  // oldest first
@@ -166,27 +167,19 @@ class SqliteCatalogReader final : public CatalogReader {
     });
   }
 
-  void collection_tracks(const std::string& collection_id,
-                         const std::function<void(CatalogTrack&)>& visit) override {
-    const std::vector<CatalogTrack>* cached = nullptr;
-    std::int64_t version = 0;
-    std::vector<CatalogTrack> tracks;
-    guarded([&] {
-      version = data_version();
-      cached = collections_.find(version, collection_id);
-      if (cached != nullptr) return;
+  CollectionRows collection_tracks(const std::string& collection_id) override {
+    return guarded([&] {
+      const std::int64_t version = data_version();
+      if (CollectionRows cached = collections_.find(version, collection_id)) return cached;
+      auto tracks = std::make_shared<std::vector<CatalogTrack>>();
       SQLite::Statement& st = *collection_tracks_;
       StatementScope scope(st);
       st.bindNoCopy(1, collection_id);
-      while (st.executeStep()) tracks.push_back(sqlite_catalog_track(st));
+      while (st.executeStep()) tracks->push_back(sqlite_catalog_track(st));
+      CollectionRows rows = std::move(tracks);
+      collections_.keep(version, collection_id, rows);
+      return rows;
     });
-    // visit may move from its argument: it gets copies, the kept rows stay whole.
-    if (cached == nullptr) {
-      collections_.keep(version, collection_id, tracks);
-    } else {
-      tracks = *cached;
-    }
-    for (auto& track : tracks) visit(track);
   }
 
   bool collection_contains(const std::string& collection_id, const std::string& track_id) override {

@@ -58,6 +58,11 @@ AuditRecord RequestContext::audit_record(const httplib::Request& req, AuditEvent
   return record;
 }
 
+void set_body(httplib::Response& res, std::string body, const std::string& content_type) {
+  res.set_content("", 0, content_type);  // the Content-Type field, as set_content sets it
+  res.body = std::move(body);
+}
+
 void set_request_headers(httplib::Response& res, const std::string& request_id, bool noindex) {
   res.set_header("X-Request-Id", request_id);
   if (noindex) res.set_header("X-Robots-Tag", "noindex");
@@ -67,7 +72,7 @@ void send_error(httplib::Response& res, PublicError error, const std::string& re
   res.status = http_status(error);
   set_request_headers(res, request_id, true);
   if (error == PublicError::method_not_allowed) res.set_header("Allow", "GET, HEAD, OPTIONS");
-  res.set_content(error_body(error, request_id), k_json_content_type);
+  set_body(res, error_body(error, request_id), k_json_content_type);
 }
 
 PublicError failure_error(const std::exception& failure) {

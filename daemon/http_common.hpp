@@ -40,7 +40,13 @@ struct RequestContext {
   AuditRecord audit_record(const httplib::Request& req, AuditEvent event) const;
 };
 
-inline constexpr const char* k_json_content_type = "application/json; charset=utf-8";
+// std::string, as httplib takes it: a const char* would become a new string per answer.
+inline const std::string k_json_content_type = "application/json; charset=utf-8";
+
+// res.set_content(body, content_type) without copying the body: cpp-httplib
+// 0.11 takes the body only by const reference, and a collection's JSON or a
+// share page is tens of kilobytes.
+void set_body(httplib::Response& res, std::string body, const std::string& content_type);
 
 // Headers every answer of a public route carries (SPEC 4) besides the
 // static ones installed as server defaults.

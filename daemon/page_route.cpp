@@ -16,7 +16,7 @@
 namespace sharelink {
 namespace {
 
-constexpr const char* k_html_content_type = "text/html; charset=utf-8";
+const std::string k_html_content_type = "text/html; charset=utf-8";
 
 // A reader of the pool the resolve route uses (a worker's own would cost a
 // connection per thread).
@@ -58,12 +58,12 @@ std::string media_source(const Config& config, const RuntimeSettings& settings) 
   return settings.public_base_url + "/v1/music/media/";
 }
 
-void send_html(httplib::Response& res, int status, const std::string& body, const std::string& csp,
+void send_html(httplib::Response& res, int status, std::string body, const std::string& csp,
                const std::string& request_id, bool noindex) {
   res.status = status;
   set_request_headers(res, request_id, noindex);
   res.set_header("Content-Security-Policy", csp);
-  res.set_content(body, k_html_content_type);
+  set_body(res, std::move(body), k_html_content_type);
 }
 
 void send_error_page(httplib::Response& res, PublicError error, const RequestContext& ctx,
@@ -215,8 +215,8 @@ void handle_page_refresh(ServerState& state, const httplib::Request& req, httpli
   if (result.expires_at) expires_in = std::min(expires_in, to_unix_seconds(*result.expires_at) - to_unix_seconds(now));
   res.status = 200;
   set_request_headers(res, ctx.request_id, result.visibility != Visibility::public_link);
-  res.set_content(render_playback_refresh(result, static_cast<int>(std::max<std::int64_t>(expires_in, 1))),
-                  k_json_content_type);
+  set_body(res, render_playback_refresh(result, static_cast<int>(std::max<std::int64_t>(expires_in, 1))),
+           k_json_content_type);
   finish(MetricOutcome::ok);
 }
 
@@ -264,9 +264,10 @@ void handle_oembed(ServerState& state, const httplib::Request& req, httplib::Res
     record.token_fp = result.token_fp;
     res.status = 200;
     set_request_headers(res, ctx.request_id, result.visibility != Visibility::public_link);
-    res.set_content(render_oembed(result, state.config().page.site_name, settings.public_base_url + "/",
-                                  page_url(settings, token) + "/embed", embed_size(result, max_width, max_height)),
-                    k_json_content_type);
+    set_body(res,
+             render_oembed(result, state.config().page.site_name, settings.public_base_url + "/",
+                           page_url(settings, token) + "/embed", embed_size(result, max_width, max_height)),
+             k_json_content_type);
   }
   set_rate_limit_headers(res, access);
   if (record.token_fp.empty() && is_share_token(token)) record.token_fp = token_fingerprint(token);

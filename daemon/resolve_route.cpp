@@ -33,7 +33,7 @@ void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Re
       if (result.outcome == ResolveOutcome::ok || result.outcome == ResolveOutcome::unavailable) {
         res.status = 200;
         set_request_headers(res, ctx.request_id, result.visibility != Visibility::public_link);
-        res.set_content(render_view(result), k_json_content_type);
+        set_body(res, render_view(result), k_json_content_type);
       } else {
         send_error(res, public_error(result.outcome), ctx.request_id);
       }

@@ -92,18 +92,15 @@ class MemoryReader final : public CatalogReader {
     if (it == data_.tracks.end()) return std::nullopt;
     return TrackMedia{it->second.audio_path, it->second.mime_type, it->second.removed_at};
   }
-  void collection_tracks(const std::string& collection_id,
-                         const std::function<void(CatalogTrack&)>& visit) override {
-    std::vector<CatalogTrack> rows;  // visited without the lock: visit may call back into the store
-    {
-      std::lock_guard lock(lock_checked());
-      const auto it = data_.collections.find(collection_id);
-      if (it == data_.collections.end()) return;
-      for (const auto& id : it->second.track_ids) {
-        if (auto t = find_track(id)) rows.push_back(std::move(*t));
-      }
+  CollectionRows collection_tracks(const std::string& collection_id) override {
+    auto rows = std::make_shared<std::vector<CatalogTrack>>();
+    std::lock_guard lock(lock_checked());
+    const auto it = data_.collections.find(collection_id);
+    if (it == data_.collections.end()) return rows;
+    for (const auto& id : it->second.track_ids) {
+      if (auto t = find_track(id)) rows->push_back(std::move(*t));
     }
-    for (auto& row : rows) visit(row);
+    return rows;
   }
   bool collection_contains(const std::string& collection_id, const std::string& track_id) override {
     std::lock_guard lock(lock_checked());

@@ -94,11 +94,12 @@ TEMPLATE_TEST_CASE("CatalogReader: a refresh's reads, the track and the collecti
   const auto tracks_of = [&](const std::string& collection_id) {
     std::vector<std::string> seen;
     ReadSnapshot snapshot(*reader);
-    reader->collection_tracks(collection_id, [&](CatalogTrack& t) {
+    const CollectionRows rows = reader->collection_tracks(collection_id);
+    for (const CatalogTrack& t : *rows) {
       CHECK(t.audio_path == "album/" + t.id + ".ogg");
       REQUIRE(t.registry);  // personal_only@2026-01 is in the default registry
       seen.push_back(t.id + (t.removed_at ? " removed" : ""));
-    });
+    }
     snapshot.end();
     return seen;
   };

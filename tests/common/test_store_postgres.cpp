@@ -103,7 +103,8 @@ TEST_CASE("PostgreSQL backend: the reader answers each question as stored", "[st
   CHECK(stored->description == "Desc");
   CHECK(stored->created_at == k_now);
   std::vector<std::string> order;
-  reader->collection_tracks("mcoll_000000000001", [&](CatalogTrack& t) { order.push_back(t.id); });
+  const CollectionRows rows = reader->collection_tracks("mcoll_000000000001");
+  for (const CatalogTrack& t : *rows) order.push_back(t.id);
   CHECK(order == std::vector<std::string>{"mtrack_000000000002", "mtrack_000000000001"});
   CHECK(reader->collection_contains("mcoll_000000000001", "mtrack_000000000001"));
   CHECK_FALSE(reader->collection_contains("mcoll_000000000001", "mtrack_999999999999"));

@@ -115,16 +115,17 @@ TEST_CASE("SQLite backend: the reader answers each question as stored", "[store_
   // In order, removed tracks included: leaving them out is the domain's rule.
   std::vector<std::string> ids;
   std::vector<bool> removed;
-  reader->collection_tracks(c.id, [&](CatalogTrack& t) {
+  const CollectionRows rows = reader->collection_tracks(c.id);
+  for (const CatalogTrack& t : *rows) {
     ids.push_back(t.id);
     removed.push_back(t.removed_at.has_value());
     CHECK(t.audio_path == "album/" + t.id + ".ogg");
-  });
+  }
   CHECK(ids == std::vector<std::string>{"mtrack_000000000003", "mtrack_000000000001", "mtrack_000000000002"});
   CHECK(removed == std::vector<bool>{false, true, false});
-  int unknown_rows = 0;
-  reader->collection_tracks("mcoll_00000000dead", [&](CatalogTrack&) { ++unknown_rows; });
-  CHECK(unknown_rows == 0);
+  const CollectionRows unknown_rows = reader->collection_tracks("mcoll_00000000dead");
+  REQUIRE(unknown_rows);
+  CHECK(unknown_rows->empty());
 
   const auto media = reader->track_media("mtrack_000000000001");
   REQUIRE(media);
@@ -179,10 +180,10 @@ TEST_CASE("SQLite backend: a collection's rows read again are never older than t
   const auto reader = f.storage().open_reader();
   const auto rows_of = [&](const std::string& collection_id) {
     std::vector<std::string> seen;
-    reader->collection_tracks(collection_id, [&](CatalogTrack& t) {
+    const CollectionRows rows = reader->collection_tracks(collection_id);
+    for (const CatalogTrack& t : *rows) {
       seen.push_back(t.id + " " + t.title + (t.removed_at ? " removed" : "") + (t.registry ? "" : " unregistered"));
-      t.title.clear();  // a visitor may move from its argument: the next read must not see that
-    });
+    }
     return seen;
   };
   const auto expected = [&](std::size_t i, const std::string& suffix) {
@@ -199,11 +200,14 @@ TEST_CASE("SQLite backend: a collection's rows read again are never older than t
   }
 
   // A commit while a snapshot is open: invisible inside it, visible to the next.
+  CollectionRows held;
   {
     ReadSnapshot snapshot(*reader);
     CHECK(rows_of(collections[0]) == expected(0, ""));
+    held = reader->collection_tracks(collections[0]);
     f.exec("UPDATE tracks SET title = 'Renamed'");
     CHECK(rows_of(collections[0]) == expected(0, ""));
+    CHECK(reader->collection_tracks(collections[0]) == held);  // the kept rows themselves, not a copy
     snapshot.end();
   }
   {
@@ -211,6 +215,10 @@ TEST_CASE("SQLite backend: a collection's rows read again are never older than t
     CHECK(rows_of(collections[0]) == std::vector<std::string>{ids[1] + " Renamed", ids[2] + " Renamed"});
     snapshot.end();
   }
+  // Rows handed out before the change outlive the reader's cache of them, unchanged.
+  REQUIRE(held);
+  REQUIRE(held->size() == 2);
+  CHECK(held->front().title == "Title of " + ids[1]);
   // Outside a snapshot too; a change of another table the rows join (the licence registry).
   f.exec("DELETE FROM licences");
   CHECK(rows_of(collections[0]) ==
@@ -309,7 +317,7 @@ TEST_CASE("SQLite backend: a damaged schema is Error, not DatabaseUnavailable", 
     return false;
   };
   CHECK(is_plain_error([&] { reader->track("mtrack_000000000001"); }));
-  CHECK(is_plain_error([&] { reader->collection_tracks("mcoll_000000000001", [](CatalogTrack&) {}); }));
+  CHECK(is_plain_error([&] { reader->collection_tracks("mcoll_000000000001"); }));
   CHECK(is_plain_error([&] { reader->track_media("mtrack_000000000001"); }));
   f.exec("DROP TABLE shares");
   CHECK(is_plain_error([&] { views->take_view_under_limit(created.share.id, k_now); }));
