@@ -101,7 +101,8 @@ void stream_file(httplib::Response& res, std::shared_ptr<const MediaFile> file, 
 
 }  // namespace
 
-void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res,
+                  std::string_view track) {
   const RequestContext ctx(req, state);
   AuditGate gate(state);
   if (!gate.admitted()) {
@@ -109,7 +110,7 @@ void handle_media(ServerState& state, const httplib::Request& req, httplib::Resp
   }
   // This route answers Range itself (range_field: httplib never sees it).
 
-  const std::string track_id = req.matches.size() > 1 ? req.matches[1].str() : std::string();
+  const std::string track_id(track);
   AuditRecord record = ctx.audit_record(req, AuditEvent::media);
   res.set_header("Access-Control-Expose-Headers", k_exposed_headers);
 

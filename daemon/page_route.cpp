@@ -101,13 +101,13 @@ void send_page_error(ServerState& state, const httplib::Request& req, httplib::R
   if (error == PublicError::method_not_allowed) res.set_header("Allow", "GET, HEAD, OPTIONS");
 }
 
-void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, bool embed) {
+void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, std::string_view token,
+                 bool embed) {
   const RequestContext ctx(req, state);
   AuditGate gate(state);
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::page, state.resolve_limiter(), true);
   }
-  const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, AuditEvent::page);
   const RuntimeSettings& settings = *ctx.settings;
   const PageConfig& page = state.config().page;

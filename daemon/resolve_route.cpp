@@ -8,14 +8,14 @@
 
 namespace sharelink {
 
-void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res,
+                    std::string_view token) {
   const RequestContext ctx(req, state);
   // The record's place first: no view is counted for an answer that could not be audited.
   AuditGate gate(state);
   if (!gate.admitted()) {
     return refuse_unaudited(state, req, res, ctx, MetricRoute::resolve, state.resolve_limiter(), false);
   }
-  const std::string token = req.matches.size() > 1 ? req.matches[1].str() : std::string();
   AuditRecord record = ctx.audit_record(req, AuditEvent::resolve);
 
   const ShareAccess access = access_share(state, ctx, req, token, ShareOpening::api);

@@ -12,14 +12,18 @@
 
 namespace sharelink {
 
+// The route handlers below take the path's {parameter} as the router found
+// it (httplib's match, or PublicServer's own for the busiest routes).
+
 // GET/HEAD /v1/music/shared/{token} (SPEC 4).
-void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_resolve(ServerState& state, const httplib::Request& req, httplib::Response& res,
+                    std::string_view token);
 
 // GET/HEAD /v1/music/media/{track_id}?share=&exp=&kid=&sig= (SPEC 5): rate
 // limit, signature and expiry, share and track checks, then the file (builtin,
 // with single ranges) or an X-Accel-Redirect (x_accel); 404 in s3 mode. Never
 // counts a view; appends one audit record and one metrics observation.
-void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_media(ServerState& state, const httplib::Request& req, httplib::Response& res, std::string_view track);
 
 // The share page's playback refresh: GET with the page session in X-Page-Session.
 inline constexpr std::string_view k_page_refresh_path = "/v1/music/page/playback";
@@ -27,7 +31,8 @@ inline constexpr std::string_view k_page_refresh_path = "/v1/music/page/playback
 // GET/HEAD /s/{token} (embed false) and /s/{token}/embed (SPEC 12): the same
 // checks and view rule as handle_resolve (share_access.hpp), answered as
 // HTML; a counted view carries a page session for the refresh script.
-void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, bool embed);
+void handle_page(ServerState& state, const httplib::Request& req, httplib::Response& res, std::string_view token,
+                 bool embed);
 
 // An error of a page route answered outside its handler (wrong method,
 // shutting down, a request with a body): the HTML error page with its headers.

@@ -226,6 +226,16 @@ class ResolveTest(unittest.TestCase):
                 self.assertEqual(resp.json()["error"]["request_id"], resp.header("x-request-id"))
                 self.assertIsNotNone(resp.header("ratelimit"))
 
+    def test_a_route_parameter_is_one_whole_segment(self):
+        # The daemon matches its busiest routes itself (no regex): the same
+        # answers as the patterns, an empty last segment included.
+        empty = self.daemon.get("/v1/music/shared/")
+        self.assert_error(empty, 404, "SHARE_NOT_FOUND")
+        for path in ["/v1/music/shared/x/", "/v1/music/sharedx", "/v1/music/shared//x", "/v1/music/media/x/y",
+                     "/v1/music/media"]:
+            with self.subTest(path=path):
+                self.assertEqual(self.daemon.get(path).json()["error"]["code"], "NOT_FOUND")
+
     def test_garbage_requests_get_json_bad_request(self):
         for raw in [b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET /v1/music/shared/x HTTP/9.9\r\n\r\n",
                     b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
