@@ -1,6 +1,7 @@
 #include "common/resolver.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
@@ -11,13 +12,23 @@
 namespace sharelink {
 namespace {
 
-// Fills v with a catalogue track as a view shows it.
+// Fills v with a catalogue track as a view shows it: from rows shared with
+// others, a copy of the strings; from rows of this request alone, the strings.
 void fill_view(TrackView& v, const CatalogTrack& t) {
   v.licence = licence_facts(t.registry, t.licence_class, t.licence_version, t.no_commercial);
   v.id = t.id;
   v.title = t.title;
   v.engine = t.engine;
   v.mode = t.mode;
+  v.measured_duration_seconds = t.measured_duration_seconds;
+  v.instrumental = t.instrumental;
+}
+void fill_view(TrackView& v, CatalogTrack&& t) {
+  v.licence = licence_facts(t.registry, std::move(t.licence_class), std::move(t.licence_version), t.no_commercial);
+  v.id = std::move(t.id);
+  v.title = std::move(t.title);
+  v.engine = std::move(t.engine);
+  v.mode = std::move(t.mode);
   v.measured_duration_seconds = t.measured_duration_seconds;
   v.instrumental = t.instrumental;
 }
@@ -40,9 +51,9 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   mint = mint && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
-  auto fill = [&](TrackView& view, const CatalogTrack& track) {
-    fill_view(view, track);
-    if (mint) view.playback_url = signer->mint(view.id, track.audio_path, share.id, playback_exp, now);
+  auto fill = [&](TrackView& view, auto&& track) {
+    if (mint) view.playback_url = signer->mint(track.id, track.audio_path, share.id, playback_exp, now);
+    fill_view(view, std::forward<decltype(track)>(track));
   };
 
   if (share.target_type == TargetType::track) {
@@ -51,7 +62,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
       result.outcome = ResolveOutcome::unavailable;
       return;
     }
-    fill(result.track.emplace(), *track);
+    fill(result.track.emplace(), std::move(*track));
     return;
   }
 
@@ -65,6 +76,15 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   const CollectionRows members = reader.collection_tracks(share.target_id);
   std::vector<TrackView>& tracks = result.tracks.emplace();
   tracks.reserve(members->size());
+  if (members.use_count() == 1) {
+    // Rows no one else holds (a reader that keeps none, as PostgreSQL's):
+    // their strings move into the views. The vector itself is not const (a
+    // reader makes it), only the pointer's view of it.
+    for (CatalogTrack& member : const_cast<std::vector<CatalogTrack>&>(*members)) {
+      if (listed_in_collection(member)) fill(tracks.emplace_back(), std::move(member));
+    }
+    return;
+  }
   for (const CatalogTrack& member : *members) {
     if (listed_in_collection(member)) fill(tracks.emplace_back(), member);
   }
