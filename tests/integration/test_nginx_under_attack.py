@@ -219,6 +219,9 @@ class NginxUnderAttackTest(unittest.TestCase):
         def phase(name, attack):
             start = time.monotonic()
             what = attack()
+            # At least a second per phase, so the client (every 150 ms) is measured in each one
+            # however fast the attack went (the smuggling phase can end in under 150 ms).
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
             self.close_all()
             end = time.monotonic()
             time.sleep(0.3)  # let the legitimate client's last request of the phase finish
