@@ -1,6 +1,8 @@
 #include "common/resolver.hpp"
 
 #include <algorithm>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include "common/error.hpp"
@@ -12,23 +14,23 @@
 namespace sharelink {
 namespace {
 
-// Fills v with a catalogue track as a view shows it: from rows shared with
-// others, a copy of the strings; from rows of this request alone, the strings.
-void fill_view(TrackView& v, const CatalogTrack& t) {
-  v.licence = licence_facts(t.registry, t.licence_class, t.licence_version, t.no_commercial);
-  v.id = t.id;
-  v.title = t.title;
-  v.engine = t.engine;
-  v.mode = t.mode;
-  v.measured_duration_seconds = t.measured_duration_seconds;
-  v.instrumental = t.instrumental;
-}
-void fill_view(TrackView& v, CatalogTrack&& t) {
-  v.licence = licence_facts(t.registry, std::move(t.licence_class), std::move(t.licence_version), t.no_commercial);
-  v.id = std::move(t.id);
-  v.title = std::move(t.title);
-  v.engine = std::move(t.engine);
-  v.mode = std::move(t.mode);
+// Fills v with a catalogue track as a view shows it. Row is const
+// CatalogTrack& (a row shared with others: its strings are copied) or
+// CatalogTrack (this request's own row: its strings are moved).
+template <typename Row>
+void fill_view(TrackView& v, Row&& t) {
+  const auto take = [](auto& text) -> std::string {
+    if constexpr (std::is_const_v<std::remove_reference_t<decltype(text)>>) {
+      return text;
+    } else {
+      return std::move(text);
+    }
+  };
+  v.licence = licence_facts(t.registry, take(t.licence_class), take(t.licence_version), t.no_commercial);
+  v.id = take(t.id);
+  v.title = take(t.title);
+  v.engine = take(t.engine);
+  v.mode = take(t.mode);
   v.measured_duration_seconds = t.measured_duration_seconds;
   v.instrumental = t.instrumental;
 }
@@ -76,17 +78,17 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   const CollectionRows members = reader.collection_tracks(share.target_id);
   std::vector<TrackView>& tracks = result.tracks.emplace();
   tracks.reserve(members->size());
-  if (members.use_count() == 1) {
-    // Rows no one else holds (a reader that keeps none, as PostgreSQL's):
-    // their strings move into the views. The vector itself is not const (a
-    // reader makes it), only the pointer's view of it.
-    for (CatalogTrack& member : const_cast<std::vector<CatalogTrack>&>(*members)) {
-      if (listed_in_collection(member)) fill(tracks.emplace_back(), std::move(member));
-    }
-    return;
-  }
+  // Rows no one else holds (a reader that keeps none, as PostgreSQL's) give
+  // their strings to the views. The rows themselves are not const (a reader
+  // makes them), only the pointer's view of them.
+  const bool own_rows = members.use_count() == 1;
   for (const CatalogTrack& member : *members) {
-    if (listed_in_collection(member)) fill(tracks.emplace_back(), member);
+    if (!listed_in_collection(member)) continue;
+    if (own_rows) {
+      fill(tracks.emplace_back(), std::move(const_cast<CatalogTrack&>(member)));
+    } else {
+      fill(tracks.emplace_back(), member);
+    }
   }
 }
 

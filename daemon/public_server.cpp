@@ -209,7 +209,6 @@ struct PublicServer::Impl {
   const std::regex media_route_{k_media_pattern};
   const std::regex page_route_{std::string(k_page_pattern) + "|" + k_embed_pattern};
   const std::regex known_routes_{known_routes(state.config().page)};
-  const bool page_enabled = state.config().page.enabled;
 
   bool is_known_route(const std::string& path) const { return std::regex_match(path, known_routes_); }
 
@@ -420,7 +419,7 @@ struct PublicServer::Impl {
       handle_resolve(state, req, res, *token);
     } else if (const auto track = path_parameter(req.path, k_media_prefix)) {
       handle_media(state, req, res, *track);
-    } else if (const auto page_token = path_parameter(req.path, k_page_prefix); page_token && page_enabled) {
+    } else if (const auto page_token = path_parameter(req.path, k_page_prefix); page_token && state.config().page.enabled) {
       handle_page(state, req, res, *page_token, false);
     } else {
       return httplib::Server::HandlerResponse::Unhandled;
