@@ -18,7 +18,8 @@ struct ServerConfig {
   // Empty (the default) means "http://" + the listen address in force; see
   // Config::public_base_url().
   std::string public_base_url;
-  // HTTP worker threads: each keep-alive connection holds one. 1..4096, default 16.
+  // HTTP worker threads: requests read and answered at once (an idle keep-alive
+  // connection holds none; 64 x threads connections open at most). 1..4096, default 16.
   int threads = 16;
 
   bool operator==(const ServerConfig&) const = default;

@@ -12,8 +12,8 @@
 
 namespace sharelink {
 
-// Why a pool rather than a connection per worker thread: the daemon runs one
-// thread per keep-alive connection (hundreds), but only a few can use the
+// Why a pool rather than a connection per worker thread: the daemon may run
+// many worker threads (server.threads, up to 4096), but only a few can use the
 // database at once on a small machine, and every connection costs memory
 // and the database's own bookkeeping (for SQLite, see
 // SqliteStorage::reader_connections). The backend says how many suit the

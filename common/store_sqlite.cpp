@@ -29,7 +29,7 @@ int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_versi
 // two per core keep every core busy while one holder waits to be scheduled
 // (4 and 8 measured alike on 2 cores); each holds a 2 MB page cache. Why few
 // and pooled rather than one per worker thread: with hundreds of
-// connections, WAL readers compete for the WAL's few read-mark slots, and the
+// worker threads, WAL readers compete for the WAL's few read-mark slots, and the
 // losers sleep inside SQLite and retry (the largest part of the tail latency
 // measured), and every connection's page cache made memory grow with the
 // thread count.

@@ -34,6 +34,8 @@ int wait_for(int fd, short events, std::chrono::milliseconds timeout) {
   }
 }
 
+bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
 // Numeric host and port of a socket address, as cpp-httplib writes them.
 void numeric_address(const sockaddr_storage& address, socklen_t length, std::string& ip, int& port) {
   if (address.ss_family == AF_INET) {
@@ -66,11 +68,6 @@ ConnectionStream::ConnectionStream(int fd, std::chrono::milliseconds read_timeou
 }
 
 ConnectionStream::~ConnectionStream() { finish(); }
-
-bool ConnectionStream::wait_for_request(std::chrono::milliseconds timeout) {
-  if (input_offset_ < input_.size()) return true;
-  return wait_for(fd_, POLLIN, timeout) > 0;
-}
 
 void ConnectionStream::begin_request() {
   scanner_.reset();
@@ -112,16 +109,16 @@ ssize_t ConnectionStream::fill() {
     input_.clear();
     input_offset_ = 0;
   }
-  if (wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
   // Received into a buffer of the connection's own, then appended: growing
   // input_ by the whole read size would zero 16 KiB per request.
   if (!recv_buffer_) recv_buffer_ = std::make_unique_for_overwrite<char[]>(k_recv_bytes);
-  ssize_t n;
-  do {
-    n = ::recv(fd_, recv_buffer_.get(), k_recv_bytes, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0) input_.append(recv_buffer_.get(), static_cast<std::size_t>(n));
-  return n;
+  for (;;) {
+    const ssize_t n = ::recv(fd_, recv_buffer_.get(), k_recv_bytes, MSG_DONTWAIT);
+    if (n > 0) input_.append(recv_buffer_.get(), static_cast<std::size_t>(n));
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (!would_block(errno) || wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
+  }
 }
 
 ssize_t ConnectionStream::hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size) {
@@ -182,12 +179,12 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
 }
 
 ssize_t ConnectionStream::write(const char* ptr, size_t size) {
-  if (!is_writable()) return -1;
-  ssize_t n;
-  do {
-    n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n;
+  for (;;) {
+    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (!would_block(errno) || !is_writable()) return -1;
+  }
 }
 
 void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {

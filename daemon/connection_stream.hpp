@@ -13,7 +13,7 @@
 namespace sharelink {
 
 // The stream cpp-httplib parses requests from and writes answers to, one per
-// accepted connection (PublicServer runs the keep-alive loop itself, so the
+// accepted connection (ConnectionLoop runs the keep-alive loop itself, so the
 // library's own per-request stream is never used):
 // - every request head passes through a RequestHeadScanner first: its limits
 //   bound what one request can make the daemon hold, and its facts (a body
@@ -27,6 +27,8 @@ namespace sharelink {
 //   drops whatever it read past the end of a request);
 // - the peer address is read when the connection is accepted, so an answer
 //   to a request the library cannot parse still knows its client.
+// - reads and writes try the socket first and wait (poll, up to the read or
+//   write timeout) only when it would block.
 // Not thread-safe: the worker thread serving the connection owns it.
 class ConnectionStream final : public httplib::Stream {
  public:
@@ -36,10 +38,8 @@ class ConnectionStream final : public httplib::Stream {
   ConnectionStream(const ConnectionStream&) = delete;
   ConnectionStream& operator=(const ConnectionStream&) = delete;
 
-  // True once the next request has begun to arrive (at once when bytes are
-  // already buffered); false when the client closed, or sent nothing within
-  // timeout.
-  bool wait_for_request(std::chrono::milliseconds timeout);
+  // Bytes of a next request are already read (the client pipelines).
+  bool has_buffered_input() const { return input_offset_ < input_.size(); }
   // Starts reading the next request's head.
   void begin_request();
   // What the scanner learnt of the current request's head so far.

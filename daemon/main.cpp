@@ -147,11 +147,10 @@ void import_spill_at_start(StorageBackend& storage, const std::filesystem::path&
 }
 
 // glibc gives each thread that allocates while the others hold their arenas
-// an arena of its own, up to eight per core. A worker thread per connection
-// then spreads the same transient allocations over 16 arenas on 2 cores, and
-// each keeps its own high-water mark: after a 1M-address flood at 256
-// connections that was a quarter of the daemon's resident memory
-// (tests/bench/README.md). One arena per core keeps lock contention low
+// an arena of its own, up to eight per core. Many worker threads then spread
+// the same transient allocations over 16 arenas on 2 cores, and each keeps
+// its own high-water mark: after a 1M-address flood with 272 worker threads
+// that was a quarter of the daemon's resident memory (tests/bench/README.md). One arena per core keeps lock contention low
 // (tcache serves most small blocks without the arena lock). An operator's own
 // MALLOC_ARENA_MAX, or a glibc.malloc.arena_max in GLIBC_TUNABLES
 // ("name=value" entries separated by ':'), wins.
@@ -246,8 +245,10 @@ int run(const DaemonOptions& options) {
     // Said once, at start-up: the daemon is built to sit behind a reverse proxy.
     log_event(LogLevel::warn, "listening on a non-loopback address without a reverse proxy in front is unsafe",
               {{"addr", bound.server.listen},
-               {"risk", "one worker thread per connection (server.threads): a few slow or idle clients keep "
-                        "every other client waiting; request heads of up to 32 KiB are held per connection"},
+               {"risk", "a worker thread per request being read (server.threads): a few clients that send "
+                        "slowly keep every other client waiting, and idle connections take the room of others "
+                        "(64 x server.threads open at most); request heads of up to 32 KiB are held per "
+                        "connection"},
                {"fix", "listen on 127.0.0.1 and serve the public through nginx with the site in packaging/nginx "
                        "(installed under /usr/share/doc/shared-link/examples/nginx/)"}});
   }

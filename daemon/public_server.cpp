@@ -5,8 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <optional>
 #include <regex>
 #include <string_view>
@@ -15,8 +13,8 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/logfmt.hpp"
-#include "common/thread_annotations.hpp"
 #include "daemon/audit_gate.hpp"
+#include "daemon/connection_loop.hpp"
 #include "daemon/connection_stream.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/listen_socket.hpp"
@@ -47,73 +45,26 @@ std::string_view captured(const httplib::Request& req) {
   return req.matches.size() > 1 ? std::string_view(req.matches[1].first, req.matches[1].second) : std::string_view();
 }
 
-// cpp-httplib's own pool has an unbounded job list: every accepted connection
-// waits there for a worker. This one holds at most max_pending connections;
-// when it is full, the accept thread waits, and further clients queue in the
-// kernel's listen backlog instead of in our memory.
-class BoundedThreadPool : public httplib::TaskQueue {
- public:
-  BoundedThreadPool(std::size_t threads, std::size_t max_pending) : max_pending_(max_pending) {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
-  }
-  ~BoundedThreadPool() override = default;
-
-  void enqueue(std::function<void()> job) override SHARELINK_EXCLUDES(mutex_) {
-    UniqueLock lock(mutex_);
-    while (jobs_.size() >= max_pending_ && !shutdown_) room_.wait(lock.native());
-    jobs_.push_back(std::move(job));
-    lock.unlock();
-    ready_.notify_one();
-  }
-
-  void shutdown() override SHARELINK_EXCLUDES(mutex_) {
-    {
-      const MutexLock lock(mutex_);
-      shutdown_ = true;
-    }
-    ready_.notify_all();
-    room_.notify_all();
-    for (auto& worker : workers_) worker.join();
-  }
-
- private:
-  void work() SHARELINK_EXCLUDES(mutex_) {
-    for (;;) {
-      std::function<void()> job;
-      {
-        UniqueLock lock(mutex_);
-        while (jobs_.empty() && !shutdown_) ready_.wait(lock.native());
-        if (jobs_.empty()) return;  // shut down and drained
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      room_.notify_one();
-      job();
-    }
-  }
-
-  const std::size_t max_pending_;
-  Mutex mutex_;
-  std::condition_variable ready_;  // a job arrived, or shutdown
-  std::condition_variable room_;   // a job left the queue
-  std::deque<std::function<void()>> jobs_ SHARELINK_GUARDED_BY(mutex_);
-  bool shutdown_ SHARELINK_GUARDED_BY(mutex_) = false;
-  std::vector<std::thread> workers_;
-};
-
 // httplib::Server on our listening socket (exclusive, with a real backlog:
 // the library binds with SO_REUSEPORT and a backlog of 5), whose connections
-// run through ConnectionStream. cpp-httplib 0.11 calls the virtual
-// process_and_close_socket on a worker thread for every accepted connection;
-// this one is the library's own keep-alive loop over our stream: at most
-// keep_alive_max_count requests, each awaited for keep_alive_timeout, none
-// once the server stops, the last one answered with Connection: close. It
-// also ends the connection after an answer that asked for it
-// (ConnectionStream::close_after_answer). The worker thread that runs the
-// loop runs every handler of its requests, so current_connection() is the
+// a ConnectionLoop serves. cpp-httplib 0.11's accept loop hands each accepted
+// socket to its task queue as a job that calls the virtual
+// process_and_close_socket; our queue runs that job at once, on the accept
+// thread, and it only adopts the socket into the loop (which waits for room
+// when max_connections are open: further clients wait in the kernel's
+// listen backlog). The loop then runs the library's keep-alive rules over our
+// stream: at most keep_alive_max_count requests, each awaited for
+// keep_alive_timeout, none after the server stops, the last one answered
+// with Connection: close; it also ends the connection after an answer that
+// asked for it (ConnectionStream::close_after_answer). The worker thread that
+// serves a request runs all of its handlers, so current_connection() is the
 // connection of the request being handled.
 class TunedServer : public httplib::Server {
  public:
+  // threads: requests handled at once; threads * 64 connections open at most.
+  explicit TunedServer(std::size_t threads) : threads_(threads) {
+    new_task_queue = [this] { return new LoopQueue(*this); };
+  }
   ~TunedServer() override {
     if (!listened_ && svr_sock_ != INVALID_SOCKET) ::close(svr_sock_);
   }
@@ -125,27 +76,53 @@ class TunedServer : public httplib::Server {
   }
 
  private:
-  bool process_and_close_socket(socket_t sock) override {
-    using std::chrono::microseconds;
-    using std::chrono::seconds;
-    const auto read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-        seconds(read_timeout_sec_) + microseconds(read_timeout_usec_));
-    const auto write_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-        seconds(write_timeout_sec_) + microseconds(write_timeout_usec_));
-    ConnectionStream connection(sock, read_timeout, write_timeout);
-    const CurrentConnection current(connection);
-    bool ok = false;
-    for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
-      if (!connection.wait_for_request(seconds(keep_alive_timeout_sec_))) break;
-      connection.begin_request();
-      bool client_closes = false;
-      ok = process_request(connection, left == 1, client_closes, nullptr);
-      if (!ok || client_closes || connection.closing()) break;
+  // The task queue of one listen_after_bind(): the connection loop.
+  class LoopQueue : public httplib::TaskQueue {
+   public:
+    explicit LoopQueue(TunedServer& server)
+        : server_(server), loop_(server.loop_limits(), [&server](ConnectionStream& connection, bool last) {
+            return server.serve_request(connection, last);
+          }) {
+      server_.loop_ = &loop_;
     }
-    connection.finish();
-    return ok;
+    ~LoopQueue() override { server_.loop_ = nullptr; }
+    void enqueue(std::function<void()> job) override { job(); }  // process_and_close_socket: adopts
+    void shutdown() override { loop_.shutdown(); }
+
+   private:
+    TunedServer& server_;
+    ConnectionLoop loop_;
+  };
+
+  ConnectionLoop::Limits loop_limits() const {
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    ConnectionLoop::Limits limits;
+    limits.threads = threads_;
+    limits.max_connections = threads_ * 64;
+    limits.max_requests = keep_alive_max_count_;
+    limits.idle_timeout = duration_cast<milliseconds>(seconds(keep_alive_timeout_sec_));
+    limits.read_timeout = duration_cast<milliseconds>(seconds(read_timeout_sec_) + microseconds(read_timeout_usec_));
+    limits.write_timeout = duration_cast<milliseconds>(seconds(write_timeout_sec_) + microseconds(write_timeout_usec_));
+    return limits;
   }
 
+  bool process_and_close_socket(socket_t sock) override {
+    loop_->adopt(sock);
+    return true;
+  }
+
+  // One request; whether the connection may carry another.
+  bool serve_request(ConnectionStream& connection, bool last) {
+    bool client_closes = false;
+    const bool ok = process_request(connection, last, client_closes, nullptr);
+    return ok && !client_closes && !connection.closing() && svr_sock_ != INVALID_SOCKET;
+  }
+
+  const std::size_t threads_;
+  ConnectionLoop* loop_ = nullptr;  // while listen_after_bind() runs
   bool listened_ = false;
 };
 
@@ -200,7 +177,7 @@ std::string route_path(const httplib::Request& req) {
 
 struct PublicServer::Impl {
   ServerState& state;
-  TunedServer server;
+  TunedServer server{static_cast<std::size_t>(state.config().server.threads)};
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};  // serve() has been called
   std::atomic<bool> served{false};   // serve() is returning
@@ -225,8 +202,6 @@ struct PublicServer::Impl {
   explicit Impl(ServerState& s) : state(s) { configure(); }
 
   void configure() {
-    const auto threads = static_cast<std::size_t>(state.config().server.threads);
-    server.new_task_queue = [threads] { return new BoundedThreadPool(threads, threads * 64); };
     server.set_tcp_nodelay(true);
     server.set_keep_alive_max_count(1000);
     server.set_keep_alive_timeout(5);

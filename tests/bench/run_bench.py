@@ -608,6 +608,10 @@ class Bench:
         self.bodies = {}
 
     # --- plumbing --------------------------------------------------------
+    def daemon_threads(self, connections):
+        """server.threads for a measurement at this many connections."""
+        return self.args.daemon_threads if self.args.daemon_threads > 0 else connections + 16
+
     def scenario_lua(self, scenario, inst, addr_base, urls_file=None):
         if scenario == "track":
             return ["list", "track", self.salt, 0, inst.track_shares, self.args.pool, addr_base]
@@ -622,7 +626,7 @@ class Bench:
         raise ValueError(scenario)
 
     def measure_daemon(self, inst, scenario, connections, duration, label, fresh_audit=True):
-        daemon = Daemon(self.bin, inst, connections + 16, self.workdir, fresh_audit)
+        daemon = Daemon(self.bin, inst, self.daemon_threads(connections), self.workdir, fresh_audit)
         try:
             urls_file = self.mint_media_urls(daemon, inst) if scenario == "media" else None
             if self.args.warmup > 0:
@@ -903,7 +907,7 @@ class Bench:
         c = max(self.args.connections)
         inst = self.big
         log("memory: flood from %d distinct addresses, c=%d" % (self.args.flood, c))
-        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        daemon = Daemon(self.bin, inst, self.daemon_threads(c), self.workdir)
         try:
             # Every worker thread has served a request before "before" is read.
             run_wrk(self.bin, daemon.port, c, 1, ["list", "track", self.salt, 0, inst.track_shares, self.args.pool,
@@ -950,7 +954,7 @@ class Bench:
         inst, c = self.main, SOAK_CONNECTIONS
         seconds = max(1, int(self.args.soak_minutes * 60))
         log("soak: %d connections for %d s" % (c, seconds))
-        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        daemon = Daemon(self.bin, inst, self.daemon_threads(c), self.workdir)
         samples = []
         try:
             def sample():
@@ -993,7 +997,7 @@ class Bench:
         inst = self.main
         links = inst.exact_links
         threads, rounds = 16, 3
-        daemon = Daemon(self.bin, inst, threads + 16, self.workdir)
+        daemon = Daemon(self.bin, inst, self.daemon_threads(threads), self.workdir)
         counts = {}
         lock = threading.Lock()
         errors = []
@@ -1051,7 +1055,7 @@ class Bench:
         inst = self.main
         c = max(self.args.connections)
         views_before = sum(inst.view_counts(share_id(KIND_TRACK, 0)[:8]).values())
-        daemon = Daemon(self.bin, inst, c + 16, self.workdir)
+        daemon = Daemon(self.bin, inst, self.daemon_threads(c), self.workdir)
         try:
             result = run_wrk(self.bin, daemon.port, c, self.args.duration,
                              ["list", "mixed", self.salt, 0, inst.track_shares, self.args.pool, ADDR_CORRECTNESS,
@@ -1331,6 +1335,9 @@ def parse_args(argv):
                    help="run the soak (alone unless --scenarios names more): %d connections for --soak-minutes, "
                         "RSS and threads sampled every %d s" % (SOAK_CONNECTIONS, SOAK_SAMPLE_SECONDS))
     p.add_argument("--soak-minutes", type=float, default=10, help="length of the soak (default 10)")
+    p.add_argument("--daemon-threads", type=int, default=16,
+                   help="server.threads of shared-linkd (default 16, the shipped default; 0: the connections "
+                        "plus 16, as a build that holds a thread per connection needs)")
     p.add_argument("--no-baselines", action="store_true", help="measure shared-linkd only")
     p.add_argument("--perf", metavar="DIR", help="perf record the daemon during each measurement into DIR")
     p.add_argument("--json-out", metavar="FILE", help="write every figure as JSON")

@@ -65,7 +65,7 @@ class ListenTest(unittest.TestCase):
         self.assertEqual(exposed.get("/healthz").status, 200)
         log = exposed.log()
         self.assertEqual(len(WARNING.findall(log)), 1, log)
-        self.assertRegex(log, r"risk=\"one worker thread per connection")
+        self.assertRegex(log, r"risk=\"a worker thread per request being read")
         local = self.daemon(self.installation("127.0.0.1:0"))
         self.assertEqual(local.get("/healthz").status, 200)
         self.assertNotIn("non-loopback", local.log())

@@ -1,7 +1,8 @@
 """The shipped nginx site in front of shared-linkd under attack: slowloris, idle floods, header floods, smuggling.
 
-shared-linkd holds one worker thread per connection (like a Gunicorn sync
-worker), so its public edge is nginx with packaging/nginx/shared-linkd-site.conf.
+shared-linkd holds a worker thread for as long as a request is being read (a
+slow client holds it for the read timeout), so its public edge is nginx with
+packaging/nginx/shared-linkd-site.conf.
 This test runs that site as shipped, TLS included (a throwaway certificate),
 with the daemon behind it, and attacks it from loopback addresses of its own
 while a legitimate client (127.0.0.2) opens a share link every 150 ms over a
