@@ -70,6 +70,10 @@ class RequestHeadScanner {
 
   // Forgets everything, for the next request on the connection.
   void reset();
+  // Bytes its buffers hold (their capacity), which reset() keeps for reuse.
+  std::size_t held_bytes() const {
+    return line_.capacity() + head_.target.capacity() + (head_.range ? head_.range->capacity() : 0);
+  }
 
  private:
   enum class State { reading, complete, stopped };

@@ -183,6 +183,7 @@ void ConnectionLoop::serve(Claim claimed) {
 }
 
 void ConnectionLoop::park(Claim claimed) {
+  claimed.connection->release_idle_memory();
   const MutexLock lock(mutex_);
   Slot& slot = slots_[claimed.index];
   const int socket = claimed.connection->socket();

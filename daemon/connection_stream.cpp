@@ -76,6 +76,20 @@ void ConnectionStream::begin_request() {
   head_out_offset_ = 0;
 }
 
+void ConnectionStream::release_idle_memory() {
+  if (has_buffered_input()) return;
+  input_.clear();
+  input_offset_ = 0;
+  if (input_.capacity() > k_recv_bytes) std::string().swap(input_);
+  head_out_.clear();
+  head_out_offset_ = 0;
+  if (head_out_.capacity() > k_recv_bytes) std::string().swap(head_out_);
+  if (scanner_.held_bytes() > k_recv_bytes) {
+    RequestHeadScanner fresh;  // its line buffer and head fields, unallocated
+    std::swap(scanner_, fresh);
+  }
+}
+
 void ConnectionStream::finish() {
   if (finished_) return;
   finished_ = true;

@@ -42,6 +42,11 @@ class ConnectionStream final : public httplib::Stream {
   bool has_buffered_input() const { return input_offset_ < input_.size(); }
   // Starts reading the next request's head.
   void begin_request();
+  // Between requests (nothing buffered): gives back what a large request
+  // head made the buffers grow to, so an idle connection holds a few KiB.
+  void release_idle_memory();
+  // Bytes the connection's text buffers hold (their capacity; the receive buffer aside).
+  std::size_t held_bytes() const { return input_.capacity() + head_out_.capacity() + scanner_.held_bytes(); }
   // What the scanner learnt of the current request's head so far.
   const RequestHead& head() const { return scanner_.head(); }
 

@@ -92,12 +92,12 @@ struct Echo {
         }
         head.append(buffer, static_cast<std::size_t>(n));
       }
-      const std::string answer = k_answer;
-      const bool written = connection.write(answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
+      // Counted before the answer leaves: a client that has read it sees the count.
       ++served;
       if (last) ++last_ones;
       --in_flight;
-      return written;
+      const std::string answer = k_answer;
+      return connection.write(answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
     };
   }
 };
@@ -235,6 +235,31 @@ TEST_CASE("ConnectionLoop: shutdown() answers what arrives on open connections, 
   loop.adopt(ends[1]);
   char byte;
   CHECK(::recv(ends[0], &byte, 1, 0) == 0);
+  ::close(ends[0]);
+}
+
+TEST_CASE("ConnectionStream: between requests an idle connection gives back what a large head grew", "[connection_loop]") {
+  int ends[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  ConnectionStream connection(ends[1], 2000ms, 2000ms);
+  // 24 KiB of field lines, each under the 8 KiB line limit and the head under 32 KiB.
+  std::string head = "GET / HTTP/1.1\r\nHost: test\r\n";
+  for (int i = 0; i < 4; ++i) head += "X-Padding-" + std::to_string(i) + ": " + std::string(6000, 'p') + "\r\n";
+  head += "\r\n";
+  std::thread sender([&] { CHECK(::send(ends[0], head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size())); });
+  connection.begin_request();
+  std::string read;
+  char buffer[4096];
+  while (read.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = connection.read(buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    read.append(buffer, static_cast<std::size_t>(n));
+  }
+  sender.join();
+  CHECK(connection.held_bytes() > 6000);
+  connection.release_idle_memory();
+  // At most one receive's worth (4 KiB) is kept for the next request.
+  CHECK(connection.held_bytes() <= 4096 + 3 * 64);
   ::close(ends[0]);
 }
 
