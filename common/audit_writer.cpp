@@ -1,6 +1,8 @@
 // The audit writer: one thread, a bounded queue of reserved places, batched transactions.
 #include "common/audit_writer.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +30,8 @@ constexpr auto k_idle_wake = std::chrono::seconds(1);
 // as their inserts (a few ms at full load), so sharectl never waits long for
 // the lock. The first record after a quiet spell is written at once.
 constexpr auto k_batch_interval = std::chrono::milliseconds(50);
+// malloc_trim after a drained backlog at most this often (it walks every arena under its lock).
+constexpr auto k_trim_interval = std::chrono::seconds(1);
 constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
@@ -421,6 +425,20 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     const auto count = batch.size();
     written_.fetch_add(count, std::memory_order_relaxed);
     batch.clear();
+    // The buffer goes back to the queue at the next swap. One that a backlog
+    // grew past a batch (up to queue_capacity records, about 6 MB at the
+    // default) has just been drained: it is given back instead of being kept
+    // for good, and so is what the backlog's records left free in malloc's
+    // arenas (a flood's backlog is most of the daemon's transient memory;
+    // without this its high-water mark stays resident: tests/bench/README.md).
+    if (batch.capacity() > options_.batch_limit) {
+      std::vector<AuditRecord>().swap(batch);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_trim_ >= k_trim_interval) {
+        last_trim_ = now;
+        ::malloc_trim(0);
+      }
+    }
     {
       const MutexLock lock(mutex_);
       done_ += count;
@@ -462,6 +480,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   std::atomic<bool> failing_{false};
 
   // Writer thread only.
+  SteadyTime last_trim_{};
   LogThrottle failure_log_{k_failure_log_interval};
   SteadyTime failing_since_{};
   std::uint64_t failed_attempts_ = 0;

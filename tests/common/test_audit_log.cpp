@@ -785,6 +785,37 @@ TEST_CASE("AuditLog: a tiny queue applies backpressure and loses nothing", "[aud
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 900);
 }
 
+TEST_CASE("AuditLog: a backlog of many batches is written whole and in order; writing goes on after it", "[audit_log]") {
+  // The writer is held back while 40 records queue behind a batch limit of 4:
+  // the queue's buffer grows past a batch, is drained, and is given back
+  // (with malloc_trim); nothing of that may lose or reorder a record.
+  AuditDbFixture db;
+  AuditWriterOptions options;
+  options.queue_capacity = 64;
+  options.batch_limit = 4;
+  AuditWriter writer(db.impatient_writer_storage(), options);
+  std::vector<std::string> expected;
+  {
+    WriteLockHolder lock(db.file);
+    for (int i = 0; i < 40; ++i) {
+      expected.push_back("backlog_" + std::to_string(i));
+      writer.append(resolve_record(expected.back()));
+    }
+    wait_until([&] { return writer.write_errors() >= 1; });
+    CHECK(writer.queue_depth() >= 36);
+  }
+  writer.flush();
+  for (int i = 0; i < 10; ++i) {
+    expected.push_back("after_" + std::to_string(i));
+    writer.append(resolve_record(expected.back()));
+  }
+  writer.flush();
+  CHECK(writer.records_written() == 50);
+  CHECK(writer.records_lost() == 0);
+  // all_records lists the newest first.
+  CHECK(request_ids(all_records(db)) == std::vector<std::string>(expected.rbegin(), expected.rend()));
+}
+
 TEST_CASE("AuditLog: append blocks while the queue is full", "[audit_log]") {
   AuditDbFixture db;
   AuditWriterOptions options;
