@@ -30,8 +30,9 @@ constexpr auto k_idle_wake = std::chrono::seconds(1);
 // as their inserts (a few ms at full load), so sharectl never waits long for
 // the lock. The first record after a quiet spell is written at once.
 constexpr auto k_batch_interval = std::chrono::milliseconds(50);
-// malloc_trim after a drained backlog at most this often (it walks every arena under its lock).
-constexpr auto k_trim_interval = std::chrono::seconds(1);
+// malloc_trim at most this often, and after at least this many records (give_back_free_memory).
+constexpr auto k_trim_interval = std::chrono::seconds(2);
+constexpr std::size_t k_trim_records = 16384;
 constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
@@ -428,23 +429,32 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     // The buffer goes back to the queue at the next swap. One that a backlog
     // grew past a batch (up to queue_capacity records, about 6 MB at the
     // default) has just been drained: it is given back instead of being kept
-    // for good, and so is what the backlog's records left free in malloc's
-    // arenas (a flood's backlog is most of the daemon's transient memory;
-    // without this its high-water mark stays resident: tests/bench/README.md).
-    if (batch.capacity() > options_.batch_limit) {
-      std::vector<AuditRecord>().swap(batch);
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_trim_ >= k_trim_interval) {
-        last_trim_ = now;
-        ::malloc_trim(0);
-      }
-    }
+    // for good.
+    if (batch.capacity() > options_.batch_limit) std::vector<AuditRecord>().swap(batch);
+    give_back_free_memory(count);
     {
       const MutexLock lock(mutex_);
       done_ += count;
       committed_ += count;
     }
     progress_.notify_all();
+  }
+
+  // Writer thread only. Requests free what they allocate, but malloc keeps
+  // the free pages of its arenas resident: after a flood from a million
+  // addresses (every record, every request's strings, on 16 worker threads)
+  // that was a third of the daemon's memory (tests/bench/README.md). Once
+  // enough records have been written since the last time (the work that
+  // leaves such pages behind), malloc_trim gives the free pages back; at
+  // most every k_trim_interval, as it walks each arena under its lock.
+  void give_back_free_memory(std::size_t written) {
+    written_since_trim_ += written;
+    if (written_since_trim_ < k_trim_records) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_trim_ < k_trim_interval) return;
+    last_trim_ = now;
+    written_since_trim_ = 0;
+    ::malloc_trim(0);
   }
 
   AuditWriterOptions options_;
@@ -481,6 +491,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
 
   // Writer thread only.
   SteadyTime last_trim_{};
+  std::size_t written_since_trim_ = 0;
   LogThrottle failure_log_{k_failure_log_interval};
   SteadyTime failing_since_{};
   std::uint64_t failed_attempts_ = 0;
