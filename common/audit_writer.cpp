@@ -30,9 +30,11 @@ constexpr auto k_idle_wake = std::chrono::seconds(1);
 // as their inserts (a few ms at full load), so sharectl never waits long for
 // the lock. The first record after a quiet spell is written at once.
 constexpr auto k_batch_interval = std::chrono::milliseconds(50);
-// malloc_trim at most this often, and after at least this many records (give_back_free_memory).
+// malloc_trim under load at most this often and after this many records, or
+// once the queue is empty after this many (give_back_free_memory).
 constexpr auto k_trim_interval = std::chrono::seconds(2);
 constexpr std::size_t k_trim_records = 16384;
+constexpr std::size_t k_idle_trim_records = 1024;
 constexpr auto k_first_backoff = std::chrono::milliseconds(10);
 constexpr auto k_max_backoff = std::chrono::milliseconds(2000);
 // A failed retention run is retried after this long (by the retention clock).
@@ -280,6 +282,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     auto backoff = k_first_backoff;
     auto last_batch = std::chrono::steady_clock::time_point::min();
     for (;;) {
+      if (batch.empty() && depth_.load(std::memory_order_relaxed) == 0) give_back_free_memory(true);
       bool stopping = false;
       SteadyTime give_up_at;
       {
@@ -431,7 +434,8 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     // default) has just been drained: it is given back instead of being kept
     // for good.
     if (batch.capacity() > options_.batch_limit) std::vector<AuditRecord>().swap(batch);
-    give_back_free_memory(count);
+    written_since_trim_ += count;
+    give_back_free_memory(false);
     {
       const MutexLock lock(mutex_);
       done_ += count;
@@ -443,15 +447,15 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
   // Writer thread only. Requests free what they allocate, but malloc keeps
   // the free pages of its arenas resident: after a flood from a million
   // addresses (every record, every request's strings, on 16 worker threads)
-  // that was a third of the daemon's memory (tests/bench/README.md). Once
-  // enough records have been written since the last time (the work that
-  // leaves such pages behind), malloc_trim gives the free pages back; at
-  // most every k_trim_interval, as it walks each arena under its lock.
-  void give_back_free_memory(std::size_t written) {
-    written_since_trim_ += written;
-    if (written_since_trim_ < k_trim_records) return;
+  // that was a third of the daemon's memory (tests/bench/README.md).
+  // malloc_trim gives those pages back: under load after every
+  // k_trim_records written and at most every k_trim_interval (it walks each
+  // arena under its lock), and once the writer has caught up (the queue is
+  // empty, as when a flood ends) after k_idle_trim_records.
+  void give_back_free_memory(bool caught_up) {
+    if (written_since_trim_ < (caught_up ? k_idle_trim_records : k_trim_records)) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_trim_ < k_trim_interval) return;
+    if (!caught_up && now - last_trim_ < k_trim_interval) return;
     last_trim_ = now;
     written_since_trim_ = 0;
     ::malloc_trim(0);

@@ -462,6 +462,11 @@ class Daemon:
             previous = current
         return previous[0]
 
+    def audit_queue_depth(self):
+        status, body = http_get(self.port, "/metrics")
+        m = re.search(r"^sharelink_audit_queue_depth (\S+)$", body.decode(), re.M)
+        return float(m.group(1)) if m else 0.0
+
     def scrape(self):
         """Request counts as metrics() gives them, and the daemon's own
         request-duration histograms: {route: {le: cumulative count}}."""
@@ -930,6 +935,12 @@ class Bench:
             result = run_wrk(self.bin, daemon.port, c, 3600,
                              ["flood", self.salt, inst.track_shares, self.args.flood, ADDR_FLOOD], until=flood_done)
             elapsed = time.monotonic() - started
+            # "After the flood": once the daemon has caught up, i.e. its audit queue has
+            # drained (at most 10 s); the flood's last records are still being written
+            # when wrk stops.
+            deadline = time.monotonic() + 10
+            while daemon.audit_queue_depth() > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
             after = rss_kib(daemon.pid)
             threads_after = thread_count(daemon.pid)
             regions = largest_mappings(daemon.pid)

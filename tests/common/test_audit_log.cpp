@@ -785,7 +785,7 @@ TEST_CASE("AuditLog: a tiny queue applies backpressure and loses nothing", "[aud
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 900);
 }
 
-TEST_CASE("AuditLog: a backlog of many batches is written whole and in order; writing goes on after it", "[audit_log]") {
+TEST_CASE("AuditLog: a backlog of many batches is written whole and in order and writing goes on after it", "[audit_log]") {
   // The writer is held back while 40 records queue behind a batch limit of 4:
   // the queue's buffer grows past a batch, is drained, and is given back
   // (with malloc_trim); nothing of that may lose or reorder a record.

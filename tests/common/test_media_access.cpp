@@ -83,7 +83,7 @@ TEMPLATE_TEST_CASE("check_media: track share grants its track's file and mime ty
   CHECK(grant.visibility == Visibility::public_link);
 }
 
-TEMPLATE_TEST_CASE("check_media: revoked and expired shares answer their status; exhausted ones still play",
+TEMPLATE_TEST_CASE("check_media: revoked and expired shares answer their status, exhausted ones still play",
                    "[media_access]", MemoryFixture, SqliteFixture, PostgresFixture) {
   struct Case {
     const char* name;

@@ -537,7 +537,7 @@ TEST_CASE("PgCopyIn: rows with every awkward character, across many chunks", "[p
   CHECK(summary.boolean(5));  // ids follow the order of the rows
 }
 
-TEST_CASE("PgCopyIn: a bad row refuses the whole copy; an abandoned copy stores nothing",
+TEST_CASE("PgCopyIn: a bad row refuses the whole copy, an abandoned copy stores nothing",
           "[postgres][pg_connection]") {
   SHARELINK_PG_TEST_DATABASE(db);
   PgConnection connection(db.options());

@@ -112,7 +112,7 @@ TEST_CASE("PostgreSQL backend: the reader answers each question as stored", "[st
   snapshot.end();
 }
 
-TEST_CASE("PostgreSQL backend: a snapshot sees one state; the next one sees later commits",
+TEST_CASE("PostgreSQL backend: a snapshot sees one state, the next one sees later commits",
           "[store_postgres][postgres]") {
   PostgresFixture f;
   f.add_track(make_track("mtrack_000000000001"));
@@ -498,7 +498,7 @@ TEST_CASE("PostgreSQL backend: db copy SQLite to PostgreSQL to SQLite keeps ever
   CHECK(back->check()[1].ok());
 }
 
-TEST_CASE("PostgreSQL backend: db backup writes SQLite files; db check finds inconsistencies",
+TEST_CASE("PostgreSQL backend: db backup writes SQLite files, db check finds inconsistencies",
           "[store_postgres][postgres][maintenance]") {
   PostgresFixture f;
   f.add_track(make_track("mtrack_000000000001"));

@@ -139,7 +139,7 @@ TEST_CASE("SQLite backend: the reader answers each question as stored", "[store_
   CHECK_NOTHROW(reader->ping());
 }
 
-TEST_CASE("SQLite backend: a snapshot sees one state; the next one sees later commits", "[store_sqlite]") {
+TEST_CASE("SQLite backend: a snapshot sees one state, the next one sees later commits", "[store_sqlite]") {
   SqliteFixture f;
   f.add_track(make_track("mtrack_000000000001"));
   const auto created = f.share(new_share(TargetType::track, "mtrack_000000000001"), k_now);
@@ -384,7 +384,7 @@ TEST_CASE("SQLite backend: describe names both files and a reader count suits th
   CHECK(storage->schema_version() >= 1);
 }
 
-TEST_CASE("SQLite backend: db copy to new files keeps every row; an existing target is refused",
+TEST_CASE("SQLite backend: db copy to new files keeps every row, an existing target is refused",
           "[store_sqlite][copy]") {
   SqliteFixture f;
   f.add_track(make_track("mtrack_000000000001"));

@@ -170,7 +170,7 @@ TEST_CASE("audit schema 3: a version-2 log keeps every record, and audit stats r
   CHECK_THAT(clients, Catch::Contains("USING COVERING INDEX audit_records_age (ip_truncated=? AND ts>?)"));
 }
 
-TEST_CASE("main schema 2: a version-1 database keeps its view counts; batched views add to them",
+TEST_CASE("main schema 2: a version-1 database keeps its view counts, batched views add to them",
           "[store_sqlite][migrations]") {
   const TempDir dir;
   DatabaseConfig config;

@@ -122,7 +122,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
-TEST_CASE("ConnectionLoop: idle connections hold no thread; two threads serve forty clients", "[connection_loop]") {
+TEST_CASE("ConnectionLoop: idle connections hold no thread: two threads serve forty clients", "[connection_loop]") {
   Echo echo;
   ConnectionLoop loop(limits(2), echo.function());
   std::vector<std::unique_ptr<Client>> clients;
