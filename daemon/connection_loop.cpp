@@ -184,39 +184,28 @@ void ConnectionLoop::serve(Claim claimed) {
 
 void ConnectionLoop::park(Claim claimed) {
   claimed.connection->release_idle_memory();
+  const MutexLock lock(mutex_);
+  Slot& slot = slots_[claimed.index];
   const int socket = claimed.connection->socket();
-  std::uint64_t key;
-  {
-    const MutexLock lock(mutex_);
-    Slot& slot = slots_[claimed.index];
-    slot.connection = std::move(claimed.connection);
-    slot.requests_left = claimed.requests_left;
-    slot.parked_at = std::chrono::steady_clock::now();
-    slot.state = SlotState::parked;
-    link_newest(claimed.index);
-    ++parked_;
-    key = key_of(claimed.index);
-  }
-  // Armed after the lock (it is taken twice per request; a system call inside
-  // it would make every worker wait whenever its holder is preempted). Until
-  // armed, no event can claim the connection, and close_idle() takes it only
-  // after idle_timeout parked.
+  slot.connection = std::move(claimed.connection);
+  slot.requests_left = claimed.requests_left;
+  slot.parked_at = std::chrono::steady_clock::now();
+  slot.state = SlotState::parked;
+  link_newest(claimed.index);
+  ++parked_;
+  // Armed under the lock: once armed, another worker may claim the
+  // connection (and close its socket), and only the lock orders that after
+  // this call (the kernel's ordering is invisible to ThreadSanitizer; arming
+  // after the lock was no faster in an A/B: tests/bench/README.md).
   epoll_event event{};
   event.events = k_parked_events;
-  event.data.u64 = key;
+  event.data.u64 = key_of(claimed.index);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, socket, &event) != 0) {
     log_event(LogLevel::error, "cannot watch a connection with epoll; closing it", {{"error", std::strerror(errno)}});
-    std::unique_ptr<ConnectionStream> unwatched;
-    {
-      const MutexLock lock(mutex_);
-      Slot& slot = slots_[claimed.index];
-      if (key_of(claimed.index) != key || slot.state != SlotState::parked) return;  // closed meanwhile
-      unlink(claimed.index);
-      --parked_;
-      unwatched = std::move(slot.connection);
-      release_slot(claimed.index);
-    }
-    room_.notify_one();
+    unlink(claimed.index);
+    --parked_;
+    const std::unique_ptr<ConnectionStream> unwatched = std::move(slot.connection);
+    release_slot(claimed.index);
   }
 }
 
