@@ -92,10 +92,7 @@ void ConnectionLoop::adopt(int fd) {
   event.data.u64 = key_of(index);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, socket, &event) != 0) {
     log_event(LogLevel::error, "cannot watch a connection with epoll; closing it", {{"error", std::strerror(errno)}});
-    unlink(index);
-    --parked_;
-    const std::unique_ptr<ConnectionStream> unwatched = std::move(slot.connection);
-    release_slot(index);
+    const std::unique_ptr<ConnectionStream> unwatched = remove_parked(index);
   }
 }
 
@@ -202,10 +199,7 @@ void ConnectionLoop::park(Claim claimed) {
   event.data.u64 = key_of(claimed.index);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, socket, &event) != 0) {
     log_event(LogLevel::error, "cannot watch a connection with epoll; closing it", {{"error", std::strerror(errno)}});
-    unlink(claimed.index);
-    --parked_;
-    const std::unique_ptr<ConnectionStream> unwatched = std::move(slot.connection);
-    release_slot(claimed.index);
+    const std::unique_ptr<ConnectionStream> unwatched = remove_parked(claimed.index);
   }
 }
 
@@ -227,18 +221,22 @@ void ConnectionLoop::close_idle() {
     const MutexLock lock(mutex_);
     const auto cutoff = std::chrono::steady_clock::now() - limits_.idle_timeout;
     while (oldest_ != k_none && slots_[oldest_].parked_at <= cutoff) {
-      const std::uint32_t index = oldest_;
-      unlink(index);
-      --parked_;
       // The slot is freed now and its generation moves on, so an event that
       // fires before the socket is closed below is stale.
-      expired.push_back(std::move(slots_[index].connection));
-      release_slot(index);
+      expired.push_back(remove_parked(oldest_));
     }
   }
   if (expired.empty()) return;
   expired.clear();  // closes the sockets
   room_.notify_all();
+}
+
+std::unique_ptr<ConnectionStream> ConnectionLoop::remove_parked(std::uint32_t index) {
+  unlink(index);
+  --parked_;
+  std::unique_ptr<ConnectionStream> connection = std::move(slots_[index].connection);
+  release_slot(index);
+  return connection;
 }
 
 void ConnectionLoop::release_slot(std::uint32_t index) {

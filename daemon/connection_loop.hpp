@@ -105,6 +105,9 @@ class ConnectionLoop {
   // Closes a connection and frees its slot.
   void close(Claim claim) SHARELINK_EXCLUDES(mutex_);
   void close_idle() SHARELINK_EXCLUDES(mutex_);
+  // Takes a parked connection out of the idle list and frees its slot; the
+  // caller closes it (by dropping it).
+  std::unique_ptr<ConnectionStream> remove_parked(std::uint32_t index) SHARELINK_REQUIRES(mutex_);
   void release_slot(std::uint32_t index) SHARELINK_REQUIRES(mutex_);
   void link_newest(std::uint32_t index) SHARELINK_REQUIRES(mutex_);
   void unlink(std::uint32_t index) SHARELINK_REQUIRES(mutex_);
