@@ -91,12 +91,12 @@ ShareStatus share_status(const ShareRecord& share, TimePoint now) {
   return ShareStatus::active;
 }
 
-LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string licence_class,
-                           std::string licence_version, bool no_commercial) {
+LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string_view licence_class,
+                           std::string_view licence_version, bool no_commercial) {
   LicenceFacts facts;
   const auto known_class = parse_licence_class(licence_class);
-  facts.licence_class = std::move(licence_class);
-  facts.licence_version = std::move(licence_version);
+  facts.licence_class = licence_class;
+  facts.licence_version = licence_version;
   if (!registry || !known_class || *known_class == LicenceClass::unclear) {
     facts.commercial_use = false;
     facts.requires_attribution = true;

@@ -143,10 +143,12 @@ struct Share : ShareRecord {
 // then exhausted (max_views set and view_count >= max_views), else active.
 ShareStatus share_status(const ShareRecord& share, TimePoint now);
 
-// What a view says about a track's licence (SPEC 4).
+// What a view says about a track's licence (SPEC 4). The text is the
+// track's own: it points into the row the facts were made from, which must
+// outlive them.
 struct LicenceFacts {
-  std::string licence_class;
-  std::string licence_version;
+  std::string_view licence_class;
+  std::string_view licence_version;
   bool commercial_use = false;
   bool requires_attribution = true;
 };
@@ -156,8 +158,8 @@ struct LicenceFacts {
 // A (class, version) the registry lacks (registry nullopt), the class
 // "unclear", or a class outside the four gives commercial_use false and
 // requires_attribution true.
-LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string licence_class,
-                           std::string licence_version, bool no_commercial);
+LicenceFacts licence_facts(const std::optional<LicenceTerms>& registry, std::string_view licence_class,
+                           std::string_view licence_version, bool no_commercial);
 // The same for a catalogue track and the registry entry of its (class, version).
 LicenceFacts licence_facts(const Track& track, const std::optional<Licence>& registry_entry);
 

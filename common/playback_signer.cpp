@@ -97,13 +97,27 @@ PlaybackSigner::PlaybackSigner(const PlaybackConfig& config, std::string public_
 
 std::string PlaybackSigner::mint(std::string_view track_id, std::string_view audio_path, std::string_view share_id,
                                  std::int64_t exp_unix, TimePoint now) const {
+  std::string url;
+  url.reserve(url_size_hint(track_id, share_id));
+  mint_to(url, track_id, audio_path, share_id, exp_unix, now);
+  return url;
+}
+
+std::size_t PlaybackSigner::url_size_hint(std::string_view track_id, std::string_view share_id) const {
+  return base_url_.size() + k_media_path.size() + track_id.size() * 3 + share_id.size() * 3 +
+         k_max_exp_digits + state_->macs.front().kid.size() + k_sig_chars + 24;
+}
+
+void PlaybackSigner::mint_to(std::string& url, std::string_view track_id, std::string_view audio_path,
+                             std::string_view share_id, std::int64_t exp_unix, TimePoint now) const {
   if (config_.mode == PlaybackMode::s3) {
     S3PresignRequest request = state_->s3;
     request.canonical_uri += audio_path;
     request.now = now;
     const std::int64_t ttl = exp_unix - to_unix_seconds(now);
     request.expires_seconds = static_cast<int>(std::clamp<std::int64_t>(ttl, 1, k_max_s3_expires));
-    return s3_presign_get(request);
+    url += s3_presign_get(request);
+    return;
   }
 
   const KeyMac& key = state_->macs.front();
@@ -113,9 +127,6 @@ std::string PlaybackSigner::mint(std::string_view track_id, std::string_view aud
   std::array<char, k_sig_chars> sig{};
   sign(key, track_id, share_id, exp, sig);
 
-  std::string url;
-  url.reserve(base_url_.size() + k_media_path.size() + track_id.size() * 3 + share_id.size() * 3 + exp.size() +
-              key.kid.size() + sig.size() + 24);
   url += base_url_;
   url += k_media_path;
   append_percent_encoded(url, track_id);
@@ -127,7 +138,6 @@ std::string PlaybackSigner::mint(std::string_view track_id, std::string_view aud
   url += key.kid;
   url += "&sig=";
   url.append(sig.data(), sig.size());
-  return url;
 }
 
 PlaybackCheck PlaybackSigner::verify(std::string_view track_id, std::string_view share_id, std::string_view exp,

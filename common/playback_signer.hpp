@@ -41,6 +41,12 @@ class PlaybackSigner {
   // used by s3 mode only. Throws Error only if OpenSSL fails.
   std::string mint(std::string_view track_id, std::string_view audio_path, std::string_view share_id,
                    std::int64_t exp_unix, TimePoint now) const;
+  // The same URL appended to url (a collection's URLs share one buffer).
+  void mint_to(std::string& url, std::string_view track_id, std::string_view audio_path,
+               std::string_view share_id, std::int64_t exp_unix, TimePoint now) const;
+  // About the length of a builtin/x_accel URL of track_id and share_id, for
+  // reserving a buffer (an s3 URL is longer).
+  std::size_t url_size_hint(std::string_view track_id, std::string_view share_id) const;
 
   // Checks a media request's (already URL-decoded) parameters, in this order:
   // unknown kid, exp not a canonical decimal (digits only, no sign, no leading

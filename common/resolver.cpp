@@ -1,8 +1,8 @@
 #include "common/resolver.hpp"
 
 #include <algorithm>
+#include <span>
 #include <string>
-#include <type_traits>
 #include <utility>
 
 #include "common/error.hpp"
@@ -14,23 +14,13 @@
 namespace sharelink {
 namespace {
 
-// Fills v with a catalogue track as a view shows it. Row is const
-// CatalogTrack& (a row shared with others: its strings are copied) or
-// CatalogTrack (this request's own row: its strings are moved).
-template <typename Row>
-void fill_view(TrackView& v, Row&& t) {
-  const auto take = [](auto& text) -> std::string {
-    if constexpr (std::is_const_v<std::remove_reference_t<decltype(text)>>) {
-      return text;
-    } else {
-      return std::move(text);
-    }
-  };
-  v.licence = licence_facts(t.registry, take(t.licence_class), take(t.licence_version), t.no_commercial);
-  v.id = take(t.id);
-  v.title = take(t.title);
-  v.engine = take(t.engine);
-  v.mode = take(t.mode);
+// Fills v with a catalogue track as a view shows it; v's text points into t.
+void fill_view(TrackView& v, const CatalogTrack& t) {
+  v.licence = licence_facts(t.registry, t.licence_class, t.licence_version, t.no_commercial);
+  v.id = t.id;
+  v.title = t.title;
+  v.engine = t.engine;
+  v.mode = t.mode;
   v.measured_duration_seconds = t.measured_duration_seconds;
   v.instrumental = t.instrumental;
 }
@@ -45,6 +35,15 @@ void fill_share(ResolveResult& result, const ShareRecord& share) {
   result.view_count = share.view_count;
 }
 
+// What a result's views point into: the catalogue rows (a collection's,
+// shared with the reader's kept rows, or a track share's own) and the
+// playback URLs minted for them, back to back in one buffer.
+struct ViewText {
+  CollectionRows members;
+  std::optional<CatalogTrack> track;
+  std::string playback_urls;
+};
+
 // Fills result with share's target (track or collection, with playback URLs
 // when mint), inside the caller's read snapshot; result.outcome is ok on
 // entry and becomes unavailable for removed content.
@@ -53,9 +52,23 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   mint = mint && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
-  auto fill = [&](TrackView& view, auto&& track) {
-    if (mint) view.playback_url = signer->mint(track.id, track.audio_path, share.id, playback_exp, now);
-    fill_view(view, std::forward<decltype(track)>(track));
+  auto text = std::make_shared<ViewText>();
+  std::string& urls = text->playback_urls;
+  std::vector<std::size_t> url_ends;  // where each view's URL ends in urls
+  auto fill = [&](TrackView& view, const CatalogTrack& track) {
+    fill_view(view, track);
+    if (!mint) return;
+    signer->mint_to(urls, track.id, track.audio_path, share.id, playback_exp, now);
+    url_ends.push_back(urls.size());
+  };
+  // The views are pointed at their URLs once all are minted: the buffer may
+  // move as it grows.
+  const auto point_urls = [&](std::span<TrackView> views) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < url_ends.size(); ++i) {
+      views[i].playback_url = std::string_view(urls).substr(start, url_ends[i] - start);
+      start = url_ends[i];
+    }
   };
 
   if (share.target_type == TargetType::track) {
@@ -64,7 +77,12 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
       result.outcome = ResolveOutcome::unavailable;
       return;
     }
-    fill(result.track.emplace(), std::move(*track));
+    const CatalogTrack& row = text->track.emplace(std::move(*track));
+    if (mint) urls.reserve(signer->url_size_hint(row.id, share.id));
+    TrackView& view = result.track.emplace();
+    fill(view, row);
+    point_urls({&view, 1});
+    result.text = std::move(text);
     return;
   }
 
@@ -75,21 +93,19 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   }
   result.collection = CollectionView{std::move(collection->id), std::move(collection->name),
                                      std::move(collection->description)};
-  const CollectionRows members = reader.collection_tracks(share.target_id);
+  text->members = reader.collection_tracks(share.target_id);
+  const std::vector<CatalogTrack>& members = *text->members;
   std::vector<TrackView>& tracks = result.tracks.emplace();
-  tracks.reserve(members->size());
-  // Rows no one else holds (a reader that keeps none, as PostgreSQL's) give
-  // their strings to the views. The rows themselves are not const (a reader
-  // makes them), only the pointer's view of them.
-  const bool own_rows = members.use_count() == 1;
-  for (const CatalogTrack& member : *members) {
-    if (!listed_in_collection(member)) continue;
-    if (own_rows) {
-      fill(tracks.emplace_back(), std::move(const_cast<CatalogTrack&>(member)));
-    } else {
-      fill(tracks.emplace_back(), member);
-    }
+  tracks.reserve(members.size());
+  if (mint && !members.empty()) {
+    urls.reserve(members.size() * signer->url_size_hint(members.front().id, share.id));
+    url_ends.reserve(members.size());
   }
+  for (const CatalogTrack& member : members) {
+    if (listed_in_collection(member)) fill(tracks.emplace_back(), member);
+  }
+  point_urls(tracks);
+  result.text = std::move(text);
 }
 
 }  // namespace

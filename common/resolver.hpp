@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,14 +21,19 @@ class ViewCounter;
 // The error answer of a non-200 outcome (ok and unavailable answer 200).
 PublicError public_error(ResolveOutcome outcome);
 
+// A track as a view shows it. Its text points into the catalogue row it was
+// made from (a collection's 100 rows are read once per catalogue change and
+// shared, not copied per request) and into one buffer of the request's
+// playback URLs: the ResolveResult that holds a view keeps both alive
+// (ResolveResult::text).
 struct TrackView {
-  std::string id;
-  std::string title;
-  std::string engine;
-  std::string mode;
+  std::string_view id;
+  std::string_view title;
+  std::string_view engine;
+  std::string_view mode;
   std::optional<double> measured_duration_seconds;
   bool instrumental = false;
-  std::optional<std::string> playback_url;
+  std::optional<std::string_view> playback_url;
   LicenceFacts licence;
 };
 
@@ -52,6 +58,8 @@ struct ResolveResult {
   std::optional<TrackView> track;
   std::optional<CollectionView> collection;
   std::optional<std::vector<TrackView>> tracks;
+  // What track and tracks point into (rows, playback URLs); shared by copies.
+  std::shared_ptr<const void> text;
   bool view_counted = false;
   // First 12 hex of the token's SHA-256 (token_fingerprint), set when the
   // token was well-formed: the lookup computes the digest anyway.

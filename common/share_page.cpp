@@ -139,17 +139,18 @@ void licence_card(Html& html, const LicenceFacts& facts) {
 
 std::string licence_line(const LicenceFacts& facts) {
   const LicenceWords words = licence_words(facts);
-  return words.commercial + " \xC2\xB7 " + words.attribution + " \xC2\xB7 " + facts.licence_class + " " +
-         facts.licence_version;
+  std::string line = words.commercial + " \xC2\xB7 " + words.attribution + " \xC2\xB7 ";
+  line.append(facts.licence_class).append(" ").append(facts.licence_version);
+  return line;
 }
 
 void audio_player(Html& html, const TrackView& track) {
   html.raw("<audio controls preload=\"none\"");
   if (track.playback_url) html.attr("src", *track.playback_url);
-  html.attr("data-track", track.id).attr("aria-label", "Play " + track.title).raw("></audio>\n");
+  html.attr("data-track", track.id).attr("aria-label", "Play " + std::string(track.title)).raw("></audio>\n");
 }
 
-void head(Html& html, const std::string& title, const PageContext& context, bool noindex,
+void head(Html& html, std::string_view title, const PageContext& context, bool noindex,
           const ResolveResult* result) {
   html.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
   html.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -158,10 +159,10 @@ void head(Html& html, const std::string& title, const PageContext& context, bool
   html.raw("<title>").text(title).raw(" \xC2\xB7 ").text(context.site_name).raw("</title>\n");
   if (result != nullptr) {
     const std::string description = page_description(*result);
-    const std::string og_title = result->outcome == ResolveOutcome::ok
-                                     ? (result->track ? result->track->title
-                                                      : (result->collection ? result->collection->name : title))
-                                     : title;
+    const std::string_view og_title =
+        result->outcome == ResolveOutcome::ok
+            ? (result->track ? result->track->title : (result->collection ? result->collection->name : title))
+            : title;
     html.meta("name", "description", description);
     html.meta("property", "og:title", og_title);
     html.meta("property", "og:type",
@@ -206,14 +207,14 @@ namespace {
 
 // The parts every 200 page shares: head, body, <main> (with the page session
 // when the page plays), the hero with title and meta line.
-void open_page(Html& html, const ResolveResult& result, const PageContext& context, const std::string& title,
+void open_page(Html& html, const ResolveResult& result, const PageContext& context, std::string_view title,
                bool script) {
   head(html, title, context, result.visibility != Visibility::public_link, &result);
   html.raw(context.embed ? "<body class=\"embed\">\n" : "<body>\n");
   open_main(html, context, script);
 }
 
-void hero(Html& html, const ResolveResult& result, bool collection, const std::string& title) {
+void hero(Html& html, const ResolveResult& result, bool collection, std::string_view title) {
   // A cover tile made of a gradient and a note (no image to fetch).
   html.raw("<header class=\"hero\">\n<div class=\"art\" aria-hidden=\"true\">");
   html.raw(collection ? "\xE2\x99\xAB" : "\xE2\x99\xAA").raw("</div>\n<div class=\"hero-text\">\n");
@@ -422,7 +423,10 @@ LicenceWords licence_words(const LicenceFacts& facts) {
   LicenceWords words;
   words.commercial = facts.commercial_use ? "Commercial use allowed" : "Not for commercial use";
   words.attribution = facts.requires_attribution ? "Credit required" : "No credit required";
-  words.terms = "Licence " + facts.licence_class + ", version " + facts.licence_version;
+  words.terms.append("Licence ")
+      .append(facts.licence_class)
+      .append(", version ")
+      .append(facts.licence_version);
   if (facts.licence_class == "unclear") {
     words.note = "The licence of this music is unclear, so the strictest terms apply until it is cleared.";
   }
@@ -500,8 +504,9 @@ std::string render_playback_refresh(const ResolveResult& result, int expires_in)
 
 std::string render_oembed(const ResolveResult& result, std::string_view site_name, std::string_view provider_url,
                           std::string_view embed_url, EmbedSize size) {
-  const std::string title =
-      result.track ? result.track->title : (result.collection ? result.collection->name : std::string());
+  const std::string_view title = result.track
+                                     ? result.track->title
+                                     : (result.collection ? std::string_view(result.collection->name) : "");
   Html iframe;
   iframe.raw("<iframe").attr("src", embed_url).attr("width", std::to_string(size.width));
   iframe.attr("height", std::to_string(size.height)).attr("title", title);

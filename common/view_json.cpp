@@ -82,7 +82,8 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void append_json_nullable(std::string& out, const std::optional<std::string>& text) {
+template <typename Text>
+void append_json_nullable(std::string& out, const std::optional<Text>& text) {
   if (text) {
     append_json_string(out, *text);
   } else {
@@ -108,8 +109,12 @@ void append_json_bool(std::string& out, bool value) { out += value ? "true" : "f
 
 // One JSON value of each type a view holds (a const char* would pick the
 // bool overload: it is refused).
+void append_json_value(std::string& out, std::string_view text) { append_json_string(out, text); }
 void append_json_value(std::string& out, const std::string& text) { append_json_string(out, text); }
 void append_json_value(std::string& out, const std::optional<std::string>& text) { append_json_nullable(out, text); }
+void append_json_value(std::string& out, const std::optional<std::string_view>& text) {
+  append_json_nullable(out, text);
+}
 void append_json_value(std::string& out, const std::optional<double>& value) { append_json_number(out, value); }
 void append_json_value(std::string& out, bool value) { append_json_bool(out, value); }
 void append_json_value(std::string& out, const char* text) = delete;

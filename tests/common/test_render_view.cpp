@@ -1,7 +1,7 @@
 // Unit tests of render_view, the resolver's hand-written 200 body: same text as nlohmann's dump, always valid JSON.
 #include <catch2/catch.hpp>
-
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -57,15 +57,23 @@ std::string reference_body(const ResolveResult& r) {
   return body.dump();
 }
 
+// Text the test's views point into (a TrackView does not own its text: its
+// result's catalogue rows do); kept for the whole test run.
+std::string_view kept(std::string text) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(text));
+}
+
 TrackView track(std::string id, std::string title = "Late Night Study") {
   TrackView t;
-  t.id = std::move(id);
-  t.title = std::move(title);
+  t.id = kept(std::move(id));
+  t.title = kept(std::move(title));
   t.engine = "studio";
   t.mode = "creation";
   t.measured_duration_seconds = 120.4;
   t.instrumental = true;
-  t.playback_url = "https://music.example.org/v1/music/media/" + t.id + "?share=mslink_3a7f2c9e8b14&exp=1&kid=k1&sig=x";
+  t.playback_url = kept("https://music.example.org/v1/music/media/" + std::string(t.id) +
+                        "?share=mslink_3a7f2c9e8b14&exp=1&kid=k1&sig=x");
   t.licence = {"personal_only", "2026-01", false, false};
   return t;
 }

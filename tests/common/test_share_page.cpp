@@ -1,6 +1,6 @@
 // Unit tests of the share page: templates of every kind, licence words, link facts, durations, CSP, oEmbed.
 #include <catch2/catch.hpp>
-
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -17,20 +17,28 @@ namespace {
 
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
 
+// Text the test's views point into (a TrackView does not own its text: its
+// result's catalogue rows do); kept for the whole test run.
+std::string_view kept(std::string text) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(text));
+}
+
 LicenceFacts licence(const std::string& cls, bool commercial, bool attribution) {
-  return {cls, "2026-01", commercial, attribution};
+  return {kept(cls), "2026-01", commercial, attribution};
 }
 
 TrackView track(const std::string& id, const std::string& title, std::optional<double> seconds = 120.4,
                 LicenceFacts facts = licence("personal_only", false, false)) {
   TrackView t;
-  t.id = id;
-  t.title = title;
+  t.id = kept(id);
+  t.title = kept(title);
   t.engine = "studio";
   t.mode = "creation";
   t.measured_duration_seconds = seconds;
   t.instrumental = true;
-  t.playback_url = "https://music.example.org/v1/music/media/" + id + "?share=mslink_3a7f2c9e8b14&exp=1&kid=k1&sig=s";
+  t.playback_url = kept("https://music.example.org/v1/music/media/" + id +
+                        "?share=mslink_3a7f2c9e8b14&exp=1&kid=k1&sig=s");
   t.licence = facts;
   return t;
 }
@@ -432,8 +440,9 @@ TEST_CASE("Share page: a 20-track collection page stays under 30 KB", "[share_pa
     tracks.push_back(track(id, "A track with a fairly long title, number " + std::to_string(i), 245.5,
                            licence(i % 2 ? "commercial_cleared" : "personal_only", i % 2 == 1, false)));
     // A playback URL of realistic length (builtin mode, 43-character signature).
-    tracks.back().playback_url = "https://music.example.org/v1/music/media/" + std::string(id) +
-                                 "?share=mslink_3a7f2c9e8b14&exp=1785000300&kid=k20261124a&sig=" + std::string(43, 's');
+    tracks.back().playback_url =
+        kept("https://music.example.org/v1/music/media/" + std::string(id) +
+             "?share=mslink_3a7f2c9e8b14&exp=1785000300&kid=k20261124a&sig=" + std::string(43, 's'));
   }
   const std::string html = render_share_page(collection_result(tracks), context());
   INFO(html.size());
