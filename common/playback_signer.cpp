@@ -97,46 +97,57 @@ PlaybackSigner::PlaybackSigner(const PlaybackConfig& config, std::string public_
 
 std::string PlaybackSigner::mint(std::string_view track_id, std::string_view audio_path, std::string_view share_id,
                                  std::int64_t exp_unix, TimePoint now) const {
+  const ShareMinter urls = minter(share_id, exp_unix, now);
   std::string url;
-  url.reserve(url_size_hint(track_id, share_id));
-  mint_to(url, track_id, audio_path, share_id, exp_unix, now);
+  url.reserve(urls.size_hint(track_id));
+  urls.mint_to(url, track_id, audio_path);
   return url;
 }
 
-std::size_t PlaybackSigner::url_size_hint(std::string_view track_id, std::string_view share_id) const {
-  return base_url_.size() + k_media_path.size() + track_id.size() * 3 + share_id.size() * 3 +
-         k_max_exp_digits + state_->macs.front().kid.size() + k_sig_chars + 24;
+PlaybackSigner::ShareMinter PlaybackSigner::minter(std::string_view share_id, std::int64_t exp_unix,
+                                                   TimePoint now) const {
+  return ShareMinter(*this, share_id, exp_unix, now);
 }
 
-void PlaybackSigner::mint_to(std::string& url, std::string_view track_id, std::string_view audio_path,
-                             std::string_view share_id, std::int64_t exp_unix, TimePoint now) const {
-  if (config_.mode == PlaybackMode::s3) {
-    S3PresignRequest request = state_->s3;
+PlaybackSigner::ShareMinter::ShareMinter(const PlaybackSigner& signer, std::string_view share_id,
+                                         std::int64_t exp_unix, TimePoint now)
+    : signer_(signer), share_id_(share_id), exp_unix_(exp_unix), now_(now) {
+  if (signer_.config_.mode == PlaybackMode::s3) return;
+  const std::string& kid = signer_.state_->macs.front().kid;
+  query_.reserve(share_id.size() * 3 + k_max_exp_digits + kid.size() + 24);
+  query_ += "?share=";
+  append_percent_encoded(query_, share_id);
+  query_ += "&exp=";
+  exp_at_ = query_.size();
+  query_ += std::to_string(exp_unix);
+  exp_size_ = query_.size() - exp_at_;
+  query_ += "&kid=";
+  query_ += kid;
+  query_ += "&sig=";
+}
+
+std::size_t PlaybackSigner::ShareMinter::size_hint(std::string_view track_id) const {
+  return signer_.base_url_.size() + k_media_path.size() + track_id.size() * 3 + query_.size() + k_sig_chars;
+}
+
+void PlaybackSigner::ShareMinter::mint_to(std::string& url, std::string_view track_id,
+                                          std::string_view audio_path) const {
+  if (signer_.config_.mode == PlaybackMode::s3) {
+    S3PresignRequest request = signer_.state_->s3;
     request.canonical_uri += audio_path;
-    request.now = now;
-    const std::int64_t ttl = exp_unix - to_unix_seconds(now);
+    request.now = now_;
+    const std::int64_t ttl = exp_unix_ - to_unix_seconds(now_);
     request.expires_seconds = static_cast<int>(std::clamp<std::int64_t>(ttl, 1, k_max_s3_expires));
     url += s3_presign_get(request);
     return;
   }
-
-  const KeyMac& key = state_->macs.front();
-  std::array<char, 24> exp_buffer{};
-  const auto exp_end = std::to_chars(exp_buffer.data(), exp_buffer.data() + exp_buffer.size(), exp_unix).ptr;
-  const std::string_view exp(exp_buffer.data(), static_cast<std::size_t>(exp_end - exp_buffer.data()));
   std::array<char, k_sig_chars> sig{};
-  sign(key, track_id, share_id, exp, sig);
-
-  url += base_url_;
+  const std::string_view exp = std::string_view(query_).substr(exp_at_, exp_size_);
+  sign(signer_.state_->macs.front(), track_id, share_id_, exp, sig);
+  url += signer_.base_url_;
   url += k_media_path;
   append_percent_encoded(url, track_id);
-  url += "?share=";
-  append_percent_encoded(url, share_id);
-  url += "&exp=";
-  url += exp;
-  url += "&kid=";
-  url += key.kid;
-  url += "&sig=";
+  url += query_;
   url.append(sig.data(), sig.size());
 }
 

@@ -41,12 +41,31 @@ class PlaybackSigner {
   // used by s3 mode only. Throws Error only if OpenSSL fails.
   std::string mint(std::string_view track_id, std::string_view audio_path, std::string_view share_id,
                    std::int64_t exp_unix, TimePoint now) const;
-  // The same URL appended to url (a collection's URLs share one buffer).
-  void mint_to(std::string& url, std::string_view track_id, std::string_view audio_path,
-               std::string_view share_id, std::int64_t exp_unix, TimePoint now) const;
-  // About the length of a builtin/x_accel URL of track_id and share_id, for
-  // reserving a buffer (an s3 URL is longer).
-  std::size_t url_size_hint(std::string_view track_id, std::string_view share_id) const;
+  // The URLs of one share's tracks at one expiry (a collection's 100): what
+  // they have in common (the share, expiry and key part of the query) is
+  // prepared once. Used while its signer and share_id live.
+  class ShareMinter {
+   public:
+    // mint(track_id, audio_path, share_id, exp_unix, now), appended to url.
+    void mint_to(std::string& url, std::string_view track_id, std::string_view audio_path) const;
+    // About the length of one builtin/x_accel URL of track_id, for reserving
+    // a buffer (an s3 URL is longer).
+    std::size_t size_hint(std::string_view track_id) const;
+
+   private:
+    friend class PlaybackSigner;
+    ShareMinter(const PlaybackSigner& signer, std::string_view share_id, std::int64_t exp_unix,
+                TimePoint now);
+
+    const PlaybackSigner& signer_;
+    std::string_view share_id_;
+    std::int64_t exp_unix_;
+    TimePoint now_;
+    std::string query_;       // builtin/x_accel: "?share=..&exp=..&kid=..&sig="
+    std::size_t exp_at_ = 0;  // where the exp digits are in query_, and how many
+    std::size_t exp_size_ = 0;
+  };
+  ShareMinter minter(std::string_view share_id, std::int64_t exp_unix, TimePoint now) const;
 
   // Checks a media request's (already URL-decoded) parameters, in this order:
   // unknown kid, exp not a canonical decimal (digits only, no sign, no leading

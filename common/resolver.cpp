@@ -52,13 +52,15 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   mint = mint && signer != nullptr;
   const std::int64_t playback_exp =
       mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
+  std::optional<PlaybackSigner::ShareMinter> minter;
+  if (mint) minter.emplace(signer->minter(share.id, playback_exp, now));
   auto text = std::make_shared<ViewText>();
   std::string& urls = text->playback_urls;
   std::vector<std::size_t> url_ends;  // where each view's URL ends in urls
   auto fill = [&](TrackView& view, const CatalogTrack& track) {
     fill_view(view, track);
     if (!mint) return;
-    signer->mint_to(urls, track.id, track.audio_path, share.id, playback_exp, now);
+    minter->mint_to(urls, track.id, track.audio_path);
     url_ends.push_back(urls.size());
   };
   // The views are pointed at their URLs once all are minted: the buffer may
@@ -78,7 +80,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
       return;
     }
     const CatalogTrack& row = text->track.emplace(std::move(*track));
-    if (mint) urls.reserve(signer->url_size_hint(row.id, share.id));
+    if (mint) urls.reserve(minter->size_hint(row.id));
     TrackView& view = result.track.emplace();
     fill(view, row);
     point_urls({&view, 1});
@@ -98,7 +100,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   std::vector<TrackView>& tracks = result.tracks.emplace();
   tracks.reserve(members.size());
   if (mint && !members.empty()) {
-    urls.reserve(members.size() * signer->url_size_hint(members.front().id, share.id));
+    urls.reserve(members.size() * minter->size_hint(members.front().id));
     url_ends.reserve(members.size());
   }
   for (const CatalogTrack& member : members) {

@@ -80,20 +80,24 @@ TEST_CASE("PlaybackSigner: builtin URL matches a hard-coded vector", "[playback_
             k_vector_sig);
 }
 
-TEST_CASE("PlaybackSigner: mint_to appends the URL mint returns, in every mode", "[playback_signer]") {
+TEST_CASE("PlaybackSigner: a share's minter appends the URLs mint returns, in every mode",
+          "[playback_signer]") {
   const PlaybackSigner builtin = signer_with({key_1()});
   const PlaybackSigner s3(s3_config(), k_base, SigningKeys({key_1()}), "secret");
   for (const PlaybackSigner* signer : {&builtin, &s3}) {
     // Two URLs back to back after text already there, as a collection's share one buffer.
+    const auto minter = signer->minter(k_share, k_exp, k_now);
     std::string urls = "before|";
-    signer->mint_to(urls, k_track, "a.mp3", k_share, k_exp, k_now);
-    signer->mint_to(urls, "mtrack_000000000002", "b.mp3", k_share, k_exp, k_now);
+    minter.mint_to(urls, k_track, "a.mp3");
+    minter.mint_to(urls, "mtrack_000000000002", "b.mp3");
     CHECK(urls == "before|" + signer->mint(k_track, "a.mp3", k_share, k_exp, k_now) +
                       signer->mint("mtrack_000000000002", "b.mp3", k_share, k_exp, k_now));
   }
-  // The size hint covers a builtin URL, even of ids that need percent-encoding throughout.
-  CHECK(builtin.mint(k_track, "", k_share, k_exp, k_now).size() <= builtin.url_size_hint(k_track, k_share));
-  CHECK(builtin.mint("??", "", "&&", 9223372036854775807, k_now).size() <= builtin.url_size_hint("??", "&&"));
+  // The size hint covers a builtin URL, also of ids that are percent-encoded throughout.
+  CHECK(builtin.mint(k_track, "", k_share, k_exp, k_now).size() <=
+        builtin.minter(k_share, k_exp, k_now).size_hint(k_track));
+  const std::int64_t far = 9223372036854775807;
+  CHECK(builtin.mint("??", "", "&&", far, k_now).size() == builtin.minter("&&", far, k_now).size_hint("??"));
 }
 
 TEST_CASE("PlaybackSigner: signature is base64url HMAC-SHA256 of the signing input", "[playback_signer]") {
