@@ -49,17 +49,18 @@ struct ViewText {
 // entry and becomes unavailable for removed content.
 void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult& result, bool mint, TimePoint now,
                  const PlaybackSigner* signer) {
-  mint = mint && signer != nullptr;
-  const std::int64_t playback_exp =
-      mint ? to_unix_seconds(playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at)) : 0;
-  std::optional<PlaybackSigner::ShareMinter> minter;
-  if (mint) minter.emplace(signer->minter(share.id, playback_exp, now));
+  std::optional<PlaybackSigner::ShareMinter> minter;  // set when URLs are minted
+  if (mint && signer != nullptr) {
+    const TimePoint expiry =
+        playback_expiry(now, std::chrono::seconds(signer->ttl_seconds()), share.expires_at);
+    minter.emplace(signer->minter(share.id, to_unix_seconds(expiry), now));
+  }
   auto text = std::make_shared<ViewText>();
   std::string& urls = text->playback_urls;
   std::vector<std::size_t> url_ends;  // where each view's URL ends in urls
   auto fill = [&](TrackView& view, const CatalogTrack& track) {
     fill_view(view, track);
-    if (!mint) return;
+    if (!minter) return;
     minter->mint_to(urls, track.id, track.audio_path);
     url_ends.push_back(urls.size());
   };
@@ -80,7 +81,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
       return;
     }
     const CatalogTrack& row = text->track.emplace(std::move(*track));
-    if (mint) urls.reserve(minter->size_hint(row.id));
+    if (minter) urls.reserve(minter->size_hint(row.id));
     TrackView& view = result.track.emplace();
     fill(view, row);
     point_urls({&view, 1});
@@ -99,7 +100,7 @@ void read_target(CatalogReader& reader, const ShareRecord& share, ResolveResult&
   const std::vector<CatalogTrack>& members = *text->members;
   std::vector<TrackView>& tracks = result.tracks.emplace();
   tracks.reserve(members.size());
-  if (mint && !members.empty()) {
+  if (minter && !members.empty()) {
     urls.reserve(members.size() * minter->size_hint(members.front().id));
     url_ends.reserve(members.size());
   }

@@ -1,13 +1,13 @@
 // Unit tests of render_view, the resolver's hand-written 200 body: same text as nlohmann's dump, always valid JSON.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/view_json.hpp"
+#include "tests/common/test_support.hpp"
 
 namespace sharelink {
 namespace {
@@ -57,12 +57,7 @@ std::string reference_body(const ResolveResult& r) {
   return body.dump();
 }
 
-// Text the test's views point into (a TrackView does not own its text: its
-// result's catalogue rows do); kept for the whole test run.
-std::string_view kept(std::string text) {
-  static std::deque<std::string> texts;
-  return texts.emplace_back(std::move(text));
-}
+using sharelink::testing::kept;
 
 TrackView track(std::string id, std::string title = "Late Night Study") {
   TrackView t;

@@ -1,6 +1,5 @@
 // Unit tests of the share page: templates of every kind, licence words, link facts, durations, CSP, oEmbed.
 #include <catch2/catch.hpp>
-#include <deque>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -9,6 +8,7 @@
 #include "common/share_page.hpp"
 #include "common/text.hpp"
 #include "common/view_json.hpp"
+#include "tests/common/test_support.hpp"
 
 using namespace sharelink;
 using namespace std::chrono_literals;
@@ -17,12 +17,7 @@ namespace {
 
 const TimePoint k_now = from_unix_seconds(1785000000);  // 2026-07-25T17:20:00Z
 
-// Text the test's views point into (a TrackView does not own its text: its
-// result's catalogue rows do); kept for the whole test run.
-std::string_view kept(std::string text) {
-  static std::deque<std::string> texts;
-  return texts.emplace_back(std::move(text));
-}
+using sharelink::testing::kept;
 
 LicenceFacts licence(const std::string& cls, bool commercial, bool attribution) {
   return {kept(cls), "2026-01", commercial, attribution};

@@ -1,16 +1,26 @@
 // Test support shared by the unit tests: waiting for another thread, holding
-// a database's write lock.
+// a database's write lock, text for hand-built views.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <thread>
 
 
 namespace sharelink::testing {
+
+// Text a hand-built view points into (a TrackView does not own its text: its
+// result's catalogue rows do); kept for the whole test run.
+inline std::string_view kept(std::string text) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(text));
+}
 
 // Waits for a condition another thread brings about; fails rather than hangs.
 template <typename Predicate>
