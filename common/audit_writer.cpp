@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/blocking_wait.hpp"
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"
 #include "common/thread_annotations.hpp"
@@ -130,6 +131,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
       if (now >= deadline) return {};
       // The writer frees places under mutex_ and then wakes us; a place given
       // back by a reservation (without the lock) is seen at the next look.
+      const BlockingWait waiting;
       room_.wait_until(lock.native(), std::min(deadline, now + k_room_recheck));
     }
   }
@@ -186,6 +188,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
       if (committed_ >= ticket) return true;
       ++committers_;
       work_ready_.notify_one();  // no gathering while a request waits for its commit
+      const BlockingWait waiting;
       while (committed_ < ticket && done_ < ticket && !closed_) {
         if (progress_.wait_until(lock.native(), deadline) == std::cv_status::timeout) break;
       }
@@ -201,6 +204,7 @@ struct AuditWriter::Impl final : AuditReservation::Owner {
     const std::uint64_t target = appended_;
     ++flushers_;
     work_ready_.notify_one();  // no gathering while someone waits
+    const BlockingWait waiting;
     while (done_ < target && !closed_) progress_.wait(lock.native());
     --flushers_;
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/blocking_wait.hpp"
+
 namespace sharelink {
 
 ReaderPool::Lease::Lease(ReaderPool& pool, std::unique_ptr<CatalogReader> reader)
@@ -24,7 +26,10 @@ ReaderPool::~ReaderPool() = default;
 
 ReaderPool::Lease ReaderPool::acquire() {
   UniqueLock lock(mutex_);
-  while (idle_.empty() && open_ >= max_connections_) returned_.wait(lock.native());
+  if (idle_.empty() && open_ >= max_connections_) {
+    const BlockingWait waiting;  // for a request that waits itself (a slow client, a commit)
+    while (idle_.empty() && open_ >= max_connections_) returned_.wait(lock.native());
+  }
   if (!idle_.empty()) {
     auto reader = std::move(idle_.back());
     idle_.pop_back();

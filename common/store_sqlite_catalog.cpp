@@ -1,4 +1,5 @@
 // The SQLite backend's hot path: the reader of the resolver and media check, and the view store.
+#include "common/blocking_wait.hpp"
 #include "common/error.hpp"
 #include "common/store_sqlite_rows.hpp"
 #include "common/thread_annotations.hpp"
@@ -289,6 +290,8 @@ class SqliteViewStore final : public ViewStore {
   ~SqliteViewStore() override { close(); }
 
   bool take_view_under_limit(const std::string& share_id, TimePoint now) override SHARELINK_EXCLUDES(mutex_) {
+    // A write: it may wait for the write lock another process holds, or for the disk.
+    const BlockingWait waiting;
     const MutexLock lock(mutex_);
     try {
       StatementScope scope(*take_);

@@ -57,6 +57,8 @@ ConnectionLoop::ConnectionLoop(Limits limits, ServeRequest serve_request)
     }
     throw;
   }
+  if (limits_.running != 0 && limits_.running < limits_.threads)
+    turns_ = std::make_unique<Turns>(limits_.running);
   workers_.reserve(limits_.threads);
   for (std::size_t i = 0; i < limits_.threads; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -120,6 +122,18 @@ std::size_t ConnectionLoop::parked_connections() const {
 }
 
 void ConnectionLoop::work() {
+  if (turns_) {
+    set_blocking_wait_hooks(turns_.get());
+    turns_->take();
+  }
+  struct EndOfTurn {
+    Turns* turns;
+    ~EndOfTurn() {
+      if (!turns) return;
+      set_blocking_wait_hooks(nullptr);
+      turns->give_back();  // the next one standing by sees the end too
+    }
+  } const end_of_turn{turns_.get()};
   for (;;) {
     epoll_event event{};
     const int ready = ::epoll_wait(epoll_fd_, &event, 1, -1);
@@ -136,6 +150,43 @@ void ConnectionLoop::work() {
     }
     Claim claimed = claim(event.data.u64);
     if (claimed.connection) serve(std::move(claimed));
+    if (turns_) turns_->settle();
+  }
+}
+
+bool ConnectionLoop::Turns::try_take() {
+  std::size_t running = running_.load();
+  while (running < limit_) {
+    if (running_.compare_exchange_weak(running, running + 1)) return true;
+  }
+  return false;
+}
+
+void ConnectionLoop::Turns::take() {
+  if (try_take()) return;
+  UniqueLock lock(mutex_);
+  // Counted before the check (both sequentially consistent): a give_back()
+  // that the check misses sees this count and notifies under the lock.
+  standing_by_.fetch_add(1);
+  while (!try_take()) room_.wait(lock.native());
+  standing_by_.fetch_sub(1);
+}
+
+void ConnectionLoop::Turns::give_back() {
+  running_.fetch_sub(1);
+  if (standing_by_.load() == 0) return;
+  { const MutexLock lock(mutex_); }  // a worker between its check and its wait is now waiting
+  room_.notify_one();
+}
+
+void ConnectionLoop::Turns::settle() {
+  std::size_t running = running_.load(std::memory_order_relaxed);
+  while (running > limit_) {
+    // Still at the limit after this one leaves: no one to wake.
+    if (running_.compare_exchange_weak(running, running - 1)) {
+      take();
+      return;
+    }
   }
 }
 

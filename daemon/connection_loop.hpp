@@ -1,6 +1,7 @@
 // Keep-alive connections served by a fixed set of worker threads: an idle connection waits in epoll, not on a thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/blocking_wait.hpp"
 #include "common/thread_annotations.hpp"
 #include "daemon/connection_stream.hpp"
 
@@ -28,6 +30,18 @@ namespace sharelink {
 // connection is served by one thread at a time. A busy thread finds the next
 // ready connection without sleeping.
 //
+// At most `running` of the threads run at once (serving, or waiting in
+// epoll_wait for the next ready connection); the others stand by. A worker
+// that begins a BlockingWait (a socket that would block, a full audit queue,
+// a commit to wait for) passes its turn to one standing by, and takes it back
+// at the end of the wait, so a slow client never keeps the others from the
+// CPU. So `threads` bounds the requests in progress, and `running` how many
+// take turns on the cores: with more running threads than cores, a request
+// whose thread loses the CPU waits for every other one's time slice, and its
+// latency grows with the thread count (tests/bench/README.md). A worker that
+// came back from a wait while `running` others run stands by after its
+// request, before taking another connection.
+//
 // Limits: at most max_connections open at once (adopt() waits for room: the
 // rest wait in the kernel's listen backlog, not in our memory); at most
 // max_requests per connection; a parked connection is closed after
@@ -39,6 +53,7 @@ class ConnectionLoop {
  public:
   struct Limits {
     std::size_t threads = 1;
+    std::size_t running = 0;  // threads that run at once; 0: all of them
     std::size_t max_connections = 64;
     std::size_t max_requests = 1000;
     std::chrono::milliseconds idle_timeout{5000};
@@ -76,6 +91,29 @@ class ConnectionLoop {
   std::size_t parked_connections() const SHARELINK_EXCLUDES(mutex_);
 
  private:
+  // The turns to run (Limits::running): the hooks of each worker's BlockingWaits.
+  class Turns final : public BlockingWaitHooks {
+   public:
+    explicit Turns(std::size_t limit) : limit_(limit) {}
+    // Waits for a turn.
+    void take() SHARELINK_EXCLUDES(mutex_);
+    // Gives the turn to a worker standing by, if one is.
+    void give_back() SHARELINK_EXCLUDES(mutex_);
+    // Between two connections: stands by while more than the limit run.
+    void settle() SHARELINK_EXCLUDES(mutex_);
+    void wait_begins() noexcept override { give_back(); }
+    void wait_ends() noexcept override { running_.fetch_add(1); }  // until its next settle(), one more runs
+
+   private:
+    bool try_take();
+
+    const std::size_t limit_;
+    std::atomic<std::size_t> running_{0};
+    std::atomic<std::size_t> standing_by_{0};
+    Mutex mutex_;
+    std::condition_variable room_;  // a turn was given back
+  };
+
   enum class SlotState : std::uint8_t { free, parked, serving };
   static constexpr std::uint32_t k_none = UINT32_MAX;
 
@@ -133,6 +171,7 @@ class ConnectionLoop {
   bool done_ SHARELINK_GUARDED_BY(mutex_) = false;
   bool joined_ = false;  // shutdown()'s own thread only
 
+  std::unique_ptr<Turns> turns_;  // null: every thread runs
   std::vector<std::thread> workers_;
 };
 

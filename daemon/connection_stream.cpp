@@ -11,6 +11,8 @@
 #include <array>
 #include <cerrno>
 
+#include "common/blocking_wait.hpp"
+
 namespace sharelink {
 namespace {
 
@@ -28,6 +30,7 @@ thread_local ConnectionStream* t_current = nullptr;
 // poll(2) for one event, retried on EINTR; > 0 ready, 0 timeout, < 0 error.
 int wait_for(int fd, short events, std::chrono::milliseconds timeout) {
   pollfd entry{fd, events, 0};
+  const BlockingWait waiting;
   for (;;) {
     const int ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
     if (ready >= 0 || errno != EINTR) return ready;

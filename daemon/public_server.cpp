@@ -1,8 +1,10 @@
 #include "daemon/public_server.hpp"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -61,8 +63,9 @@ std::string_view captured(const httplib::Request& req) {
 // connection of the request being handled.
 class TunedServer : public httplib::Server {
  public:
-  // threads: requests handled at once; threads * 64 connections open at most.
-  explicit TunedServer(std::size_t threads) : threads_(threads) {
+  // threads: requests handled at once; running: how many of them run at once
+  // (ConnectionLoop::Limits); threads * 64 connections open at most.
+  TunedServer(std::size_t threads, std::size_t running) : threads_(threads), running_(running) {
     new_task_queue = [this] { return new LoopQueue(*this); };
   }
   ~TunedServer() override {
@@ -101,6 +104,7 @@ class TunedServer : public httplib::Server {
     using std::chrono::seconds;
     ConnectionLoop::Limits limits;
     limits.threads = threads_;
+    limits.running = running_;
     limits.max_connections = threads_ * 64;
     limits.max_requests = keep_alive_max_count_;
     limits.idle_timeout = duration_cast<milliseconds>(seconds(keep_alive_timeout_sec_));
@@ -122,6 +126,7 @@ class TunedServer : public httplib::Server {
   }
 
   const std::size_t threads_;
+  const std::size_t running_;
   ConnectionLoop* loop_ = nullptr;  // while listen_after_bind() runs
   bool listened_ = false;
 };
@@ -173,11 +178,30 @@ std::string route_path(const httplib::Request& req) {
   return target.substr(0, target.find('?'));
 }
 
+// How many worker threads run at once (ConnectionLoop::Limits::running). With
+// SQLite a request waits for nothing but the CPU (a socket, the audit queue or
+// a write lock that makes it wait passes its turn on), so two per core this
+// process may use: as many as the reader pool's connections, and some slack
+// for a wait no one marks (a page fault, a cold read of an audio file). One
+// and two per core gave the same tail in the benchmark (tests/bench/README.md).
+// With PostgreSQL every request waits for the server's answers: all run.
+std::size_t running_threads(const Config& config) {
+  if (config.database.backend == DatabaseBackend::postgresql) return 0;
+  constexpr std::size_t k_running_per_core = 2;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const std::size_t cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                                ? static_cast<std::size_t>(CPU_COUNT(&cpus))
+                                : std::thread::hardware_concurrency();
+  return k_running_per_core * std::max<std::size_t>(1, cores);
+}
+
 }  // namespace
 
 struct PublicServer::Impl {
   ServerState& state;
-  TunedServer server{static_cast<std::size_t>(state.config().server.threads)};
+  TunedServer server{static_cast<std::size_t>(state.config().server.threads),
+                     running_threads(state.config())};
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};  // serve() has been called
   std::atomic<bool> served{false};   // serve() is returning

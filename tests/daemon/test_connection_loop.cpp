@@ -238,6 +238,130 @@ TEST_CASE("ConnectionLoop: shutdown() answers what arrives on open connections, 
   ::close(ends[0]);
 }
 
+// Answers like Echo, and counts the handlers that are computing (past the
+// head, before the answer), each for about a millisecond of CPU.
+struct Busy {
+  std::atomic<int> served{0};
+  std::atomic<int> computing{0};
+  std::atomic<int> most_computing{0};
+
+  ConnectionLoop::ServeRequest function() {
+    return [this](ConnectionStream& connection, bool) {
+      std::string head;
+      char buffer[64];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = connection.read(buffer, sizeof buffer);
+        if (n <= 0) return false;
+        head.append(buffer, static_cast<std::size_t>(n));
+      }
+      const int now = ++computing;
+      for (int seen = most_computing.load();
+           now > seen && !most_computing.compare_exchange_weak(seen, now);) {
+      }
+      const auto until = std::chrono::steady_clock::now() + 1ms;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      --computing;
+      ++served;
+      const std::string answer = k_answer;
+      return connection.write(answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
+    };
+  }
+};
+
+TEST_CASE("ConnectionLoop: at most `running` threads compute at once", "[connection_loop]") {
+  Busy busy;
+  auto l = limits(4);
+  l.running = GENERATE(1, 2);
+  ConnectionLoop loop(l, busy.function());
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<Client>(loop));
+  for (int round = 0; round < 20; ++round) {
+    for (const auto& client : clients) client->send(k_request);
+    for (const auto& client : clients) CHECK(client->receive(std::string(k_answer).size()) == k_answer);
+  }
+  CHECK(busy.served == 160);
+  CHECK(busy.most_computing <= static_cast<int>(l.running));
+}
+
+TEST_CASE("ConnectionLoop: with every thread computing, all four of them do", "[connection_loop]") {
+  // What the test above would see without the limit (on two cores or more).
+  Busy busy;
+  ConnectionLoop loop(limits(4), busy.function());
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<Client>(loop));
+  for (int round = 0; round < 20 && busy.most_computing < 2; ++round) {
+    for (const auto& client : clients) client->send(k_request);
+    for (const auto& client : clients) CHECK(client->receive(std::string(k_answer).size()) == k_answer);
+  }
+  if (std::thread::hardware_concurrency() >= 2) CHECK(busy.most_computing >= 2);
+}
+
+TEST_CASE("ConnectionLoop: a client that stalls in its request passes its thread's turn on",
+          "[connection_loop]") {
+  Busy busy;
+  auto l = limits(4);
+  l.running = 1;
+  l.read_timeout = 3000ms;
+  ConnectionLoop loop(l, busy.function());
+  Client stalls(loop);
+  Client asks(loop);
+  const std::string request = k_request;
+  stalls.send(request.substr(0, 10));  // its thread waits for the rest, up to read_timeout
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  asks.send(request);
+  CHECK(asks.receive(std::string(k_answer).size(), 2s) == k_answer);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);  // not after the stalled read's timeout
+  stalls.send(request.substr(10));
+  CHECK(stalls.receive(std::string(k_answer).size()) == k_answer);
+  // The one that came back from its wait and the one that ran meanwhile take turns again.
+  for (int i = 0; i < 10; ++i) {
+    stalls.send(request);
+    asks.send(request);
+    CHECK(stalls.receive(std::string(k_answer).size()) == k_answer);
+    CHECK(asks.receive(std::string(k_answer).size()) == k_answer);
+  }
+  CHECK(busy.served == 22);
+  CHECK(busy.most_computing == 1);
+}
+
+TEST_CASE("ConnectionLoop: shutdown() ends the threads standing by too", "[connection_loop]") {
+  Busy busy;
+  auto l = limits(8);
+  l.running = 1;
+  auto loop = std::make_unique<ConnectionLoop>(l, busy.function());
+  {
+    Client client(*loop);
+    client.send(k_request);
+    CHECK(client.receive(std::string(k_answer).size()) == k_answer);
+  }
+  auto shut = std::async(std::launch::async, [&] { loop->shutdown(); });
+  CHECK(shut.wait_for(5s) == std::future_status::ready);
+}
+
+TEST_CASE("BlockingWait: tells the calling thread's hooks, and nothing outside a pool", "[connection_loop]") {
+  struct Counting final : BlockingWaitHooks {
+    int begun = 0;
+    int ended = 0;
+    void wait_begins() noexcept override { ++begun; }
+    void wait_ends() noexcept override { ++ended; }
+  } hooks;
+  { const BlockingWait outside; }
+  set_blocking_wait_hooks(&hooks);
+  {
+    const BlockingWait waiting;
+    CHECK(hooks.begun == 1);
+    CHECK(hooks.ended == 0);
+  }
+  CHECK(hooks.ended == 1);
+  std::thread([] { const BlockingWait other_thread; }).join();
+  set_blocking_wait_hooks(nullptr);
+  { const BlockingWait after; }
+  CHECK(hooks.begun == 1);
+  CHECK(hooks.ended == 1);
+}
+
 TEST_CASE("ConnectionStream: between requests an idle connection gives back what a large head grew", "[connection_loop]") {
   int ends[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);

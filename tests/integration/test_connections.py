@@ -8,6 +8,7 @@ timeout. With a thread per open connection, two threads and twenty idle
 connections would keep a new client waiting for that timeout.
 """
 
+import os
 import socket
 import time
 import unittest
@@ -38,10 +39,15 @@ def one_answer(sock, timeout=3.0):
         data += chunk
 
 
-class IdleConnectionsTest(unittest.TestCase):
+class OneTrackDaemon(unittest.TestCase):
+    """A daemon with `threads` worker threads and one shared track (self.token)."""
+
+    threads = THREADS
+
     @classmethod
     def setUpClass(cls):
-        cls.inst = Installation({"server": {"threads": THREADS}, "rate_limit": {"burst": 1000, "requests_per_minute": 6000}})
+        cls.inst = Installation({"server": {"threads": cls.threads},
+                                 "rate_limit": {"burst": 1000, "requests_per_minute": 6000}})
         track = cls.inst.add_track("Idle Hours")
         cls.token = cls.inst.share(track)[1]
         cls.d = Daemon(cls.inst)
@@ -51,6 +57,8 @@ class IdleConnectionsTest(unittest.TestCase):
         cls.d.stop()
         cls.inst.cleanup()
 
+
+class IdleConnectionsTest(OneTrackDaemon):
     def connect(self):
         sock = socket.create_connection(("127.0.0.1", self.d.port), timeout=5)
         self.addCleanup(sock.close)
@@ -93,6 +101,44 @@ class IdleConnectionsTest(unittest.TestCase):
         self.assertTrue(closed)
         self.assertEqual(data, b"")
         self.assertGreater(time.monotonic() - started, 4.0)
+
+
+class StalledRequestsTest(OneTrackDaemon):
+    """On SQLite two threads per core run at once and the others stand by
+    (docs/operations.md, "Worker threads"). A thread whose client stalls in the
+    middle of a request waits on the socket without its turn: more stalled
+    clients than running threads keep no other client waiting, and each
+    stalled one is answered once the rest of its request arrives."""
+
+    threads = 16
+    STALLED = 2 * len(os.sched_getaffinity(0)) + 2
+
+    @classmethod
+    def setUpClass(cls):
+        if cls.STALLED >= cls.threads:
+            raise unittest.SkipTest("this machine runs every one of the 16 threads at once")
+        super().setUpClass()
+
+    def test_clients_that_stall_mid_request_keep_no_other_client_waiting(self):
+        whole = request(self.token)
+        stalled = []
+        for _ in range(self.STALLED):
+            sock = socket.create_connection(("127.0.0.1", self.d.port), timeout=5)
+            self.addCleanup(sock.close)
+            sock.sendall(whole[:20])  # the head's first bytes: a thread now waits for the rest
+            stalled.append(sock)
+        time.sleep(0.3)
+        fresh = socket.create_connection(("127.0.0.1", self.d.port), timeout=5)
+        self.addCleanup(fresh.close)
+        fresh.sendall(whole)
+        status, seconds = one_answer(fresh)
+        self.assertEqual(status, 200)
+        self.assertLess(seconds, 2.0, "a client waited behind stalled requests (the read timeout is 5 s)")
+        for sock in stalled:
+            sock.sendall(whole[20:])
+            status, seconds = one_answer(sock)
+            self.assertEqual(status, 200)
+            self.assertLess(seconds, 2.0)
 
 
 if __name__ == "__main__":
