@@ -213,6 +213,8 @@ void ConnectionLoop::serve(Claim claimed) {
       const bool last = claimed.requests_left == 1;
       try {
         more = serve_request_(connection, last);
+        // The answer leaves before the connection waits for its next request.
+        if (!connection.flush()) more = false;
       } catch (const std::exception& e) {
         log_event(LogLevel::error, "a connection failed; closing it", {{"error", e.what()}});
         more = false;

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,10 @@ namespace {
 // simply takes more reads. Held per open connection, so 256 keep-alive
 // connections hold 1 MB.
 constexpr std::size_t k_recv_bytes = 4 * 1024;
+// Writes are gathered up to this much (a track's answer is about 1 KiB);
+// a larger one leaves at once, with what waits before it, in one sendmsg(2).
+// Held per open connection once it has answered, like the receive buffer.
+constexpr std::size_t k_output_bytes = 4 * 1024;
 // Lingering close: at most this long, and this much input discarded.
 constexpr std::chrono::milliseconds k_linger_total{1000};
 constexpr std::chrono::milliseconds k_linger_idle{200};
@@ -96,6 +101,7 @@ void ConnectionStream::release_idle_memory() {
 void ConnectionStream::finish() {
   if (finished_) return;
   finished_ = true;
+  flush();
   if (closing_) {
     ::shutdown(fd_, SHUT_WR);
     const auto deadline = std::chrono::steady_clock::now() + k_linger_total;
@@ -116,7 +122,8 @@ void ConnectionStream::finish() {
 }
 
 bool ConnectionStream::is_readable() const {
-  return input_offset_ < input_.size() || wait_for(fd_, POLLIN, read_timeout_) > 0;
+  if (input_offset_ < input_.size()) return true;
+  return flush_output() && wait_for(fd_, POLLIN, read_timeout_) > 0;
 }
 
 bool ConnectionStream::is_writable() const { return wait_for(fd_, POLLOUT, write_timeout_) > 0; }
@@ -134,7 +141,8 @@ ssize_t ConnectionStream::fill() {
     if (n > 0) input_.append(recv_buffer_.get(), static_cast<std::size_t>(n));
     if (n >= 0) return n;
     if (errno == EINTR) continue;
-    if (!would_block(errno) || wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
+    // The client may wait for what was written before it sends more (100 Continue).
+    if (!would_block(errno) || !flush() || wait_for(fd_, POLLIN, read_timeout_) <= 0) return -1;
   }
 }
 
@@ -196,12 +204,49 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
 }
 
 ssize_t ConnectionStream::write(const char* ptr, size_t size) {
+  if (output_.size() + size <= k_output_bytes) {
+    if (output_.capacity() < k_output_bytes) output_.reserve(k_output_bytes);
+    output_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  // What waits, then as much of this as the socket takes: one system call.
   for (;;) {
-    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) return n;
+    std::array<iovec, 2> parts{iovec{output_.data(), output_.size()}, iovec{const_cast<char*>(ptr), size}};
+    msghdr message{};
+    message.msg_iov = output_.empty() ? &parts[1] : parts.data();
+    message.msg_iovlen = output_.empty() ? 1 : 2;
+    const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      const auto sent = static_cast<std::size_t>(n);
+      if (sent < output_.size()) {
+        output_.erase(0, sent);
+        continue;
+      }
+      const std::size_t of_this = sent - output_.size();
+      output_.clear();
+      return static_cast<ssize_t>(of_this);  // the caller writes the rest (0 is no failure)
+    }
     if (errno == EINTR) continue;
     if (!would_block(errno) || !is_writable()) return -1;
   }
+}
+
+bool ConnectionStream::flush() { return flush_output(); }
+
+bool ConnectionStream::flush_output() const {
+  std::size_t offset = 0;
+  while (offset < output_.size()) {
+    const ssize_t n =
+        ::send(fd_, output_.data() + offset, output_.size() - offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      offset += static_cast<std::size_t>(n);
+    } else if (errno != EINTR && (!would_block(errno) || !is_writable())) {
+      output_.clear();
+      return false;
+    }
+  }
+  output_.clear();
+  return true;
 }
 
 void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {

@@ -28,7 +28,12 @@ namespace sharelink {
 // - the peer address is read when the connection is accepted, so an answer
 //   to a request the library cannot parse still knows its client.
 // - reads and writes try the socket first and wait (poll, up to the read or
-//   write timeout) only when it would block.
+//   write timeout) only when it would block;
+// - small writes wait in an output buffer and leave together, at flush() or
+//   with the next write that would overfill it: the library writes an
+//   answer's head and its body apart, and one send(2) for both halves the
+//   segments, the wake-ups of the client and the system calls per answer
+//   (tests/bench/README.md). Before it waits for input the stream flushes.
 // Not thread-safe: the worker thread serving the connection owns it.
 class ConnectionStream final : public httplib::Stream {
  public:
@@ -45,7 +50,7 @@ class ConnectionStream final : public httplib::Stream {
   // Between requests (nothing buffered): gives back what a large request
   // head made the buffers grow to, so an idle connection holds a few KiB.
   void release_idle_memory();
-  // Bytes the connection's text buffers hold (their capacity; the receive buffer aside).
+  // Bytes the connection's text buffers hold (their capacity; the receive and output buffers aside).
   std::size_t held_bytes() const { return input_.capacity() + head_out_.capacity() + scanner_.held_bytes(); }
   // What the scanner learnt of the current request's head so far.
   const RequestHead& head() const { return scanner_.head(); }
@@ -59,7 +64,14 @@ class ConnectionStream final : public httplib::Stream {
   void close_after_answer() { closing_ = true; }
   bool closing() const { return closing_; }
 
-  // Closes the socket. After close_after_answer(), lingering: the write side
+  // Sends what the output buffer holds (waiting up to the write timeout while
+  // the socket would block). False if the connection failed; what was
+  // buffered is dropped then.
+  bool flush();
+  // Bytes written and not yet sent.
+  std::size_t pending_output() const { return output_.size(); }
+
+  // Flushes, then closes the socket. After close_after_answer(), lingering: the write side
   // is shut first and what the client still sends is discarded for a short,
   // bounded time, so that the client reads the answer before the connection
   // goes (closing a socket with unread input resets it at once).
@@ -81,6 +93,9 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t read_body(char* ptr, size_t size);
   void say_the_body_is_empty();
   ssize_t hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size);
+  // flush() for is_readable(), which httplib declares const (the buffer is
+  // the stream's, the bytes already the client's).
+  bool flush_output() const;
 
   int fd_;
   std::chrono::milliseconds read_timeout_;
@@ -97,6 +112,7 @@ class ConnectionStream final : public httplib::Stream {
   std::size_t input_offset_ = 0;
   std::string head_out_;  // scanned head bytes the library has not read yet
   std::size_t head_out_offset_ = 0;
+  mutable std::string output_;  // written, not yet sent (at most k_output_bytes, see write())
 };
 
 // The connection the calling worker thread is serving, or nullptr outside one.

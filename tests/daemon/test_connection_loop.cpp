@@ -70,6 +70,18 @@ class Client {
   int fd_ = -1;
 };
 
+// Reads a request head up to its blank line; false if the connection ended first.
+bool read_request_head(ConnectionStream& connection) {
+  std::string head;
+  char buffer[64];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = connection.read(buffer, sizeof buffer);
+    if (n <= 0) return false;
+    head.append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 // Answers each request head with k_answer; counts requests and last ones.
 struct Echo {
   std::atomic<int> served{0};
@@ -247,13 +259,7 @@ struct Busy {
 
   ConnectionLoop::ServeRequest function() {
     return [this](ConnectionStream& connection, bool) {
-      std::string head;
-      char buffer[64];
-      while (head.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = connection.read(buffer, sizeof buffer);
-        if (n <= 0) return false;
-        head.append(buffer, static_cast<std::size_t>(n));
-      }
+      if (!read_request_head(connection)) return false;
       const int now = ++computing;
       for (int seen = most_computing.load();
            now > seen && !most_computing.compare_exchange_weak(seen, now);) {
@@ -385,6 +391,92 @@ TEST_CASE("ConnectionStream: between requests an idle connection gives back what
   // At most one receive's worth (4 KiB) is kept for the next request.
   CHECK(connection.held_bytes() <= 4096 + 3 * 64);
   ::close(ends[0]);
+}
+
+// Bytes the client end can read at once, without waiting.
+std::string available(int fd) {
+  std::string got;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n <= 0) return got;
+    got.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+TEST_CASE("ConnectionStream: small writes wait for flush() and leave together", "[connection_loop]") {
+  int ends[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  {
+    ConnectionStream connection(ends[1], 2000ms, 2000ms);
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+    CHECK(connection.write(head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+    CHECK(connection.write("ok", 2) == 2);
+    CHECK(available(ends[0]).empty());
+    CHECK(connection.pending_output() == head.size() + 2);
+    CHECK(connection.flush());
+    CHECK(connection.pending_output() == 0);
+    CHECK(available(ends[0]) == head + "ok");
+
+    // A large write takes what waits with it, in order.
+    CHECK(connection.write(head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+    const std::string body(64 * 1024, 'b');
+    std::size_t written = 0;
+    std::string received;
+    while (written < body.size()) {
+      const ssize_t n = connection.write(body.data() + written, body.size() - written);
+      REQUIRE(n >= 0);
+      written += static_cast<std::size_t>(n);
+      received += available(ends[0]);
+    }
+    CHECK(connection.flush());
+    received += available(ends[0]);
+    CHECK(received == head + body);
+
+    // What is written before the connection closes still leaves.
+    CHECK(connection.write("bye", 3) == 3);
+  }
+  CHECK(available(ends[0]) == "bye");
+  ::close(ends[0]);
+}
+
+TEST_CASE("ConnectionStream: waiting for input sends what was written first", "[connection_loop]") {
+  int ends[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  ConnectionStream connection(ends[1], 2000ms, 2000ms);
+  connection.begin_request();
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  CHECK(connection.write(interim.data(), interim.size()) == static_cast<ssize_t>(interim.size()));
+  // The client answers only what it has received.
+  std::thread client([&] {
+    pollfd entry{ends[0], POLLIN, 0};
+    REQUIRE(::poll(&entry, 1, 2000) == 1);
+    CHECK(available(ends[0]) == interim);
+    const std::string request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+    CHECK(::send(ends[0], request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  });
+  char buffer[64];
+  CHECK(connection.read(buffer, sizeof buffer) > 0);
+  client.join();
+  ::close(ends[0]);
+}
+
+TEST_CASE("ConnectionLoop: an answer written in parts leaves before the connection waits",
+          "[connection_loop]") {
+  // The serve function writes its answer in two parts and never flushes: the loop does.
+  ConnectionLoop loop(limits(1), [](ConnectionStream& connection, bool) {
+    if (!read_request_head(connection)) return false;
+    const std::string answer = k_answer;
+    const std::size_t split = answer.size() - 2;
+    return connection.write(answer.data(), split) == static_cast<ssize_t>(split) &&
+           connection.write(answer.data() + split, 2) == 2;
+  });
+  Client client(loop);
+  for (int i = 0; i < 3; ++i) {
+    client.send(k_request);
+    CHECK(client.receive(std::string(k_answer).size()) == k_answer);
+  }
 }
 
 }  // namespace
