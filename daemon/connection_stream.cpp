@@ -70,6 +70,11 @@ ConnectionStream::ConnectionStream(int fd, std::chrono::milliseconds read_timeou
   if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
     numeric_address(address, length, peer_ip_, peer_port_);
   }
+  // Read once: httplib asks for it with every request, and it never changes.
+  length = sizeof address;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    numeric_address(address, length, local_ip_, local_port_);
+  }
   // Every answer leaves at once (Nagle plus delayed ACKs would hold it ~40 ms).
   const int yes = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -255,11 +260,8 @@ void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const 
 }
 
 void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    numeric_address(address, length, ip, port);
-  }
+  ip = local_ip_;
+  port = local_port_;
 }
 
 ConnectionStream* current_connection() { return t_current; }

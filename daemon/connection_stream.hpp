@@ -26,7 +26,8 @@ namespace sharelink {
 //   request's head is read as the next request (the library's own stream
 //   drops whatever it read past the end of a request);
 // - the peer address is read when the connection is accepted, so an answer
-//   to a request the library cannot parse still knows its client.
+//   to a request the library cannot parse still knows its client (and the
+//   local address then too: the library asks for both with every request).
 // - reads and writes try the socket first and wait (poll, up to the read or
 //   write timeout) only when it would block;
 // - small writes wait in an output buffer and leave together, at flush() or
@@ -102,6 +103,8 @@ class ConnectionStream final : public httplib::Stream {
   std::chrono::milliseconds write_timeout_;
   std::string peer_ip_;
   int peer_port_ = -1;
+  std::string local_ip_;  // the socket's own address
+  int local_port_ = -1;
   bool closing_ = false;
   bool finished_ = false;
 
