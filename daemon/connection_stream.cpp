@@ -128,7 +128,7 @@ void ConnectionStream::finish() {
 
 bool ConnectionStream::is_readable() const {
   if (input_offset_ < input_.size()) return true;
-  return flush_output() && wait_for(fd_, POLLIN, read_timeout_) > 0;
+  return flush() && wait_for(fd_, POLLIN, read_timeout_) > 0;
 }
 
 bool ConnectionStream::is_writable() const { return wait_for(fd_, POLLOUT, write_timeout_) > 0; }
@@ -214,12 +214,22 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
     output_.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
-  // What waits, then as much of this as the socket takes: one system call.
+  return send_after_output(ptr, size);
+}
+
+bool ConnectionStream::flush() const { return send_after_output(nullptr, 0) >= 0; }
+
+// What waits, then as much of ptr as the socket takes, in one system call per
+// try. Returns the bytes of ptr sent (0 is no failure: the caller writes the
+// rest), or -1 when the connection failed; what waited is dropped then, so
+// that closing the connection does not wait for it again.
+ssize_t ConnectionStream::send_after_output(const char* ptr, size_t size) const {
   for (;;) {
+    if (output_.empty() && size == 0) return 0;
     std::array<iovec, 2> parts{iovec{output_.data(), output_.size()}, iovec{const_cast<char*>(ptr), size}};
     msghdr message{};
     message.msg_iov = output_.empty() ? &parts[1] : parts.data();
-    message.msg_iovlen = output_.empty() ? 1 : 2;
+    message.msg_iovlen = output_.empty() || size == 0 ? 1 : 2;
     const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       const auto sent = static_cast<std::size_t>(n);
@@ -229,29 +239,14 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
       }
       const std::size_t of_this = sent - output_.size();
       output_.clear();
-      return static_cast<ssize_t>(of_this);  // the caller writes the rest (0 is no failure)
+      return static_cast<ssize_t>(of_this);
     }
     if (errno == EINTR) continue;
-    if (!would_block(errno) || !is_writable()) return -1;
-  }
-}
-
-bool ConnectionStream::flush() { return flush_output(); }
-
-bool ConnectionStream::flush_output() const {
-  std::size_t offset = 0;
-  while (offset < output_.size()) {
-    const ssize_t n =
-        ::send(fd_, output_.data() + offset, output_.size() - offset, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) {
-      offset += static_cast<std::size_t>(n);
-    } else if (errno != EINTR && (!would_block(errno) || !is_writable())) {
+    if (!would_block(errno) || !is_writable()) {
       output_.clear();
-      return false;
+      return -1;
     }
   }
-  output_.clear();
-  return true;
 }
 
 void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {

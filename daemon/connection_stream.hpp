@@ -67,8 +67,9 @@ class ConnectionStream final : public httplib::Stream {
 
   // Sends what the output buffer holds (waiting up to the write timeout while
   // the socket would block). False if the connection failed; what was
-  // buffered is dropped then.
-  bool flush();
+  // buffered is dropped then. Const because is_readable(), which httplib
+  // declares const, flushes too: the bytes are already the client's.
+  bool flush() const;
   // Bytes written and not yet sent.
   std::size_t pending_output() const { return output_.size(); }
 
@@ -94,9 +95,7 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t read_body(char* ptr, size_t size);
   void say_the_body_is_empty();
   ssize_t hand_out(std::string& from, std::size_t& offset, char* ptr, size_t size);
-  // flush() for is_readable(), which httplib declares const (the buffer is
-  // the stream's, the bytes already the client's).
-  bool flush_output() const;
+  ssize_t send_after_output(const char* ptr, size_t size) const;
 
   int fd_;
   std::chrono::milliseconds read_timeout_;
